@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Building variable-sized records in the per-CPU scratch and sending them.
+ * Strings are appended at a running offset; the masks keep every write inside
+ * the scratch for the verifier: a path is appended at an offset below
+ * PATH_AREA_LIMIT, argv text below ARGV_AREA_LIMIT.
+ */
+#pragma once
+
+#define PATH_OFFSET_MASK (4 * TRACER_PATH_MAX - 1)  /* 16 KiB - 1 */
+#define ARGV_OFFSET_MASK (2 * TRACER_ARGV_MAX - 1)  /* 64 KiB - 1 */
+
+_Static_assert(PATH_OFFSET_MASK + TRACER_ARGV_MAX < RECORD_SCRATCH_SIZE, "argv block fits");
+_Static_assert(ARGV_OFFSET_MASK + TRACER_ARGV_MAX < RECORD_SCRATCH_SIZE, "argv string fits");
+
+const volatile __u64 wakeup_min_bytes = 0;
+
+static __always_inline struct record_scratch *record__scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&record_scratch_by_cpu, &cpu);
+}
+
+/* Wake the consumer only once enough is pending; it also polls on a timer. */
+static __always_inline __u64 record__wakeup_flags(void)
+{
+	if (!wakeup_min_bytes)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_min_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void record__send(void *record, __u64 size)
+{
+	if (size > RECORD_SCRATCH_SIZE)
+		return;
+	if (bpf_ringbuf_output(&events, record, size, record__wakeup_flags()))
+		drops__count(TRACER_DROP_RINGBUF_FULL);
+}
+
+/* Appends a NUL-terminated kernel or user string at data[*offset] without its
+ * NUL. Returns the stored length, or a negative errno. */
+static __always_inline long record__append_path(__u8 *data, __u32 *offset, const void *src, int user)
+{
+	__u32 at = *offset & PATH_OFFSET_MASK;
+	long len = user ? bpf_probe_read_user_str(&data[at], TRACER_PATH_MAX, src)
+			: bpf_probe_read_kernel_str(&data[at], TRACER_PATH_MAX, src);
+
+	if (len <= 0)
+		return len < 0 ? len : 0;
+	len -= 1; /* drop the NUL */
+	*offset = at + len;
+	return len;
+}

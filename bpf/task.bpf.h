@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The calling task's context, read once at the start of an event. */
+#pragma once
+
+static __always_inline struct upid task__own_upid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid upid = {};
+
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level & 31]);
+	return upid;
+}
+
+static __always_inline __u64 task__leader_start_ns(struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (bpf_core_field_exists(leader->start_boottime))
+		return BPF_CORE_READ(leader, start_boottime);
+	return BPF_CORE_READ(leader, start_time);
+}
+
+static __always_inline void task__read_context(struct tracer_task_context *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 tgid_tid = bpf_get_current_pid_tgid();
+	__u64 gid_uid = bpf_get_current_uid_gid();
+	struct upid upid = task__own_upid(task);
+
+	ctx->tgid = tgid_tid >> 32;
+	ctx->tid = (__u32)tgid_tid;
+	ctx->uid = (__u32)gid_uid;
+	ctx->gid = gid_uid >> 32;
+	ctx->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ctx->ns_tgid = upid.nr;
+	ctx->pidns = BPF_CORE_READ(upid.ns, ns.inum);
+	ctx->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	ctx->cgroup_id = bpf_get_current_cgroup_id();
+	ctx->start_boot_ns = task__leader_start_ns(task);
+	bpf_get_current_comm(ctx->comm, sizeof(ctx->comm));
+}
+
+static __always_inline int task__in_compat_syscall(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, thread_info.status) & 0x0002 /* TS_COMPAT */;
+#else
+	return 0;
+#endif
+}

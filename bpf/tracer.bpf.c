@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The tracer's BPF object: every program and map, one skeleton. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tracer_abi.h"
+#include "maps.bpf.h"
+#include "task.bpf.h"
+#include "record.bpf.h"
+#include "syscall_regs.bpf.h"
+#include "exec.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The one syscall-entry dispatcher: the exec numbers first, nothing else yet. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
+{
+	int compat = 0;
+	__u16 event_id;
+
+	if (nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
+		compat = task__in_compat_syscall();
+	event_id = exec__event_of_syscall(nr, compat);
+	if (event_id)
+		return exec__on_sys_enter(regs, event_id, compat);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(tracer_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = syscall__nr_at_exit(regs);
+
+	if (nr == NR_EXECVE || nr == NR_EXECVEAT || nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
+		return exec__on_sys_exit(ret);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(tracer_sched_process_exec, struct task_struct *task, pid_t old_tid, struct linux_binprm *bprm)
+{
+	return exec__on_sched_process_exec(task, old_tid, bprm);
+}

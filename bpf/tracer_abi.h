@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The one kernel/userspace ABI of tracer. Included by the BPF programs (after
+ * vmlinux.h) and by userspace (include/tracer/abi.hpp, which static_asserts the
+ * layout). Fixed-width fields and explicit padding only: no bool, long or
+ * pointers. Every record starts with struct tracer_record_header.
+ */
+#ifndef TRACER_ABI_H
+#define TRACER_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TRACER_ABI_VERSION 1
+
+#define TRACER_COMM_LEN 16
+/* Longest path string kept per field, NUL included (PATH_MAX). */
+#define TRACER_PATH_MAX 4096
+/* Bytes of NUL-separated argv text kept per record. */
+#define TRACER_ARGV_MAX 32768
+/* Upper bound of --max-args, so that the kernel's argv loop stays bounded. */
+#define TRACER_MAX_ARGS_LIMIT 1024
+#define TRACER_MAX_ARGS_DEFAULT 128
+
+/* Layout of the payload that follows the header. */
+enum tracer_record_kind {
+	TRACER_RECORD_EXEC = 1,
+	TRACER_RECORD_PROCESS_FORK = 2,
+	TRACER_RECORD_PROCESS_EXIT = 3,
+	TRACER_RECORD_SYSCALL = 4,
+	TRACER_RECORD_USER_FUNCTION = 5,
+};
+
+/* Which event definition a record belongs to (userspace table: event_table.cpp). */
+enum tracer_event_id {
+	TRACER_EVENT_EXECVE = 1,
+	TRACER_EVENT_EXECVEAT = 2,
+	TRACER_EVENT_SCHED_PROCESS_EXEC = 3,
+	TRACER_EVENT_SECURITY_BPRM_CHECK = 4,
+	TRACER_EVENT_SCHED_PROCESS_FORK = 5,
+	TRACER_EVENT_SCHED_PROCESS_EXIT = 6,
+	TRACER_EVENT_ID_COUNT,
+};
+
+/* Why a record, or part of one, was lost in the kernel. Index of drop_counters. */
+enum tracer_drop_cause {
+	TRACER_DROP_RINGBUF_FULL = 0,
+	TRACER_DROP_INFLIGHT_FULL = 1,
+	TRACER_DROP_PATHNAME_READ = 2,
+	TRACER_DROP_ARGV_READ = 3,
+	TRACER_DROP_FILENAME_READ = 4,
+	TRACER_DROP_ENTRY_MISSING = 5,
+	TRACER_DROP_STALE_INFLIGHT = 6,
+	TRACER_DROP_CAUSE_COUNT,
+};
+
+/* The calling task, as it was when the syscall was entered. */
+struct tracer_task_context {
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;     /* tgid of the real parent */
+	__u32 ns_tgid;  /* tgid in the task's own pid namespace */
+	__u32 uid;      /* real uid */
+	__u32 gid;      /* real gid */
+	__u32 mntns;
+	__u32 pidns;
+	__u64 cgroup_id;
+	__u64 start_boot_ns; /* thread group leader's start, boot clock */
+	char comm[TRACER_COMM_LEN];
+};
+
+struct tracer_record_header {
+	__u16 kind;     /* enum tracer_record_kind */
+	__u16 event_id; /* enum tracer_event_id */
+	__u32 size;     /* whole record, header included */
+	__u64 boot_ns;  /* kernel time of the event, boot clock */
+	struct tracer_task_context task;
+};
+
+/* flags of struct tracer_exec_record */
+#define TRACER_EXEC_KERNEL_VIEW      (1u << 0) /* filename/dev/inode/argv from the new image */
+#define TRACER_EXEC_ARGV_TRUNCATED   (1u << 1)
+#define TRACER_EXEC_ARGV_READ_FAILED (1u << 2)
+#define TRACER_EXEC_PATHNAME_READ_FAILED (1u << 3)
+#define TRACER_EXEC_FILENAME_READ_FAILED (1u << 4)
+#define TRACER_EXEC_ENTRY_MISSING    (1u << 5) /* exec seen, its syscall entry was not */
+#define TRACER_EXEC_FILELESS         (1u << 6) /* executed file has no link: memfd or deleted */
+#define TRACER_EXEC_COMPAT           (1u << 7) /* 32-bit syscall */
+#define TRACER_EXEC_PATHNAME_TRUNCATED (1u << 8)
+
+/*
+ * execve/execveat, one per attempt. Followed by pathname_len bytes of
+ * pathname, filename_len of filename, interp_len of interpreter and argv_len of
+ * NUL-separated argv, in that order; strings are not NUL-terminated.
+ */
+struct tracer_exec_record {
+	struct tracer_record_header header;
+	__s64 ret;
+	__s32 dirfd;
+	__u32 at_flags;
+	__u64 dev;      /* kernel dev_t of the executed image's superblock */
+	__u64 inode;
+	__u32 old_tid;  /* tid before the exec (differs for a non-leader thread) */
+	__u32 argc;     /* arguments the kernel counted (success) or pointers walked */
+	__u32 flags;    /* TRACER_EXEC_* */
+	__u32 argv_len;
+	__u16 pathname_len;
+	__u16 filename_len;
+	__u16 interp_len;
+	__u16 _pad;
+	__u32 _pad2;
+};
+
+#endif /* TRACER_ABI_H */

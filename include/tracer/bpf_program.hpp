@@ -1,0 +1,63 @@
+#pragma once
+// The tracer's BPF object: open → configure → load → attach, each libbpf
+// handle owned by RAII. Hooks attach one by one so that a hook the kernel
+// refuses is reported by name and the others keep working.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tracer/drop_report.hpp"
+#include "tracer/result.hpp"
+
+struct tracer_bpf;
+struct bpf_link;
+
+namespace tracer {
+
+struct BpfSettings {
+  uint32_t max_args = 128;
+  uint32_t ring_buffer_bytes = 8u << 20;
+  uint64_t wakeup_min_bytes = 0;  // 0: wake the consumer for every record
+};
+
+struct AttachOutcome {
+  std::string hook;   // e.g. "raw_tp/sys_enter"
+  bool attached = false;
+  std::string error;  // why not, when not
+};
+
+class TracerBpf {
+ public:
+  static Result<TracerBpf> open_and_load(const BpfSettings& settings);
+
+  // Attaches every program; fails only when nothing could be attached.
+  Result<std::vector<AttachOutcome>> attach();
+  // Detaches every program: no new records are produced after this.
+  void detach();
+
+  int ring_buffer_fd() const;
+  LossCounts read_kernel_losses() const;
+
+ private:
+  struct SkeletonDeleter {
+    void operator()(tracer_bpf* skeleton) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  explicit TracerBpf(tracer_bpf* skeleton) : skeleton_(skeleton) {}
+
+  std::unique_ptr<tracer_bpf, SkeletonDeleter> skeleton_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
+
+ public:
+  TracerBpf(TracerBpf&&) noexcept = default;
+  TracerBpf& operator=(TracerBpf&&) noexcept = default;
+};
+
+// Routes libbpf's own messages: dropped, or to stderr with --verbose.
+void route_libbpf_messages(bool verbose);
+
+}  // namespace tracer

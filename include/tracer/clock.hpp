@@ -1,0 +1,43 @@
+#pragma once
+// Kernel event times are boot-clock nanoseconds (bpf_ktime_get_boot_ns); users
+// read wall-clock time. The offset between the two is measured, and measured
+// again while running so that clock steps (NTP, settimeofday) are followed.
+
+#include <cstdint>
+#include <string>
+
+namespace tracer {
+
+struct WallTime {
+  int64_t seconds = 0;      // since the Unix epoch, UTC
+  uint32_t nanoseconds = 0;
+};
+
+class BootToWallClock {
+ public:
+  explicit BootToWallClock(int64_t offset_ns) : offset_ns_(offset_ns) {}
+  // Samples CLOCK_REALTIME around CLOCK_BOOTTIME and keeps the tightest pair.
+  static BootToWallClock calibrate();
+
+  WallTime to_wall(uint64_t boot_ns) const;
+  int64_t offset_ns() const { return offset_ns_; }
+
+ private:
+  int64_t offset_ns_;
+};
+
+// "2026-11-23T04:30:30.123456789Z" (RFC 3339, UTC, nanoseconds). Caches the
+// calendar part of the last second it formatted.
+class Rfc3339Formatter {
+ public:
+  void append(std::string& out, WallTime time);
+
+ private:
+  int64_t cached_second_ = -1;
+  char cached_prefix_[64] = {};  // "YYYY-MM-DDTHH:MM:SS"
+};
+
+// "HH:MM:SS.ffffff" in local time (§5 TIME column).
+void append_local_time_of_day(std::string& out, WallTime time);
+
+}  // namespace tracer

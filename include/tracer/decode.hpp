@@ -1,0 +1,24 @@
+#pragma once
+// Turns one ring-buffer record into an Event. Pure: the record's bytes are
+// untrusted (sizes and lengths are checked), and the Event's strings point
+// into them.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "tracer/event.hpp"
+#include "tracer/result.hpp"
+
+namespace tracer {
+
+struct DecodeOptions {
+  uint32_t max_args = 128;  // --max-args: argv beyond this is cut and flagged
+};
+
+Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& options);
+
+// Userspace st_dev encoding (makedev) of a kernel dev_t (major << 20 | minor).
+uint64_t user_dev_from_kernel(uint64_t kernel_dev);
+
+}  // namespace tracer

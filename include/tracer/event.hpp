@@ -1,0 +1,109 @@
+#pragma once
+// One record type for every event kind (exec, syscall, user function, ...):
+// the caller's context, an optional return value, flags and named arguments.
+// Strings are views into the ring-buffer record the Event was decoded from, so
+// an Event lives no longer than the callback that received the record.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+namespace tracer {
+
+struct EventDefinition;
+
+struct TaskContext {
+  uint32_t pid = 0;  // tgid, host pid namespace
+  uint32_t tid = 0;
+  uint32_t ppid = 0;
+  uint32_t ns_pid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mntns = 0;
+  uint32_t pidns = 0;
+  uint64_t cgroup_id = 0;
+  uint64_t start_boot_ns = 0;
+  std::string_view comm;
+};
+
+// NUL-separated strings, e.g. argv.
+struct StringList {
+  std::string_view nul_separated;
+
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    std::string_view rest = nul_separated;
+    while (!rest.empty()) {
+      size_t end = rest.find('\0');
+      fn(rest.substr(0, end));
+      if (end == std::string_view::npos) break;
+      rest.remove_prefix(end + 1);
+    }
+  }
+};
+
+// Bytes as captured: not necessarily UTF-8; sinks escape them.
+using Value = std::variant<int64_t, uint64_t, bool, std::string_view, StringList>;
+
+struct Arg {
+  std::string_view name;
+  Value value;
+};
+
+// Notable facts about a record (§4 "flags"), in the order they are printed.
+enum class EventFlag : uint32_t {
+  argv_truncated = 1u << 0,
+  path_mismatch = 1u << 1,
+  fileless = 1u << 2,
+  entry_missing = 1u << 3,
+  pathname_read_failed = 1u << 4,
+  argv_read_failed = 1u << 5,
+  filename_read_failed = 1u << 6,
+  compat_syscall = 1u << 7,
+};
+inline constexpr std::array<std::pair<EventFlag, std::string_view>, 8> kEventFlagNames{{
+    {EventFlag::argv_truncated, "argv_truncated"},
+    {EventFlag::path_mismatch, "path_mismatch"},
+    {EventFlag::fileless, "fileless"},
+    {EventFlag::entry_missing, "entry_missing"},
+    {EventFlag::pathname_read_failed, "pathname_read_failed"},
+    {EventFlag::argv_read_failed, "argv_read_failed"},
+    {EventFlag::filename_read_failed, "filename_read_failed"},
+    {EventFlag::compat_syscall, "compat_syscall"},
+}};
+
+class ArgList {
+ public:
+  static constexpr size_t kCapacity = 16;
+  void add(std::string_view name, Value value) {
+    if (size_ < kCapacity) items_[size_++] = Arg{name, value};
+  }
+  const Arg* begin() const { return items_.data(); }
+  const Arg* end() const { return items_.data() + size_; }
+  size_t size() const { return size_; }
+  const Arg* find(std::string_view name) const {
+    for (const Arg& arg : *this)
+      if (arg.name == name) return &arg;
+    return nullptr;
+  }
+
+ private:
+  std::array<Arg, kCapacity> items_{};
+  size_t size_ = 0;
+};
+
+struct Event {
+  const EventDefinition* definition = nullptr;
+  uint64_t boot_ns = 0;
+  TaskContext task;
+  std::optional<int64_t> ret;
+  uint32_t flags = 0;  // EventFlag bits
+  ArgList args;
+
+  bool has(EventFlag flag) const { return flags & static_cast<uint32_t>(flag); }
+  void set(EventFlag flag) { flags |= static_cast<uint32_t>(flag); }
+};
+
+}  // namespace tracer

@@ -1,0 +1,31 @@
+#pragma once
+// Consumes the ring buffer until SIGINT/SIGTERM: decode → sink, one batch at a
+// time; SIGHUP reopens output files. Losses are reported on stderr while
+// running (at most once a second) and returned for the summary.
+
+#include <cstdint>
+
+#include "tracer/bpf_program.hpp"
+#include "tracer/clock.hpp"
+#include "tracer/decode.hpp"
+#include "tracer/drop_report.hpp"
+#include "tracer/result.hpp"
+#include "tracer/sinks.hpp"
+
+namespace tracer {
+
+struct RunTotals {
+  uint64_t events_emitted = 0;
+  LossCounts losses;
+};
+
+// Blocks SIGINT, SIGTERM and SIGHUP for the calling thread so that the event
+// loop receives them through a signalfd. Call before any thread starts.
+Status block_handled_signals();
+
+// Runs until a stop signal. totals is kept up to date so that it is right even
+// when the loop ends early with an error.
+Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, BootToWallClock& clock,
+                      RunTotals& totals);
+
+}  // namespace tracer

@@ -1,0 +1,23 @@
+#pragma once
+// The table of event definitions: every event the tracer can produce, by
+// stable name (§2), with the hooks that produce it.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace tracer {
+
+struct EventDefinition {
+  uint16_t id;               // enum tracer_event_id
+  std::string_view name;     // stable identifier (§2)
+  std::string_view hooks;    // what it attaches to, for --list/--check
+  bool on_by_default;        // produced when no event= filter is given
+  bool implemented;          // produced by this build
+};
+
+std::span<const EventDefinition> event_definitions();
+const EventDefinition* find_event(std::string_view name);
+const EventDefinition* event_by_id(uint16_t id);
+
+}  // namespace tracer

@@ -1,0 +1,20 @@
+#pragma once
+// What the running kernel offers the tracer, found by probing (loading and
+// attaching), never by kernel version: --check and --list print it.
+
+#include <string>
+
+namespace tracer {
+
+struct Feature {
+  std::string name;
+  bool available = false;
+  std::string detail;
+};
+
+// --check: one line per kernel feature, then the events.
+std::string describe_kernel_features();
+// --list: one line per event with its support here.
+std::string describe_events();
+
+}  // namespace tracer

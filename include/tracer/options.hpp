@@ -1,0 +1,34 @@
+#pragma once
+// The command line (§3), parsed into plain values. Parsing never touches the
+// kernel: a usage error is reported before anything is loaded.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tracer/result.hpp"
+
+namespace tracer {
+
+enum class Command { trace, list, check, version };
+enum class OutputFormat { table, json, none };
+
+struct Options {
+  Command command = Command::trace;
+  std::vector<std::string> trace_expressions;
+  OutputFormat format = OutputFormat::table;
+  std::optional<std::string> output_file;  // out-file:PATH
+  std::optional<std::string> config_file;
+  uint32_t max_args = 128;
+  uint32_t ring_buffer_kib = 8192;
+  bool verbose = false;
+};
+
+// argv as main() received it. The Error's message is the one line to print.
+Result<Options> parse_command_line(int argc, const char* const* argv);
+
+// Parses one --output SPEC into options.
+Status apply_output_spec(const std::string& spec, Options& options);
+
+}  // namespace tracer

@@ -1,0 +1,37 @@
+#include "tracer/event_table.hpp"
+
+#include <array>
+
+#include "tracer/abi.hpp"
+
+namespace tracer {
+namespace {
+
+constexpr std::string_view kExecHooks = "raw_tp/sys_enter, raw_tp/sys_exit, raw_tp/sched_process_exec";
+
+constexpr std::array kDefinitions{
+    EventDefinition{TRACER_EVENT_EXECVE, "execve", kExecHooks, true, true},
+    EventDefinition{TRACER_EVENT_EXECVEAT, "execveat", kExecHooks, true, true},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXEC, "sched_process_exec", "raw_tp/sched_process_exec", false, false},
+    EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, false},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, false},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXIT, "sched_process_exit", "raw_tp/sched_process_exit", false, false},
+};
+
+}  // namespace
+
+std::span<const EventDefinition> event_definitions() { return kDefinitions; }
+
+const EventDefinition* find_event(std::string_view name) {
+  for (const EventDefinition& definition : kDefinitions)
+    if (definition.name == name) return &definition;
+  return nullptr;
+}
+
+const EventDefinition* event_by_id(uint16_t id) {
+  for (const EventDefinition& definition : kDefinitions)
+    if (definition.id == id) return &definition;
+  return nullptr;
+}
+
+}  // namespace tracer

@@ -1,0 +1,142 @@
+#include "tracer/features.hpp"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "tracer/event_table.hpp"
+#include "tracer/privileges.hpp"
+#include "tracer_probe_bpf.skel.h"
+
+namespace tracer {
+namespace {
+
+bool path_exists(const char* path) { return access(path, F_OK) == 0; }
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  std::getline(file, line);
+  return line;
+}
+
+// The active LSMs. securityfs is often not mounted; then it is mounted in a
+// child's private mount namespace, leaving the host's mounts untouched.
+std::string read_active_lsms() {
+  constexpr const char* kLsmFile = "/sys/kernel/security/lsm";
+  if (path_exists(kLsmFile)) return read_first_line(kLsmFile);
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return {};
+  const pid_t child = fork();
+  if (child == 0) {
+    close(pipe_fds[0]);
+    if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        mount("securityfs", "/sys/kernel/security", "securityfs", 0, nullptr) == 0) {
+      const std::string lsms = read_first_line(kLsmFile);
+      [[maybe_unused]] ssize_t written = write(pipe_fds[1], lsms.data(), lsms.size());
+    }
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  std::string lsms;
+  char buffer[256];
+  ssize_t got;
+  while ((got = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) lsms.append(buffer, static_cast<size_t>(got));
+  close(pipe_fds[0]);
+  if (child > 0) waitpid(child, nullptr, 0);
+  return lsms;
+}
+
+struct ProbeSkeletonDeleter {
+  void operator()(tracer_probe_bpf* skeleton) const { tracer_probe_bpf__destroy(skeleton); }
+};
+
+// Loads and attaches one probe program; "" when it works, else why not.
+std::string probe_program(bool trampoline) {
+  std::unique_ptr<tracer_probe_bpf, ProbeSkeletonDeleter> skeleton(tracer_probe_bpf__open());
+  if (!skeleton) return std::string("cannot open probe: ") + std::strerror(errno);
+  bpf_program* wanted = trampoline ? skeleton->progs.probe_trampoline : skeleton->progs.probe_bpf_lsm;
+  bpf_program* other = trampoline ? skeleton->progs.probe_bpf_lsm : skeleton->progs.probe_trampoline;
+  bpf_program__set_autoload(other, false);
+  if (int err = tracer_probe_bpf__load(skeleton.get()); err)
+    return std::string("load refused: ") + std::strerror(-err);
+  bpf_link* link = bpf_program__attach(wanted);
+  if (!link) return std::string("attach refused: ") + std::strerror(errno);
+  bpf_link__destroy(link);
+  return {};
+}
+
+std::vector<Feature> probe_features() {
+  std::vector<Feature> features;
+  const bool privileged = check_privileges().ok();
+  features.push_back({"privileges", privileged, privileged ? "root or CAP_BPF+CAP_PERFMON" : "missing: probes below are incomplete"});
+  features.push_back({"btf", path_exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux"});
+  const bool ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+  features.push_back({"ring_buffer", ringbuf, "BPF_MAP_TYPE_RINGBUF"});
+  const bool raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
+  features.push_back({"raw_tracepoints", raw_tp, "raw_tp programs (no tracefs needed)"});
+
+  const std::string lsms = read_active_lsms();
+  const bool bpf_lsm_active = (',' + lsms + ',').find(",bpf,") != std::string::npos;
+  features.push_back({"bpf_lsm", bpf_lsm_active, lsms.empty() ? "active LSMs unknown" : "active LSMs: " + lsms});
+  const std::string trampoline = privileged ? probe_program(true) : "not probed without privileges";
+  features.push_back({"trampolines", trampoline.empty(), trampoline.empty() ? "fentry/fexit attach" : trampoline});
+  const std::string lsm_attach = privileged ? probe_program(false) : "not probed without privileges";
+  features.push_back({"bpf_lsm_attach", lsm_attach.empty(), lsm_attach.empty() ? "lsm/ programs attach" : lsm_attach});
+  features.push_back({"kprobes", path_exists("/sys/bus/event_source/devices/kprobe/type"), "perf kprobe PMU (not used)"});
+  features.push_back({"uprobes", path_exists("/sys/bus/event_source/devices/uprobe/type"), "perf uprobe PMU"});
+  const bool tracefs = path_exists("/sys/kernel/tracing/events") || path_exists("/sys/kernel/debug/tracing/events");
+  features.push_back({"tracefs", tracefs, tracefs ? "mounted (not needed)" : "not mounted (not needed)"});
+  return features;
+}
+
+std::string event_support(const EventDefinition& definition, bool raw_tp) {
+  if (!definition.implemented) return "not implemented in this version";
+  if (!raw_tp) return "unsupported here: raw tracepoints unavailable";
+  return "supported via " + std::string(definition.hooks);
+}
+
+std::string format_events(bool raw_tp) {
+  std::string out;
+  for (const EventDefinition& definition : event_definitions())
+    fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
+                   definition.on_by_default ? "default" : "", event_support(definition, raw_tp));
+  return out;
+}
+
+}  // namespace
+
+std::string describe_kernel_features() {
+  utsname uts{};
+  uname(&uts);
+  std::string out = fmt::format("kernel                 {} {}\n", uts.release, uts.machine);
+  bool raw_tp = false;
+  for (const Feature& feature : probe_features()) {
+    if (feature.name == "raw_tracepoints") raw_tp = feature.available;
+    fmt::format_to(std::back_inserter(out), "{:<22} {:<4} {}\n", feature.name, feature.available ? "yes" : "no",
+                   feature.detail);
+  }
+  out += "\nevents:\n";
+  out += format_events(raw_tp);
+  return out;
+}
+
+std::string describe_events() {
+  const bool raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
+  return format_events(raw_tp);
+}
+
+}  // namespace tracer

@@ -1,0 +1,115 @@
+#include "tracer/format.hpp"
+
+#include <fmt/format.h>
+
+#include "tracer/escape.hpp"
+#include "tracer/event_table.hpp"
+
+namespace tracer {
+namespace {
+
+template <typename Integer>
+void append_number(std::string& out, Integer value) {
+  fmt::format_to(std::back_inserter(out), "{}", value);
+}
+
+// Returns true when the string held bytes that are not valid UTF-8.
+bool append_json_string(std::string& out, std::string_view bytes) {
+  out += '"';
+  const bool had_invalid = append_json_string_body(out, bytes);
+  out += '"';
+  return had_invalid;
+}
+
+bool append_value(std::string& out, const Value& value) {
+  bool had_invalid = false;
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          out += v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::string_view>) {
+          had_invalid = append_json_string(out, v);
+        } else if constexpr (std::is_same_v<T, StringList>) {
+          out += '[';
+          bool first = true;
+          v.for_each([&](std::string_view item) {
+            if (!first) out += ',';
+            first = false;
+            had_invalid |= append_json_string(out, item);
+          });
+          out += ']';
+        } else {
+          append_number(out, v);
+        }
+      },
+      value);
+  return had_invalid;
+}
+
+}  // namespace
+
+void JsonFormatter::append(std::string& out, const Event& event) {
+  const TaskContext& task = event.task;
+  out += R"({"timestamp":")";
+  timestamps_.append(out, clock_.to_wall(event.boot_ns));
+  out += R"(","event":")";
+  out += event.definition->name;
+  out += R"(","pid":)";
+  append_number(out, task.pid);
+  out += R"(,"tid":)";
+  append_number(out, task.tid);
+  out += R"(,"ppid":)";
+  append_number(out, task.ppid);
+  out += R"(,"ns_pid":)";
+  append_number(out, task.ns_pid);
+  out += R"(,"uid":)";
+  append_number(out, task.uid);
+  out += R"(,"gid":)";
+  append_number(out, task.gid);
+  out += R"(,"comm":)";
+  bool had_invalid = append_json_string(out, task.comm);
+  out += R"(,"cgroup_id":)";
+  append_number(out, task.cgroup_id);
+  out += R"(,"mntns":)";
+  append_number(out, task.mntns);
+  out += R"(,"pidns":)";
+  append_number(out, task.pidns);
+  out += R"(,"container_id":null)";
+  if (event.ret) {
+    out += R"(,"ret":)";
+    append_number(out, *event.ret);
+  }
+
+  // args first into a side buffer: whether any string was invalid UTF-8 is a
+  // flag, and flags come before args.
+  std::string& args = args_buffer_;
+  args.clear();
+  args += R"(,"args":{)";
+  bool first = true;
+  for (const Arg& arg : event.args) {
+    if (!first) args += ',';
+    first = false;
+    args += '"';
+    args += arg.name;
+    args += R"(":)";
+    had_invalid |= append_value(args, arg.value);
+  }
+  args += "}}\n";
+
+  out += R"(,"flags":[)";
+  first = true;
+  for (auto [flag, name] : kEventFlagNames) {
+    if (!event.has(flag)) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += name;
+    out += '"';
+  }
+  if (had_invalid) out += first ? R"("invalid_utf8")" : R"(,"invalid_utf8")";
+  out += ']';
+  out += args;
+}
+
+}  // namespace tracer
