@@ -25,9 +25,7 @@ int drop_libbpf_message(enum libbpf_print_level, const char*, va_list) { return 
 
 }  // namespace
 
-void route_libbpf_messages(bool verbose) {
-  libbpf_set_print(verbose ? print_libbpf_verbose : drop_libbpf_message);
-}
+void route_libbpf_messages(bool verbose) { libbpf_set_print(verbose ? print_libbpf_verbose : drop_libbpf_message); }
 
 void TracerBpf::SkeletonDeleter::operator()(tracer_bpf* skeleton) const { tracer_bpf__destroy(skeleton); }
 void TracerBpf::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }

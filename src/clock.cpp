@@ -55,9 +55,8 @@ void Rfc3339Formatter::append(std::string& out, WallTime time) {
     const time_t seconds = static_cast<time_t>(time.seconds);
     tm calendar{};
     gmtime_r(&seconds, &calendar);
-    std::snprintf(cached_prefix_, sizeof(cached_prefix_), "%04d-%02d-%02dT%02d:%02d:%02d",
-                  calendar.tm_year + 1900, calendar.tm_mon + 1, calendar.tm_mday, calendar.tm_hour,
-                  calendar.tm_min, calendar.tm_sec);
+    std::snprintf(cached_prefix_, sizeof(cached_prefix_), "%04d-%02d-%02dT%02d:%02d:%02d", calendar.tm_year + 1900,
+                  calendar.tm_mon + 1, calendar.tm_mday, calendar.tm_hour, calendar.tm_min, calendar.tm_sec);
     cached_second_ = time.seconds;
   }
   out += cached_prefix_;

@@ -91,8 +91,7 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   std::string_view pathname = view_of(record, strings, raw.pathname_len);
   std::string_view filename = view_of(record, strings + raw.pathname_len, raw.filename_len);
   std::string_view interpreter = view_of(record, strings + raw.pathname_len + raw.filename_len, raw.interp_len);
-  std::string_view argv =
-      view_of(record, strings + raw.pathname_len + raw.filename_len + raw.interp_len, raw.argv_len);
+  std::string_view argv = view_of(record, strings + raw.pathname_len + raw.filename_len + raw.interp_len, raw.argv_len);
 
   map_exec_flags(raw.flags, event);
   if (cut_to_max_args(argv, options.max_args)) event.set(EventFlag::argv_truncated);
@@ -113,8 +112,8 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
     if (!interpreter.empty()) event.args.add("interpreter", interpreter);
     event.args.add("dev", user_dev_from_kernel(raw.dev));
     event.args.add("inode", uint64_t{raw.inode});
-    if (entry_seen && (event.has(EventFlag::pathname_read_failed) ||
-                       !filename_matches_pathname(filename, pathname, raw.dirfd)))
+    if (entry_seen &&
+        (event.has(EventFlag::pathname_read_failed) || !filename_matches_pathname(filename, pathname, raw.dirfd)))
       event.set(EventFlag::path_mismatch);
   }
   return event;
@@ -147,8 +146,7 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
       if (header.event_id != TRACER_EVENT_EXECVE && header.event_id != TRACER_EVENT_EXECVEAT)
         return runtime_error("exec record with event id " + std::to_string(header.event_id));
       return decode_exec(record, event, options);
-    default:
-      return runtime_error("unknown record kind " + std::to_string(header.kind));
+    default: return runtime_error("unknown record kind " + std::to_string(header.kind));
   }
 }
 

@@ -57,8 +57,7 @@ uint64_t LossCounts::records_partial() const {
 
 std::string describe_losses(const LossCounts& counts) {
   std::string out;
-  if (uint64_t lost = counts.records_lost())
-    out = fmt::format("lost {} records ({})", lost, list_causes(counts, true));
+  if (uint64_t lost = counts.records_lost()) out = fmt::format("lost {} records ({})", lost, list_causes(counts, true));
   if (uint64_t partial = counts.records_partial()) {
     if (!out.empty()) out += "; ";
     fmt::format_to(std::back_inserter(out), "{} records incomplete ({})", partial, list_causes(counts, false));

@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
@@ -14,8 +15,6 @@
 #include <memory>
 #include <sstream>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tracer/event_table.hpp"
 #include "tracer/privileges.hpp"
@@ -71,8 +70,7 @@ std::string probe_program(bool trampoline) {
   bpf_program* wanted = trampoline ? skeleton->progs.probe_trampoline : skeleton->progs.probe_bpf_lsm;
   bpf_program* other = trampoline ? skeleton->progs.probe_bpf_lsm : skeleton->progs.probe_trampoline;
   bpf_program__set_autoload(other, false);
-  if (int err = tracer_probe_bpf__load(skeleton.get()); err)
-    return std::string("load refused: ") + std::strerror(-err);
+  if (int err = tracer_probe_bpf__load(skeleton.get()); err) return std::string("load refused: ") + std::strerror(-err);
   bpf_link* link = bpf_program__attach(wanted);
   if (!link) return std::string("attach refused: ") + std::strerror(errno);
   bpf_link__destroy(link);
@@ -82,7 +80,8 @@ std::string probe_program(bool trampoline) {
 std::vector<Feature> probe_features() {
   std::vector<Feature> features;
   const bool privileged = check_privileges().ok();
-  features.push_back({"privileges", privileged, privileged ? "root or CAP_BPF+CAP_PERFMON" : "missing: probes below are incomplete"});
+  features.push_back(
+      {"privileges", privileged, privileged ? "root or CAP_BPF+CAP_PERFMON" : "missing: probes below are incomplete"});
   features.push_back({"btf", path_exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux"});
   const bool ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   features.push_back({"ring_buffer", ringbuf, "BPF_MAP_TYPE_RINGBUF"});
@@ -96,7 +95,8 @@ std::vector<Feature> probe_features() {
   features.push_back({"trampolines", trampoline.empty(), trampoline.empty() ? "fentry/fexit attach" : trampoline});
   const std::string lsm_attach = privileged ? probe_program(false) : "not probed without privileges";
   features.push_back({"bpf_lsm_attach", lsm_attach.empty(), lsm_attach.empty() ? "lsm/ programs attach" : lsm_attach});
-  features.push_back({"kprobes", path_exists("/sys/bus/event_source/devices/kprobe/type"), "perf kprobe PMU (not used)"});
+  features.push_back(
+      {"kprobes", path_exists("/sys/bus/event_source/devices/kprobe/type"), "perf kprobe PMU (not used)"});
   features.push_back({"uprobes", path_exists("/sys/bus/event_source/devices/uprobe/type"), "perf uprobe PMU"});
   const bool tracefs = path_exists("/sys/kernel/tracing/events") || path_exists("/sys/kernel/debug/tracing/events");
   features.push_back({"tracefs", tracefs, tracefs ? "mounted (not needed)" : "not mounted (not needed)"});

@@ -1,9 +1,8 @@
-#include "tracer/format.hpp"
-
 #include <fmt/format.h>
 
 #include "tracer/escape.hpp"
 #include "tracer/event_table.hpp"
+#include "tracer/format.hpp"
 
 namespace tracer {
 namespace {

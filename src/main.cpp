@@ -11,16 +11,10 @@ namespace {
 
 int exit_with(const tracer::Error& error) {
   switch (error.kind) {
-    case tracer::ExitKind::answered:
-      std::fputs(error.message.c_str(), stdout);
-      return 0;
-    case tracer::ExitKind::reader_gone:
-      return 0;
-    case tracer::ExitKind::usage:
-      std::fprintf(stderr, "tracer: %s\n", error.message.c_str());
-      return 2;
-    case tracer::ExitKind::runtime:
-      break;
+    case tracer::ExitKind::answered: std::fputs(error.message.c_str(), stdout); return 0;
+    case tracer::ExitKind::reader_gone: return 0;
+    case tracer::ExitKind::usage: std::fprintf(stderr, "tracer: %s\n", error.message.c_str()); return 2;
+    case tracer::ExitKind::runtime: break;
   }
   std::fprintf(stderr, "tracer: %s\n", error.message.c_str());
   return 1;
@@ -34,15 +28,10 @@ int main(int argc, char** argv) {
   tracer::route_libbpf_messages(options->verbose);
 
   switch (options->command) {
-    case tracer::Command::check:
-      std::fputs(tracer::describe_kernel_features().c_str(), stdout);
-      return 0;
-    case tracer::Command::list:
-      std::fputs(tracer::describe_events().c_str(), stdout);
-      return 0;
+    case tracer::Command::check: std::fputs(tracer::describe_kernel_features().c_str(), stdout); return 0;
+    case tracer::Command::list: std::fputs(tracer::describe_events().c_str(), stdout); return 0;
     case tracer::Command::version:
-    case tracer::Command::trace:
-      break;
+    case tracer::Command::trace: break;
   }
   if (tracer::Status status = tracer::run_trace(*options); !status) return exit_with(status.error());
   return 0;

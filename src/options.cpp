@@ -35,8 +35,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   bool check = false;
   app.add_option("--trace", options.trace_expressions, "Filter expression, e.g. uid=1000 (repeatable, ANDed)")
       ->type_name("EXPR");
-  app.add_option("--output", outputs, "table (default), json, none, out-file:PATH (repeatable)")
-      ->type_name("SPEC");
+  app.add_option("--output", outputs, "table (default), json, none, out-file:PATH (repeatable)")->type_name("SPEC");
   app.add_option("--config", options.config_file, "JSON configuration file")->type_name("FILE");
   app.add_option("--max-args", options.max_args, "Arguments kept per argv (default 128)")
       ->type_name("N")
@@ -65,7 +64,8 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   if (list) options.command = Command::list;
   if (check) options.command = Command::check;
   const uint32_t kib = options.ring_buffer_kib;
-  if ((kib & (kib - 1)) != 0) return usage_error("--ring-buffer-kib " + std::to_string(kib) + ": must be a power of two");
+  if ((kib & (kib - 1)) != 0)
+    return usage_error("--ring-buffer-kib " + std::to_string(kib) + ": must be a power of two");
   if (options.config_file) return usage_error("--config: configuration files are not supported yet");
   for (const std::string& expression : options.trace_expressions)
     return usage_error("--trace '" + expression + "': filters are not supported yet");

@@ -20,14 +20,21 @@ int open_output_file(const std::string& path) {
 }  // namespace
 
 OutputWriter::OutputWriter(int fd, std::string name, std::optional<std::string> path, bool immediate)
-    : fd_(fd), name_(std::move(name)), path_(std::move(path)), immediate_(immediate),
+    : fd_(fd),
+      name_(std::move(name)),
+      path_(std::move(path)),
+      immediate_(immediate),
       last_write_(std::chrono::steady_clock::now()) {
   buffer_.reserve(kBufferHighWater + 64 * 1024);
 }
 
 OutputWriter::OutputWriter(OutputWriter&& other) noexcept
-    : fd_(other.fd_), name_(std::move(other.name_)), path_(std::move(other.path_)),
-      immediate_(other.immediate_), buffer_(std::move(other.buffer_)), last_write_(other.last_write_) {
+    : fd_(other.fd_),
+      name_(std::move(other.name_)),
+      path_(std::move(other.path_)),
+      immediate_(other.immediate_),
+      buffer_(std::move(other.buffer_)),
+      last_write_(other.last_write_) {
   other.fd_ = -1;
 }
 

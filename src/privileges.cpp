@@ -25,8 +25,7 @@ bool has_capability(const __user_cap_data_struct (&data)[2], int capability) {
 Status check_privileges() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0)
-    return runtime_error("cannot read this process's capabilities");
+  if (syscall(SYS_capget, &header, data) != 0) return runtime_error("cannot read this process's capabilities");
   if (has_capability(data, CAP_SYS_ADMIN) || (has_capability(data, CAP_BPF) && has_capability(data, CAP_PERFMON)))
     return ok_status();
   return runtime_error("needs root, or the capabilities CAP_BPF and CAP_PERFMON (running as uid " +

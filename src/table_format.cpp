@@ -1,9 +1,8 @@
-#include "tracer/format.hpp"
-
 #include <fmt/format.h>
 
 #include "tracer/escape.hpp"
 #include "tracer/event_table.hpp"
+#include "tracer/format.hpp"
 
 namespace tracer {
 namespace {
@@ -20,8 +19,7 @@ void append_number_padded(std::string& out, Integer value, size_t width) {
 
 // Shell-style quoting, so that an argument with spaces stays one argument.
 void append_quoted_argument(std::string& out, std::string_view argument) {
-  const bool plain = !argument.empty() && argument.find_first_of(" \t\n'\"\\$`;&|<>()*?!#~") ==
-                                              std::string_view::npos;
+  const bool plain = !argument.empty() && argument.find_first_of(" \t\n'\"\\$`;&|<>()*?!#~") == std::string_view::npos;
   if (plain) {
     append_terminal_safe(out, argument);
     return;
@@ -91,8 +89,7 @@ void append_args(std::string& out, const Event& event) {
   }
 }
 
-constexpr size_t kTimeWidth = 15, kUidWidth = 6, kCommWidth = 16, kPidWidth = 7, kRetWidth = 4,
-                 kEventWidth = 10;
+constexpr size_t kTimeWidth = 15, kUidWidth = 6, kCommWidth = 16, kPidWidth = 7, kRetWidth = 4, kEventWidth = 10;
 
 }  // namespace
 

@@ -23,7 +23,7 @@ struct BpfSettings {
 };
 
 struct AttachOutcome {
-  std::string hook;   // e.g. "raw_tp/sys_enter"
+  std::string hook;  // e.g. "raw_tp/sys_enter"
   bool attached = false;
   std::string error;  // why not, when not
 };

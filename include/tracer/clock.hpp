@@ -9,7 +9,7 @@
 namespace tracer {
 
 struct WallTime {
-  int64_t seconds = 0;      // since the Unix epoch, UTC
+  int64_t seconds = 0;  // since the Unix epoch, UTC
   uint32_t nanoseconds = 0;
 };
 

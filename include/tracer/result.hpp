@@ -26,7 +26,7 @@ inline Error usage_error(std::string message) { return Error{std::move(message),
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::move(error)) {}  // NOLINT
 
   [[nodiscard]] bool ok() const { return std::holds_alternative<T>(state_); }

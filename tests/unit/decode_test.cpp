@@ -1,0 +1,228 @@
+#include "tracer/decode.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/sysmacros.h>
+
+#include <random>
+
+#include "record_builder.hpp"
+#include "tracer/event_table.hpp"
+
+namespace tracer {
+namespace {
+
+using testing::build_exec_record;
+using testing::ExecRecordSpec;
+using testing::nul_joined;
+
+std::vector<std::string> argv_of(const Event& event) {
+  std::vector<std::string> items;
+  const Arg* argv = event.args.find("argv");
+  if (argv) std::get<StringList>(argv->value).for_each([&](std::string_view item) { items.emplace_back(item); });
+  return items;
+}
+
+std::string string_arg(const Event& event, std::string_view name) {
+  const Arg* arg = event.args.find(name);
+  return arg ? std::string(std::get<std::string_view>(arg->value)) : "<absent>";
+}
+
+TEST(Decode, SuccessfulExecveCarriesContextAndKernelView) {
+  ExecRecordSpec spec;
+  auto bytes = build_exec_record(spec);
+  Result<Event> event = decode(bytes, {});
+  ASSERT_TRUE(event.ok()) << event.error().message;
+  EXPECT_EQ(event->definition->name, "execve");
+  EXPECT_EQ(event->task.pid, 4242u);
+  EXPECT_EQ(event->task.tid, 4243u);
+  EXPECT_EQ(event->task.ppid, 4200u);
+  EXPECT_EQ(event->task.ns_pid, 7u);
+  EXPECT_EQ(event->task.uid, 1000u);
+  EXPECT_EQ(event->task.gid, 1001u);
+  EXPECT_EQ(event->task.comm, "bash");
+  EXPECT_EQ(event->ret, 0);
+  EXPECT_EQ(string_arg(*event, "pathname"), "/bin/ls");
+  EXPECT_EQ(string_arg(*event, "filename"), "/bin/ls");
+  EXPECT_EQ(event->args.find("interpreter"), nullptr);
+  EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"ls", "-la"}));
+  EXPECT_EQ(std::get<uint64_t>(event->args.find("dev")->value), (8u << 8) | 1u);  // 8:1 as st_dev
+  EXPECT_EQ(std::get<uint64_t>(event->args.find("inode")->value), 1234u);
+  EXPECT_FALSE(std::get<bool>(event->args.find("argv_truncated")->value));
+  EXPECT_EQ(event->flags, 0u);
+}
+
+TEST(Decode, FailedExecHasNoKernelView) {
+  ExecRecordSpec spec;
+  spec.ret = -2;
+  spec.flags = 0;
+  spec.filename.clear();
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->ret, -2);
+  EXPECT_EQ(event->args.find("filename"), nullptr);
+  EXPECT_EQ(event->args.find("dev"), nullptr);
+  EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"ls", "-la"}));
+}
+
+TEST(Decode, ExecveatNamesDirfdAndFlags) {
+  ExecRecordSpec spec;
+  spec.event_id = TRACER_EVENT_EXECVEAT;
+  spec.dirfd = 5;
+  spec.at_flags = 0x1000;
+  spec.pathname = "true";
+  spec.filename = "/dev/fd/5/true";
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->definition->name, "execveat");
+  EXPECT_EQ(std::get<int64_t>(event->args.find("dirfd")->value), 5);
+  EXPECT_EQ(std::get<uint64_t>(event->args.find("flags")->value), 0x1000u);
+  EXPECT_FALSE(event->has(EventFlag::path_mismatch));
+}
+
+TEST(Decode, EmptyPathExecveatMatchesDevFd) {
+  ExecRecordSpec spec;
+  spec.event_id = TRACER_EVENT_EXECVEAT;
+  spec.dirfd = 3;
+  spec.pathname = "";
+  spec.filename = "/dev/fd/3";
+  spec.flags |= TRACER_EXEC_FILELESS;
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_FALSE(event->has(EventFlag::path_mismatch));
+  EXPECT_TRUE(event->has(EventFlag::fileless));
+}
+
+TEST(Decode, PathnameDifferentFromKernelFilenameIsFlagged) {
+  ExecRecordSpec spec;
+  spec.pathname = "/bin/ls";
+  spec.filename = "/bin/sh";
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_TRUE(event->has(EventFlag::path_mismatch));
+}
+
+TEST(Decode, ScriptReportsInterpreter) {
+  ExecRecordSpec spec;
+  spec.pathname = "./run.sh";
+  spec.filename = "./run.sh";
+  spec.interpreter = "/bin/sh";
+  spec.argv = nul_joined({"/bin/sh", "./run.sh"});
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(string_arg(*event, "interpreter"), "/bin/sh");
+}
+
+TEST(Decode, ArgvBeyondMaxArgsIsCutAndFlagged) {
+  std::vector<std::string> items;
+  for (int i = 0; i < 10; ++i) items.push_back("arg" + std::to_string(i));
+  ExecRecordSpec spec;
+  spec.argv = nul_joined(items);
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, DecodeOptions{4});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"arg0", "arg1", "arg2", "arg3"}));
+  EXPECT_TRUE(event->has(EventFlag::argv_truncated));
+  EXPECT_TRUE(std::get<bool>(event->args.find("argv_truncated")->value));
+
+  const auto exact_bytes = build_exec_record(spec);
+  Result<Event> exact = decode(exact_bytes, DecodeOptions{10});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(argv_of(*exact).size(), 10u);
+  EXPECT_FALSE(exact->has(EventFlag::argv_truncated));
+}
+
+TEST(Decode, KernelTruncationFlagsSurvive) {
+  ExecRecordSpec spec;
+  spec.flags |= TRACER_EXEC_ARGV_TRUNCATED | TRACER_EXEC_ARGV_READ_FAILED;
+  spec.argv = std::string("ls\0-l", 5);  // cut mid-string, no final NUL
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"ls", "-l"}));
+  EXPECT_TRUE(event->has(EventFlag::argv_truncated));
+  EXPECT_TRUE(event->has(EventFlag::argv_read_failed));
+}
+
+TEST(Decode, MissingEntryHasNoPathname) {
+  ExecRecordSpec spec;
+  spec.flags |= TRACER_EXEC_ENTRY_MISSING;
+  spec.pathname.clear();
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->args.find("pathname"), nullptr);
+  EXPECT_TRUE(event->has(EventFlag::entry_missing));
+  EXPECT_FALSE(event->has(EventFlag::path_mismatch));
+}
+
+TEST(Decode, RejectsShortRecords) {
+  auto bytes = build_exec_record({});
+  for (size_t size : {size_t{0}, size_t{8}, sizeof(tracer_record_header) - 1, sizeof(tracer_exec_record) - 1}) {
+    Result<Event> event = decode(std::span(bytes).first(size), {});
+    EXPECT_FALSE(event.ok()) << size;
+  }
+}
+
+TEST(Decode, RejectsSizeFieldBeyondRecord) {
+  auto bytes = build_exec_record({});
+  auto* header = reinterpret_cast<tracer_record_header*>(bytes.data());
+  header->size = static_cast<uint32_t>(bytes.size() + 1);
+  EXPECT_FALSE(decode(bytes, {}).ok());
+}
+
+TEST(Decode, RejectsStringLengthsBeyondRecord) {
+  auto bytes = build_exec_record({});
+  auto* record = reinterpret_cast<tracer_exec_record*>(bytes.data());
+  record->argv_len = 60000;
+  Result<Event> event = decode(bytes, {});
+  ASSERT_FALSE(event.ok());
+  EXPECT_NE(event.error().message.find("overrun"), std::string::npos);
+}
+
+TEST(Decode, RejectsUnknownKindAndEvent) {
+  auto bytes = build_exec_record({});
+  reinterpret_cast<tracer_record_header*>(bytes.data())->kind = 77;
+  EXPECT_FALSE(decode(bytes, {}).ok());
+  bytes = build_exec_record({});
+  reinterpret_cast<tracer_record_header*>(bytes.data())->event_id = 999;
+  EXPECT_FALSE(decode(bytes, {}).ok());
+}
+
+TEST(Decode, CommWithoutNulStopsAtSixteenBytes) {
+  ExecRecordSpec spec;
+  spec.comm = std::string(16, 'c');
+  const auto event_bytes = build_exec_record(spec);
+  Result<Event> event = decode(event_bytes, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->task.comm, std::string(16, 'c'));
+}
+
+// Random bytes and random corruptions never crash decode (ASan watches).
+TEST(Decode, SurvivesRandomCorruption) {
+  std::mt19937 random(12345);
+  const auto valid = build_exec_record({});
+  for (int round = 0; round < 20000; ++round) {
+    auto bytes = valid;
+    const int changes = 1 + static_cast<int>(random() % 8);
+    for (int i = 0; i < changes; ++i) bytes[random() % bytes.size()] = static_cast<std::byte>(random());
+    bytes.resize(random() % (bytes.size() + 1));
+    Result<Event> event = decode(bytes, {});
+    if (event.ok()) {
+      for (const Arg& arg : event->args)
+        if (auto* list = std::get_if<StringList>(&arg.value)) list->for_each([](std::string_view) {});
+    }
+  }
+}
+
+TEST(Decode, UserDevEncoding) {
+  EXPECT_EQ(user_dev_from_kernel((8ull << 20) | 1), 2049u);
+  EXPECT_EQ(user_dev_from_kernel((259ull << 20) | 3), makedev(259, 3));
+}
+
+}  // namespace
+}  // namespace tracer

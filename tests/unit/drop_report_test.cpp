@@ -1,0 +1,27 @@
+#include "tracer/drop_report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tracer {
+namespace {
+
+TEST(DropReport, NothingLost) {
+  LossCounts counts;
+  EXPECT_EQ(describe_losses(counts), "");
+  EXPECT_EQ(summary_line(12, counts), "tracer: 12 events emitted, 0 lost");
+}
+
+TEST(DropReport, CausesAreNamedAndSplitIntoLostAndIncomplete) {
+  LossCounts counts;
+  counts.kernel[TRACER_DROP_RINGBUF_FULL] = 3;
+  counts.kernel[TRACER_DROP_ARGV_READ] = 2;
+  counts.undecodable = 1;
+  EXPECT_EQ(counts.records_lost(), 4u);
+  EXPECT_EQ(counts.records_partial(), 2u);
+  EXPECT_EQ(summary_line(10, counts),
+            "tracer: 10 events emitted, 4 lost — lost 4 records (ring buffer full: 3, undecodable: 1); "
+            "2 records incomplete (argv read failed: 2)");
+}
+
+}  // namespace
+}  // namespace tracer

@@ -1,0 +1,87 @@
+#include "tracer/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "record_builder.hpp"
+#include "tracer/decode.hpp"
+
+namespace tracer {
+namespace {
+
+using testing::build_exec_record;
+using testing::ExecRecordSpec;
+using testing::nul_joined;
+
+class FormatTest : public ::testing::Test {
+ protected:
+  // boot_ns 1'000'000'123 + offset → 2026-11-23T04:30:30.000000123Z
+  BootToWallClock clock_{1'795'408'230'000'000'000 - 1'000'000'000};
+
+  std::string json_line(const ExecRecordSpec& spec) {
+    record_ = build_exec_record(spec);
+    Result<Event> event = decode(record_, {});
+    EXPECT_TRUE(event.ok());
+    std::string out;
+    JsonFormatter formatter(clock_);
+    formatter.append(out, *event);
+    return out;
+  }
+  std::string table_line(const ExecRecordSpec& spec) {
+    record_ = build_exec_record(spec);
+    Result<Event> event = decode(record_, {});
+    EXPECT_TRUE(event.ok());
+    std::string out;
+    TableFormatter(clock_).append(out, *event);
+    return out;
+  }
+  std::vector<std::byte> record_;
+};
+
+TEST_F(FormatTest, JsonLineIsTheSchema) {
+  const std::string line = json_line({});
+  EXPECT_EQ(line, R"({"timestamp":"2026-11-23T04:30:30.000000123Z","event":"execve","pid":4242,"tid":4243,"ppid":4200,)"
+                  R"("ns_pid":7,"uid":1000,"gid":1001,"comm":"bash","cgroup_id":99,"mntns":4026531841,)"
+                  R"("pidns":4026531836,"container_id":null,"ret":0,"flags":[],"args":{"pathname":"/bin/ls",)"
+                  R"("argv":["ls","-la"],"argv_truncated":false,"filename":"/bin/ls","dev":2049,"inode":1234}})"
+                  "\n");
+}
+
+TEST_F(FormatTest, HostileArgvStaysOneValidLine) {
+  ExecRecordSpec spec;
+  spec.argv = nul_joined({"a b", "q\"uote", "back\\slash", "new\nline", "tab\t", "\x1b[31mred", "\xff\xfe"});
+  const std::string line = json_line(spec);
+  ASSERT_EQ(line.find('\n'), line.size() - 1);
+  const auto document = nlohmann::json::parse(line);
+  EXPECT_EQ(document["args"]["argv"][3], "new\nline");
+  EXPECT_EQ(document["args"]["argv"][5], "\x1b[31mred");
+  EXPECT_NE(line.find(R"("\u00ff\u00fe")"), std::string::npos);
+  EXPECT_EQ(document["flags"], nlohmann::json::array({"invalid_utf8"}));
+}
+
+TEST_F(FormatTest, FlagsAreListed) {
+  ExecRecordSpec spec;
+  spec.flags |= TRACER_EXEC_FILELESS | TRACER_EXEC_ARGV_TRUNCATED;
+  spec.filename = "/bin/sh";
+  const auto document = nlohmann::json::parse(json_line(spec));
+  EXPECT_EQ(document["flags"], nlohmann::json::array({"argv_truncated", "path_mismatch", "fileless"}));
+}
+
+TEST_F(FormatTest, TableLineEscapesAndAligns) {
+  ExecRecordSpec spec;
+  spec.argv = nul_joined({"echo", "two words", "\x1b[2J", "x\ny"});
+  const std::string line = table_line(spec);
+  EXPECT_EQ(line.find('\x1b'), std::string::npos);
+  EXPECT_NE(line.find(R"( \x1b[2J )"), std::string::npos);
+  EXPECT_NE(line.find(R"('x\ny')"), std::string::npos);
+  EXPECT_NE(line.find("'two words'"), std::string::npos);
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+  const std::string header = TableFormatter::header();
+  EXPECT_EQ(line.find("1000"), header.find("UID"));
+  EXPECT_EQ(line.find("execve"), header.find("EVENT"));
+  EXPECT_EQ(line.find("/bin/ls"), header.find("ARGS"));
+}
+
+}  // namespace
+}  // namespace tracer
