@@ -15,8 +15,13 @@
 
 const volatile __u32 max_args = TRACER_MAX_ARGS_DEFAULT;
 
+/* In exec_inflight.flags only: the pathname read at entry failed (its page
+ * was not mapped yet) and is retried once the kernel has copied it. */
+#define EXEC_INFLIGHT_PATHNAME_PENDING (1u << 31)
+
 struct exec_inflight {
 	struct tracer_task_context task;
+	__u64 pathname_ptr;
 	__u64 argv_ptr;
 	__s32 dirfd;
 	__u32 at_flags;
@@ -82,21 +87,35 @@ static __always_inline int exec__on_sys_enter(struct pt_regs *regs, __u16 event_
 		inflight->argv_ptr = syscall__arg(regs, 2, compat);
 		inflight->at_flags = (__u32)syscall__arg(regs, 4, compat);
 	}
+	inflight->pathname_ptr = (__u64)pathname;
+	inflight->pathname_len = 0;
 	len = bpf_probe_read_user_str(inflight->pathname, sizeof(inflight->pathname), pathname);
-	if (len <= 0) {
-		if (len < 0) {
-			inflight->flags |= TRACER_EXEC_PATHNAME_READ_FAILED;
-			drops__count(TRACER_DROP_PATHNAME_READ);
-		}
-		len = 1;
-	}
-	inflight->pathname_len = len - 1;
+	if (len > 0)
+		inflight->pathname_len = len - 1;
+	else
+		inflight->flags |= EXEC_INFLIGHT_PATHNAME_PENDING;
 
 	if (bpf_map_lookup_elem(&exec_inflight_by_tid, &inflight->task.tid))
 		drops__count(TRACER_DROP_STALE_INFLIGHT);
 	if (bpf_map_update_elem(&exec_inflight_by_tid, &inflight->task.tid, inflight, BPF_ANY))
 		drops__count(TRACER_DROP_INFLIGHT_FULL);
 	return 0;
+}
+
+/* Retries a pathname read that failed at entry. Only valid while the
+ * caller's mm is current: in sched_prepare_exec and at sys_exit. */
+static __always_inline void exec__retry_pathname(struct exec_inflight *inflight)
+{
+	long len;
+
+	if (!(inflight->flags & EXEC_INFLIGHT_PATHNAME_PENDING))
+		return;
+	len = bpf_probe_read_user_str(inflight->pathname, sizeof(inflight->pathname),
+				      (const void *)inflight->pathname_ptr);
+	if (len > 0) {
+		inflight->pathname_len = len - 1;
+		inflight->flags &= ~EXEC_INFLIGHT_PATHNAME_PENDING;
+	}
 }
 
 /* Zeroes what every exec record fills in later. */
@@ -131,7 +150,11 @@ static __always_inline __u32 exec__begin_record(struct tracer_exec_record *rec, 
 	rec->header.task = inflight->task;
 	rec->dirfd = inflight->dirfd;
 	rec->at_flags = inflight->at_flags;
-	rec->flags = inflight->flags;
+	rec->flags = inflight->flags & ~EXEC_INFLIGHT_PATHNAME_PENDING;
+	if (inflight->flags & EXEC_INFLIGHT_PATHNAME_PENDING) {
+		rec->flags |= TRACER_EXEC_PATHNAME_READ_FAILED;
+		drops__count(TRACER_DROP_PATHNAME_READ);
+	}
 	rec->old_tid = inflight->task.tid;
 	bpf_probe_read_kernel(data, pathname_len, inflight->pathname);
 	rec->pathname_len = pathname_len;
@@ -201,6 +224,7 @@ static __always_inline int exec__on_sys_exit(long ret)
 
 	if (!inflight)
 		return 0;
+	exec__retry_pathname(inflight);
 	scratch = record__scratch();
 	if (!scratch)
 		goto done;
@@ -292,5 +316,17 @@ static __always_inline int exec__on_sched_process_exec(struct task_struct *task,
 done:
 	if (inflight)
 		bpf_map_delete_elem(&exec_inflight_by_tid, &old_tid);
+	return 0;
+}
+
+/* Point of no return, old mm still current (kernels 6.10+): the last moment
+ * a pathname that was not readable at entry can be read from the caller. */
+static __always_inline int exec__on_sched_prepare_exec(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_inflight *inflight = bpf_map_lookup_elem(&exec_inflight_by_tid, &tid);
+
+	if (inflight)
+		exec__retry_pathname(inflight);
 	return 0;
 }

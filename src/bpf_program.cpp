@@ -1,6 +1,7 @@
 #include "tracer/bpf_program.hpp"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
@@ -23,6 +24,16 @@ int print_libbpf_verbose(enum libbpf_print_level level, const char* format, va_l
 
 int drop_libbpf_message(enum libbpf_print_level, const char*, va_list) { return 0; }
 
+struct BtfDeleter {
+  void operator()(btf* types) const { btf__free(types); }
+};
+
+// Whether the running kernel has the raw tracepoint `name` (its BTF has the
+// typedef btf_trace_<name>).
+bool kernel_has_tracepoint(const btf* kernel_types, const std::string& name) {
+  return kernel_types && btf__find_by_name_kind(kernel_types, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
+}
+
 }  // namespace
 
 void route_libbpf_messages(bool verbose) { libbpf_set_print(verbose ? print_libbpf_verbose : drop_libbpf_message); }
@@ -42,6 +53,11 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   raw->rodata->max_args = settings.max_args;
   raw->rodata->wakeup_min_bytes = settings.wakeup_min_bytes;
 
+  // Optional hooks: loaded only where the kernel has them.
+  std::unique_ptr<btf, BtfDeleter> kernel_types(btf__load_vmlinux_btf());
+  if (!kernel_has_tracepoint(kernel_types.get(), "sched_prepare_exec"))
+    bpf_program__set_autoload(raw->progs.tracer_sched_prepare_exec, false);
+
   if (int err = tracer_bpf__load(raw); err) {
     std::string message = "cannot load the BPF programs: " + errno_text(err);
     if (err == -EPERM || err == -EACCES)
@@ -55,6 +71,7 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
   std::vector<AttachOutcome> outcomes;
   bpf_program* program;
   bpf_object__for_each_program(program, skeleton_->obj) {
+    if (!bpf_program__autoload(program)) continue;
     AttachOutcome outcome;
     outcome.hook = bpf_program__section_name(program);
     bpf_link* link = bpf_program__attach(program);

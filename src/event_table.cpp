@@ -7,7 +7,8 @@
 namespace tracer {
 namespace {
 
-constexpr std::string_view kExecHooks = "raw_tp/sys_enter, raw_tp/sys_exit, raw_tp/sched_process_exec";
+constexpr std::string_view kExecHooks =
+    "raw_tp/sys_enter, raw_tp/sys_exit, raw_tp/sched_process_exec (+ raw_tp/sched_prepare_exec where present)";
 
 constexpr std::array kDefinitions{
     EventDefinition{TRACER_EVENT_EXECVE, "execve", kExecHooks, true, true},

@@ -19,7 +19,9 @@ namespace tracer {
 struct BpfSettings {
   uint32_t max_args = 128;
   uint32_t ring_buffer_bytes = 8u << 20;
-  uint64_t wakeup_min_bytes = 0;  // 0: wake the consumer for every record
+  // The kernel wakes the consumer once this much is pending; below it the
+  // consumer's 100 ms poll picks records up. 0: wake for every record.
+  uint64_t wakeup_min_bytes = 0;
 };
 
 struct AttachOutcome {

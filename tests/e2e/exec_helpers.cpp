@@ -61,6 +61,16 @@ pid_t run_execve(const std::string& path, const std::vector<std::string>& argv) 
   return wait_child(pid);
 }
 
+pid_t run_execve_of_literal(bool existing, const std::vector<std::string>& argv) {
+  std::vector<char*> args = c_argv(argv);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execve(existing ? "/bin/true" : "/nonexistent/tracer-e2e-literal", args.data(), environ);
+    _exit(127);
+  }
+  return wait_child(pid);
+}
+
 pid_t run_execveat(int dirfd, const std::string& path, const std::vector<std::string>& argv, int flags) {
   std::vector<char*> args = c_argv(argv);
   const pid_t pid = fork();

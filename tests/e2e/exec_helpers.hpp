@@ -18,6 +18,9 @@ std::string unique_marker(const std::string& tag);
 pid_t run_execve(const std::string& path, const std::vector<std::string>& argv);
 // fork + execveat(dirfd, path, argv, flags); waits. The child's pid.
 pid_t run_execveat(int dirfd, const std::string& path, const std::vector<std::string>& argv, int flags);
+// fork + execve of a pathname that is a string literal (in .rodata): in a
+// fresh child its page is not mapped until the kernel faults it in.
+pid_t run_execve_of_literal(bool existing, const std::vector<std::string>& argv);
 // A child whose second thread calls execve(path, argv). Sets thread_tid.
 pid_t run_execve_from_thread(const std::string& path, const std::vector<std::string>& argv, pid_t& thread_tid);
 

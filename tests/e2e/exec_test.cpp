@@ -103,6 +103,25 @@ TEST_F(ExecTest, FileWithoutExecPermissionIsEacces) {
   EXPECT_EQ(record["args"]["pathname"], script);
 }
 
+// A pathname whose page the child has not touched yet cannot be read at
+// syscall entry; the tracer must still report it exactly.
+TEST_F(ExecTest, PathnameNotYetMappedAtEntryIsStillRead) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string marker = unique_marker("literal");
+    run_execve_of_literal(true, {"true", marker});
+    const Json record = expect_record(marker);
+    EXPECT_EQ(record["args"]["pathname"], "/bin/true");
+    EXPECT_EQ(record["flags"], Json::array()) << record.dump();
+
+    const std::string failed_marker = unique_marker("literal-failed");
+    run_execve_of_literal(false, {"nope", failed_marker});
+    const Json failed = expect_record(failed_marker);
+    EXPECT_EQ(failed["ret"], -2);
+    EXPECT_EQ(failed["args"]["pathname"], "/nonexistent/tracer-e2e-literal");
+    EXPECT_EQ(failed["flags"], Json::array()) << failed.dump();
+  }
+}
+
 TEST_F(ExecTest, ExecveatRelativeToDirectoryFd) {
   const int directory = open("/usr/bin", O_PATH | O_DIRECTORY);
   ASSERT_GE(directory, 0);

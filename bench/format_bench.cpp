@@ -1,0 +1,54 @@
+// Userspace hot path: decode + JSON (or table) format of an execve record with
+// 10 arguments, per record.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "record_builder.hpp"
+#include "tracer/decode.hpp"
+#include "tracer/format.hpp"
+
+namespace {
+
+std::vector<std::byte> execve_record_with_ten_args() {
+  tracer::testing::ExecRecordSpec spec;
+  spec.comm = "make";
+  spec.pathname = spec.filename = "/usr/bin/gcc";
+  spec.argv = tracer::testing::nul_joined(
+      {"gcc", "-O2", "-g", "-Wall", "-c", "main.c", "-o", "main.o", "-I/usr/include", "-DNDEBUG"});
+  return tracer::testing::build_exec_record(spec);
+}
+
+void BM_DecodeAndFormatJson(benchmark::State& state) {
+  const auto record = execve_record_with_ten_args();
+  const tracer::BootToWallClock clock = tracer::BootToWallClock::calibrate();
+  tracer::JsonFormatter formatter(clock);
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    auto event = tracer::decode(record, {});
+    formatter.append(out, *event);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeAndFormatJson);
+
+void BM_DecodeAndFormatTable(benchmark::State& state) {
+  const auto record = execve_record_with_ten_args();
+  const tracer::BootToWallClock clock = tracer::BootToWallClock::calibrate();
+  tracer::TableFormatter formatter(clock);
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    auto event = tracer::decode(record, {});
+    formatter.append(out, *event);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeAndFormatTable);
+
+}  // namespace
+
+BENCHMARK_MAIN();

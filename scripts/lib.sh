@@ -1,0 +1,34 @@
+# Shared by scripts/run-tracer and scripts/run-tests: install the Debian
+# packages that are missing, then configure and build.
+set -euo pipefail
+
+TRACER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${TRACER_BUILD_DIR:-$TRACER_ROOT/build}
+
+RUNTIME_PACKAGES=(g++ cmake ninja-build pkg-config clang libbpf-dev bpftool libelf-dev zlib1g-dev
+                  libcli11-dev libfmt-dev nlohmann-json3-dev)
+TEST_PACKAGES=(libgtest-dev clang-format libbenchmark-dev)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+}
+
+configure_and_build() {
+  local build_tests=$1
+  shift
+  cmake -S "$TRACER_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DTRACER_BUILD_TESTS="$build_tests" >&2
+  cmake --build "$BUILD_DIR" "$@" >&2
+}
