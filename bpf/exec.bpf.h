@@ -39,6 +39,23 @@ struct {
 	__type(value, struct exec_inflight);
 } exec_inflight_by_tid SEC(".maps");
 
+/* Execs whose entry was seen and filtered out: not to be mistaken, at
+ * sched_process_exec, for execs whose entry was never seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tid at entry */
+	__type(value, __u8);
+} exec_filtered_out_by_tid SEC(".maps");
+
+static __always_inline int exec__mark_filtered_out(__u32 tid)
+{
+	__u8 one = 1;
+
+	bpf_map_update_elem(&exec_filtered_out_by_tid, &tid, &one, BPF_ANY);
+	return 0;
+}
+
 /* Builds an exec_inflight off the 512-byte stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -74,6 +91,8 @@ static __always_inline int exec__on_sys_enter(struct pt_regs *regs, __u16 event_
 	if (!inflight)
 		return 0;
 	task__read_context(&inflight->task);
+	if (!filter__selects(&inflight->task))
+		return exec__mark_filtered_out(inflight->task.tid);
 	inflight->event_id = event_id;
 	inflight->flags = compat ? TRACER_EXEC_COMPAT : 0;
 	if (event_id == TRACER_EVENT_EXECVE) {
@@ -135,8 +154,8 @@ static __always_inline void exec__reset_record(struct tracer_exec_record *rec, _
 	rec->pathname_len = 0;
 	rec->filename_len = 0;
 	rec->interp_len = 0;
+	rec->exe_len = 0;
 	rec->_pad = 0;
-	rec->_pad2 = 0;
 }
 
 /* Starts an exec record from what sys_enter stashed: context and pathname.
@@ -222,8 +241,10 @@ static __always_inline int exec__on_sys_exit(long ret)
 	__u8 *data;
 	__u32 offset;
 
-	if (!inflight)
+	if (!inflight) {
+		bpf_map_delete_elem(&exec_filtered_out_by_tid, &tid);
 		return 0;
+	}
 	exec__retry_pathname(inflight);
 	scratch = record__scratch();
 	if (!scratch)
@@ -239,6 +260,24 @@ static __always_inline int exec__on_sys_exit(long ret)
 done:
 	bpf_map_delete_elem(&exec_inflight_by_tid, &tid);
 	return 0;
+}
+
+/* The executed file's absolute path, from its dentry. */
+static __always_inline void exec__append_exe(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
+					     struct linux_binprm *bprm)
+{
+	struct path_scratch *scratch = path__scratch();
+	__u32 at = *offset & PATH_OFFSET_MASK;
+
+	if (!scratch)
+		return;
+	path__of_file(scratch, BPF_CORE_READ(bprm, file));
+	if (scratch->truncated)
+		rec->flags |= TRACER_EXEC_EXE_TRUNCATED;
+	__u32 len = scratch->len & (TRACER_PATH_MAX - 1);
+	bpf_probe_read_kernel(&data[at], len, &scratch->bytes[scratch->start & (PATH_HALF - 1)]);
+	rec->exe_len = len;
+	*offset = at + len;
 }
 
 /* What only the kernel knows once the exec has succeeded. */
@@ -267,6 +306,7 @@ static __always_inline void exec__read_kernel_view(struct tracer_exec_record *re
 		if (len >= 0)
 			rec->interp_len = len;
 	}
+	exec__append_exe(rec, data, offset, bprm);
 	rec->inode = BPF_CORE_READ(inode, i_ino);
 	rec->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	if (BPF_CORE_READ(inode, i_nlink) == 0)
@@ -302,10 +342,16 @@ static __always_inline int exec__on_sched_process_exec(struct task_struct *task,
 	data = scratch->bytes + sizeof(*rec);
 	if (inflight) {
 		offset = exec__begin_record(rec, data, inflight);
+	} else if (bpf_map_lookup_elem(&exec_filtered_out_by_tid, &old_tid)) {
+		bpf_map_delete_elem(&exec_filtered_out_by_tid, &old_tid);
+		return 0;
 	} else {
-		/* Entered before we attached, or by a path we do not hook. */
+		/* Entered before we attached, or by a path we do not hook. The
+		 * filters see the task as it is now (its comm is the new one). */
 		exec__reset_record(rec, TRACER_EVENT_EXECVE);
 		task__read_context(&rec->header.task);
+		if (!filter__wants_event(TRACER_EVENT_EXECVE) || !filter__selects(&rec->header.task))
+			return 0;
 		rec->header.task.tid = old_tid;
 		rec->flags = TRACER_EXEC_ENTRY_MISSING;
 	}

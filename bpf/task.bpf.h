@@ -38,6 +38,9 @@ static __always_inline void task__read_context(struct tracer_task_context *ctx)
 	ctx->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	ctx->cgroup_id = bpf_get_current_cgroup_id();
 	ctx->start_boot_ns = task__leader_start_ns(task);
+	/* Zero first: the comm is a hash key for the comm filter, so the bytes
+	 * after its NUL must not keep a previous comm's tail. */
+	__builtin_memset(ctx->comm, 0, sizeof(ctx->comm));
 	bpf_get_current_comm(ctx->comm, sizeof(ctx->comm));
 }
 

@@ -9,6 +9,8 @@
 #include "maps.bpf.h"
 #include "task.bpf.h"
 #include "record.bpf.h"
+#include "path.bpf.h"
+#include "filter.bpf.h"
 #include "syscall_regs.bpf.h"
 #include "exec.bpf.h"
 
@@ -24,9 +26,11 @@ int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 	if (nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
 		compat = task__in_compat_syscall();
 	event_id = exec__event_of_syscall(nr, compat);
-	if (event_id)
-		return exec__on_sys_enter(regs, event_id, compat);
-	return 0;
+	if (!event_id)
+		return 0;
+	if (!filter__wants_event(event_id))
+		return exec__mark_filtered_out((__u32)bpf_get_current_pid_tgid());
+	return exec__on_sys_enter(regs, event_id, compat);
 }
 
 SEC("raw_tp/sys_exit")
@@ -50,4 +54,17 @@ SEC("raw_tp/sched_prepare_exec")
 int BPF_PROG(tracer_sched_prepare_exec)
 {
 	return exec__on_sched_prepare_exec();
+}
+
+/* follow only (autoload off otherwise): descendants of matching processes. */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(tracer_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return filter__on_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(tracer_sched_process_exit, struct task_struct *task)
+{
+	return filter__on_exit(task);
 }

@@ -87,12 +87,13 @@ struct tracer_record_header {
 #define TRACER_EXEC_ENTRY_MISSING    (1u << 5) /* exec seen, its syscall entry was not */
 #define TRACER_EXEC_FILELESS         (1u << 6) /* executed file has no link: memfd or deleted */
 #define TRACER_EXEC_COMPAT           (1u << 7) /* 32-bit syscall */
-#define TRACER_EXEC_PATHNAME_TRUNCATED (1u << 8)
+#define TRACER_EXEC_EXE_TRUNCATED    (1u << 8) /* exe path deeper than the walk */
 
 /*
  * execve/execveat, one per attempt. Followed by pathname_len bytes of
- * pathname, filename_len of filename, interp_len of interpreter and argv_len of
- * NUL-separated argv, in that order; strings are not NUL-terminated.
+ * pathname, filename_len of filename, interp_len of interpreter, exe_len of
+ * the executed file's absolute path and argv_len of NUL-separated argv, in
+ * that order; strings are not NUL-terminated.
  */
 struct tracer_exec_record {
 	struct tracer_record_header header;
@@ -108,8 +109,87 @@ struct tracer_exec_record {
 	__u16 pathname_len;
 	__u16 filename_len;
 	__u16 interp_len;
-	__u16 _pad;
-	__u32 _pad2;
+	__u16 exe_len;
+	__u32 _pad;
+};
+
+/*
+ * In-kernel context filters (§3), written to read-only data before load.
+ * Numeric fields: an inclusive range, and a value set (IN or NOT_IN) kept in
+ * the filter_values map. Text fields (comm, exe): exact values and patterns,
+ * each to include or to exclude.
+ */
+enum tracer_filter_field {
+	TRACER_FIELD_UID = 0,
+	TRACER_FIELD_GID = 1,
+	TRACER_FIELD_PID = 2,
+	TRACER_FIELD_TID = 3,
+	TRACER_FIELD_PPID = 4,
+	TRACER_FIELD_MNTNS = 5,
+	TRACER_FIELD_PIDNS = 6,
+	TRACER_FIELD_CGROUP = 7,
+	TRACER_FIELD_COUNT = 8,
+};
+
+enum tracer_set_mode {
+	TRACER_SET_NONE = 0,
+	TRACER_SET_IN = 1,     /* the value must be in the set */
+	TRACER_SET_NOT_IN = 2, /* the value must not be in the set */
+};
+
+enum tracer_pattern_kind {
+	TRACER_PATTERN_EXACT = 0,
+	TRACER_PATTERN_PREFIX = 1,   /* "text*" */
+	TRACER_PATTERN_SUFFIX = 2,   /* "*text" */
+	TRACER_PATTERN_CONTAINS = 3, /* "*text*" */
+};
+
+#define TRACER_FILTER_MAX_PATTERNS 8
+#define TRACER_EXE_PATTERN_MAX 256
+
+struct tracer_filter_value_key {
+	__u32 field; /* enum tracer_filter_field */
+	__u32 _pad;
+	__u64 value;
+};
+
+struct tracer_comm_pattern {
+	__u8 kind;    /* enum tracer_pattern_kind */
+	__u8 exclude; /* 1: a match excludes the task */
+	__u8 len;
+	__u8 _pad;
+	char text[TRACER_COMM_LEN];
+};
+
+struct tracer_exe_pattern {
+	__u8 kind;
+	__u8 exclude;
+	__u16 len;
+	__u32 _pad;
+	char text[TRACER_EXE_PATTERN_MAX];
+};
+
+/* Values of filter_comms (keyed by the 16-byte comm). */
+#define TRACER_COMM_INCLUDE 1
+#define TRACER_COMM_EXCLUDE 2
+
+struct tracer_filter_config {
+	__u64 wanted_events;   /* bit (1 << enum tracer_event_id) per event produced */
+	__u64 new_after_boot_ns; /* pid=new: leader started after this boot time */
+	__u64 range_min[TRACER_FIELD_COUNT];
+	__u64 range_max[TRACER_FIELD_COUNT];
+	__u8 set_mode[TRACER_FIELD_COUNT]; /* enum tracer_set_mode */
+	__u32 active_fields;   /* bit per field with a range or a set */
+	__u8 enabled;          /* any context filter at all */
+	__u8 only_new;
+	__u8 follow;
+	__u8 comm_enabled;       /* any comm rule: look the comm up */
+	__u8 comm_include_any;   /* there are includes: the comm must match one */
+	__u8 comm_pattern_count;
+	__u8 exe_include_any;
+	__u8 exe_pattern_count;
+	struct tracer_comm_pattern comm_patterns[TRACER_FILTER_MAX_PATTERNS];
+	struct tracer_exe_pattern exe_patterns[TRACER_FILTER_MAX_PATTERNS];
 };
 
 #endif /* TRACER_ABI_H */

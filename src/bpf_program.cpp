@@ -53,6 +53,14 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   raw->rodata->max_args = settings.max_args;
   raw->rodata->wakeup_min_bytes = settings.wakeup_min_bytes;
 
+  static_assert(sizeof(raw->rodata->filter) == sizeof(settings.filter.config));
+  std::memcpy(const_cast<void*>(static_cast<const volatile void*>(&raw->rodata->filter)), &settings.filter.config,
+              sizeof(settings.filter.config));
+  if (!settings.filter.config.follow) {
+    bpf_program__set_autoload(raw->progs.tracer_sched_process_fork, false);
+    bpf_program__set_autoload(raw->progs.tracer_sched_process_exit, false);
+  }
+
   // Optional hooks: loaded only where the kernel has them.
   std::unique_ptr<btf, BtfDeleter> kernel_types(btf__load_vmlinux_btf());
   if (!kernel_has_tracepoint(kernel_types.get(), "sched_prepare_exec"))
@@ -64,7 +72,21 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
       message += " (the kernel refused; is a lockdown or a seccomp policy in force?)";
     return runtime_error(message + "; run with --verbose for the kernel's log");
   }
+  if (Status status = bpf.fill_filter_maps(settings.filter); !status) return status.take_error();
   return bpf;
+}
+
+Status TracerBpf::fill_filter_maps(const KernelFilter& filter) {
+  const uint8_t present = 1;
+  const int values_fd = bpf_map__fd(skeleton_->maps.filter_values);
+  for (const tracer_filter_value_key& key : filter.values)
+    if (bpf_map_update_elem(values_fd, &key, &present, BPF_ANY) != 0)
+      return runtime_error("cannot fill the filter_values map: " + errno_text(errno));
+  const int comms_fd = bpf_map__fd(skeleton_->maps.filter_comms);
+  for (const auto& [comm, tag] : filter.comms)
+    if (bpf_map_update_elem(comms_fd, comm.data(), &tag, BPF_ANY) != 0)
+      return runtime_error("cannot fill the filter_comms map: " + errno_text(errno));
+  return ok_status();
 }
 
 Result<std::vector<AttachOutcome>> TracerBpf::attach() {

@@ -75,6 +75,7 @@ void map_exec_flags(uint32_t raw, Event& event) {
       {TRACER_EXEC_ARGV_READ_FAILED, EventFlag::argv_read_failed},
       {TRACER_EXEC_FILENAME_READ_FAILED, EventFlag::filename_read_failed},
       {TRACER_EXEC_COMPAT, EventFlag::compat_syscall},
+      {TRACER_EXEC_EXE_TRUNCATED, EventFlag::exe_truncated},
   };
   for (auto [bit, flag] : kMapping)
     if (raw & bit) event.set(flag);
@@ -85,13 +86,20 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
     return runtime_error("exec record of " + std::to_string(record.size()) + " bytes is shorter than its layout");
   const auto raw = read_struct<tracer_exec_record>(record);
   const size_t strings = sizeof(tracer_exec_record);
-  const size_t total = size_t{raw.pathname_len} + raw.filename_len + raw.interp_len + raw.argv_len;
+  const size_t total = size_t{raw.pathname_len} + raw.filename_len + raw.interp_len + raw.exe_len + raw.argv_len;
   if (total > record.size() - strings) return runtime_error("exec record lengths overrun the record");
 
-  std::string_view pathname = view_of(record, strings, raw.pathname_len);
-  std::string_view filename = view_of(record, strings + raw.pathname_len, raw.filename_len);
-  std::string_view interpreter = view_of(record, strings + raw.pathname_len + raw.filename_len, raw.interp_len);
-  std::string_view argv = view_of(record, strings + raw.pathname_len + raw.filename_len + raw.interp_len, raw.argv_len);
+  size_t offset = strings;
+  const auto next_string = [&](size_t length) {
+    std::string_view view = view_of(record, offset, length);
+    offset += length;
+    return view;
+  };
+  const std::string_view pathname = next_string(raw.pathname_len);
+  const std::string_view filename = next_string(raw.filename_len);
+  const std::string_view interpreter = next_string(raw.interp_len);
+  const std::string_view exe = next_string(raw.exe_len);
+  std::string_view argv = next_string(raw.argv_len);
 
   map_exec_flags(raw.flags, event);
   if (cut_to_max_args(argv, options.max_args)) event.set(EventFlag::argv_truncated);
@@ -109,6 +117,7 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   event.args.add("argv_truncated", event.has(EventFlag::argv_truncated));
   if (kernel_view) {
     event.args.add("filename", filename);
+    if (!exe.empty()) event.args.add("exe", exe);
     if (!interpreter.empty()) event.args.add("interpreter", interpreter);
     event.args.add("dev", user_dev_from_kernel(raw.dev));
     event.args.add("inode", uint64_t{raw.inode});

@@ -51,6 +51,7 @@ sigset_t handled_signals() {
 struct Consumer {
   Sink& sink;
   const DecodeOptions& decode_options;
+  const FilterSpec& filters;
   RunTotals& totals;
   Status sink_status = ok_status();
 
@@ -61,6 +62,7 @@ struct Consumer {
       ++self.totals.losses.undecodable;
       return 0;
     }
+    if (!self.filters.argument_filters.empty() && !passes_argument_filters(self.filters, *event)) return 0;
     if (Status status = self.sink.write(*event); !status) {
       self.sink_status = std::move(status);
       return -1;  // stop consuming; the loop reports the error
@@ -80,9 +82,9 @@ Status block_handled_signals() {
   return ok_status();
 }
 
-Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, BootToWallClock& clock,
-                      RunTotals& totals) {
-  Consumer consumer{sink, decode_options, totals};
+Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
+                      BootToWallClock& clock, RunTotals& totals) {
+  Consumer consumer{sink, decode_options, filters, totals};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
   if (!ring) return runtime_error(std::string("cannot map the ring buffer: ") + std::strerror(errno));

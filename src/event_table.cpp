@@ -10,13 +10,26 @@ namespace {
 constexpr std::string_view kExecHooks =
     "raw_tp/sys_enter, raw_tp/sys_exit, raw_tp/sched_process_exec (+ raw_tp/sched_prepare_exec where present)";
 
+constexpr std::string_view kExecveArgs[] = {"pathname",    "argv", "argv_truncated", "filename", "exe",
+                                            "interpreter", "dev",  "inode"};
+constexpr std::string_view kExecveatArgs[] = {"pathname", "dirfd", "flags",       "argv", "argv_truncated",
+                                              "filename", "exe",   "interpreter", "dev",  "inode"};
+constexpr std::string_view kSchedProcessExecArgs[] = {"filename", "interpreter", "dev", "inode", "argv", "old_tid"};
+constexpr std::string_view kBprmCheckArgs[] = {"filename", "dev", "inode", "argv"};
+constexpr std::string_view kForkArgs[] = {"child_pid", "child_tid"};
+constexpr std::string_view kExitArgs[] = {"exit_code", "signal"};
+
 constexpr std::array kDefinitions{
-    EventDefinition{TRACER_EVENT_EXECVE, "execve", kExecHooks, true, true},
-    EventDefinition{TRACER_EVENT_EXECVEAT, "execveat", kExecHooks, true, true},
-    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXEC, "sched_process_exec", "raw_tp/sched_process_exec", false, false},
-    EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, false},
-    EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, false},
-    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXIT, "sched_process_exit", "raw_tp/sched_process_exit", false, false},
+    EventDefinition{TRACER_EVENT_EXECVE, "execve", kExecHooks, true, true, kExecveArgs},
+    EventDefinition{TRACER_EVENT_EXECVEAT, "execveat", kExecHooks, true, true, kExecveatArgs},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXEC, "sched_process_exec", "raw_tp/sched_process_exec", false, false,
+                    kSchedProcessExecArgs},
+    EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, false,
+                    kBprmCheckArgs},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, false,
+                    kForkArgs},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXIT, "sched_process_exit", "raw_tp/sched_process_exit", false, false,
+                    kExitArgs},
 };
 
 }  // namespace

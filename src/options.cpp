@@ -67,8 +67,9 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   if ((kib & (kib - 1)) != 0)
     return usage_error("--ring-buffer-kib " + std::to_string(kib) + ": must be a power of two");
   if (options.config_file) return usage_error("--config: configuration files are not supported yet");
-  for (const std::string& expression : options.trace_expressions)
-    return usage_error("--trace '" + expression + "': filters are not supported yet");
+  Result<FilterSpec> filters = parse_filters(options.trace_expressions);
+  if (!filters) return filters.take_error();
+  options.filters = std::move(*filters);
   return options;
 }
 

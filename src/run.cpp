@@ -1,5 +1,7 @@
 #include "tracer/run.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -13,10 +15,16 @@
 namespace tracer {
 namespace {
 
-std::string traced_event_names() {
+uint64_t boot_clock_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
+}
+
+std::string traced_event_names(const FilterSpec& filters) {
   std::string names;
   for (const EventDefinition& definition : event_definitions()) {
-    if (!definition.on_by_default) continue;
+    if (!filters.wants(definition.id)) continue;
     if (!names.empty()) names += ", ";
     names += definition.name;
   }
@@ -39,6 +47,7 @@ Status run_trace(const Options& options) {
   // Batch wakeups: one per 256 KiB (or a quarter of a smaller ring) instead
   // of one per record; the loop's 100 ms poll bounds the latency.
   settings.wakeup_min_bytes = std::min<uint64_t>(256 * 1024, settings.ring_buffer_bytes / 4);
+  settings.filter = compile_filter(options.filters, boot_clock_now_ns());
   Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
   if (!bpf) return bpf.take_error();
   Result<std::vector<AttachOutcome>> outcomes = bpf->attach();
@@ -49,12 +58,12 @@ Status run_trace(const Options& options) {
                    outcome.hook.c_str(), outcome.error.c_str());
 
   // Tests and scripts wait for this line: from here on every event is seen.
-  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", traced_event_names().c_str());
+  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", traced_event_names(options.filters).c_str());
 
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
   RunTotals totals;
-  Status status = run_event_loop(*bpf, **sink, decode_options, clock, totals);
+  Status status = run_event_loop(*bpf, **sink, decode_options, options.filters, clock, totals);
   if (!status && status.error().kind == ExitKind::reader_gone) return status;
   std::fprintf(stderr, "%s\n", summary_line(totals.events_emitted, totals.losses).c_str());
   return status;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tracer/drop_report.hpp"
+#include "tracer/filter_compile.hpp"
 #include "tracer/result.hpp"
 
 struct tracer_bpf;
@@ -22,6 +23,7 @@ struct BpfSettings {
   // The kernel wakes the consumer once this much is pending; below it the
   // consumer's 100 ms poll picks records up. 0: wake for every record.
   uint64_t wakeup_min_bytes = 0;
+  KernelFilter filter;
 };
 
 struct AttachOutcome {
@@ -50,6 +52,7 @@ class TracerBpf {
     void operator()(bpf_link* link) const;
   };
   explicit TracerBpf(tracer_bpf* skeleton) : skeleton_(skeleton) {}
+  Status fill_filter_maps(const KernelFilter& filter);
 
   std::unique_ptr<tracer_bpf, SkeletonDeleter> skeleton_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first

@@ -62,8 +62,9 @@ enum class EventFlag : uint32_t {
   argv_read_failed = 1u << 5,
   filename_read_failed = 1u << 6,
   compat_syscall = 1u << 7,
+  exe_truncated = 1u << 8,
 };
-inline constexpr std::array<std::pair<EventFlag, std::string_view>, 8> kEventFlagNames{{
+inline constexpr std::array<std::pair<EventFlag, std::string_view>, 9> kEventFlagNames{{
     {EventFlag::argv_truncated, "argv_truncated"},
     {EventFlag::path_mismatch, "path_mismatch"},
     {EventFlag::fileless, "fileless"},
@@ -72,6 +73,7 @@ inline constexpr std::array<std::pair<EventFlag, std::string_view>, 8> kEventFla
     {EventFlag::argv_read_failed, "argv_read_failed"},
     {EventFlag::filename_read_failed, "filename_read_failed"},
     {EventFlag::compat_syscall, "compat_syscall"},
+    {EventFlag::exe_truncated, "exe_truncated"},
 }};
 
 class ArgList {

@@ -9,6 +9,7 @@
 #include "tracer/clock.hpp"
 #include "tracer/decode.hpp"
 #include "tracer/drop_report.hpp"
+#include "tracer/filter.hpp"
 #include "tracer/result.hpp"
 #include "tracer/sinks.hpp"
 
@@ -25,7 +26,9 @@ Status block_handled_signals();
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.
-Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, BootToWallClock& clock,
-                      RunTotals& totals);
+// Argument filters of `filters` are applied here; its context filters already
+// ran in the kernel.
+Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
+                      BootToWallClock& clock, RunTotals& totals);
 
 }  // namespace tracer

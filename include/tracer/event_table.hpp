@@ -9,11 +9,12 @@
 namespace tracer {
 
 struct EventDefinition {
-  uint16_t id;             // enum tracer_event_id
-  std::string_view name;   // stable identifier (§2)
-  std::string_view hooks;  // what it attaches to, for --list/--check
-  bool on_by_default;      // produced when no event= filter is given
-  bool implemented;        // produced by this build
+  uint16_t id;                                       // enum tracer_event_id
+  std::string_view name;                             // stable identifier (§2)
+  std::string_view hooks;                            // what it attaches to, for --list/--check
+  bool on_by_default;                                // produced when no event= filter is given
+  bool implemented;                                  // produced by this build
+  std::span<const std::string_view> argument_names;  // what EVENT.ARG filters may name
 };
 
 std::span<const EventDefinition> event_definitions();

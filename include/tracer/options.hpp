@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tracer/filter.hpp"
 #include "tracer/result.hpp"
 
 namespace tracer {
@@ -17,6 +18,7 @@ enum class OutputFormat { table, json, none };
 struct Options {
   Command command = Command::trace;
   std::vector<std::string> trace_expressions;
+  FilterSpec filters;  // parsed from trace_expressions
   OutputFormat format = OutputFormat::table;
   std::optional<std::string> output_file;  // out-file:PATH
   std::optional<std::string> config_file;

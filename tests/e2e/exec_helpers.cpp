@@ -1,7 +1,9 @@
 #include "exec_helpers.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,6 +61,50 @@ pid_t run_execve(const std::string& path, const std::vector<std::string>& argv) 
     _exit(127);
   }
   return wait_child(pid);
+}
+
+pid_t run_child(const ChildSpec& spec) {
+  std::vector<char*> args = c_argv(spec.argv);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!spec.comm.empty()) prctl(PR_SET_NAME, spec.comm.c_str());
+    if (spec.gid && (setgroups(0, nullptr) != 0 || setgid(spec.gid) != 0)) _exit(126);
+    if (spec.uid && setuid(spec.uid) != 0) _exit(126);
+    execve(spec.path.c_str(), args.data(), environ);
+    _exit(127);
+  }
+  return wait_child(pid);
+}
+
+ParkedChild::ParkedChild(const std::string& path, std::vector<std::string> argv) {
+  int go[2];
+  if (pipe(go) != 0) return;
+  std::vector<std::string> arguments = std::move(argv);
+  std::string program = path;
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(go[1]);
+    char byte;
+    if (read(go[0], &byte, 1) != 1) _exit(125);
+    std::vector<char*> args = c_argv(arguments);
+    execve(program.c_str(), args.data(), environ);
+    _exit(127);
+  }
+  close(go[0]);
+  go_fd_ = go[1];
+}
+
+ParkedChild::~ParkedChild() {
+  if (go_fd_ >= 0) close(go_fd_);
+  if (pid_ > 0) waitpid(pid_, nullptr, 0);
+}
+
+void ParkedChild::exec_now() {
+  [[maybe_unused]] ssize_t written = write(go_fd_, "x", 1);
+  close(go_fd_);
+  go_fd_ = -1;
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 pid_t run_execve_of_literal(bool existing, const std::vector<std::string>& argv) {

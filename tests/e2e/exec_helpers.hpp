@@ -18,6 +18,30 @@ std::string unique_marker(const std::string& tag);
 pid_t run_execve(const std::string& path, const std::vector<std::string>& argv);
 // fork + execveat(dirfd, path, argv, flags); waits. The child's pid.
 pid_t run_execveat(int dirfd, const std::string& path, const std::vector<std::string>& argv, int flags);
+// A child that takes on an identity, then execs.
+struct ChildSpec {
+  std::string path = "/bin/true";
+  std::vector<std::string> argv;
+  uid_t uid = 0;     // setuid in the child when not 0
+  gid_t gid = 0;     // setgid in the child when not 0
+  std::string comm;  // prctl(PR_SET_NAME) in the child when set
+};
+pid_t run_child(const ChildSpec& spec);
+
+// A child that exists now and execs only when told: for filters about
+// processes that started before the tracer.
+class ParkedChild {
+ public:
+  ParkedChild(const std::string& path, std::vector<std::string> argv);
+  ~ParkedChild();
+  void exec_now();  // lets it exec, and waits for it
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int go_fd_ = -1;
+};
+
 // fork + execve of a pathname that is a string literal (in .rodata): in a
 // fresh child its page is not mapped until the kernel faults it in.
 pid_t run_execve_of_literal(bool existing, const std::vector<std::string>& argv);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -62,8 +63,13 @@ TEST_F(ExecTest, SuccessfulExecveIsOneExactRecord) {
   EXPECT_EQ(record["container_id"], nullptr);
   EXPECT_EQ(record["ret"], 0);
   EXPECT_EQ(record["flags"], Json::array());
-  const Json expected_args = {{"pathname", "/bin/true"}, {"argv", {"/bin/true", marker}}, {"argv_truncated", false},
-                              {"filename", "/bin/true"}, {"dev", executable.st_dev},      {"inode", executable.st_ino}};
+  const Json expected_args = {{"pathname", "/bin/true"},
+                              {"argv", {"/bin/true", marker}},
+                              {"argv_truncated", false},
+                              {"filename", "/bin/true"},
+                              {"exe", std::filesystem::canonical("/bin/true").string()},
+                              {"dev", executable.st_dev},
+                              {"inode", executable.st_ino}};
   EXPECT_EQ(record["args"], expected_args);
 
   const std::string timestamp = record["timestamp"];
@@ -157,6 +163,7 @@ TEST_F(ExecTest, ExecveatEmptyPathOnMemfdIsFileless) {
   EXPECT_EQ(record["args"]["flags"], AT_EMPTY_PATH);
   EXPECT_EQ(record["args"]["filename"], "/dev/fd/" + std::to_string(memory_file));
   EXPECT_EQ(record["flags"], Json::array({"fileless"}));
+  EXPECT_EQ(record["args"]["exe"], "/memfd:tracer-e2e");
 }
 
 TEST_F(ExecTest, ShebangScriptReportsInterpreter) {
@@ -172,8 +179,9 @@ TEST_F(ExecTest, ShebangScriptReportsInterpreter) {
   EXPECT_EQ(record["args"]["interpreter"], "/bin/sh");
   // argv as the kernel installed it in the new image: the interpreter first.
   EXPECT_EQ(argv_of(record), (std::vector<std::string>{"/bin/sh", script, marker}));
-  // dev/inode name the image the kernel loaded (the interpreter, as /proc/PID/exe).
+  // exe, dev and inode name the image the kernel loaded (the interpreter, as /proc/PID/exe).
   EXPECT_EQ(record["args"]["inode"], interpreter.st_ino);
+  EXPECT_EQ(record["args"]["exe"], std::filesystem::canonical("/bin/sh").string());
 }
 
 const std::vector<std::string> kHostileArguments = {

@@ -30,8 +30,9 @@ std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec) {
   record.pathname_len = static_cast<uint16_t>(spec.pathname.size());
   record.filename_len = static_cast<uint16_t>(spec.filename.size());
   record.interp_len = static_cast<uint16_t>(spec.interpreter.size());
+  record.exe_len = static_cast<uint16_t>(spec.exe.size());
   record.argv_len = static_cast<uint32_t>(spec.argv.size());
-  const std::string strings = spec.pathname + spec.filename + spec.interpreter + spec.argv;
+  const std::string strings = spec.pathname + spec.filename + spec.interpreter + spec.exe + spec.argv;
   record.header.size = static_cast<uint32_t>(sizeof(record) + strings.size());
 
   std::vector<std::byte> bytes(record.header.size);

@@ -24,6 +24,7 @@ struct ExecRecordSpec {
   std::string pathname = "/bin/ls";
   std::string filename = "/bin/ls";
   std::string interpreter;
+  std::string exe = "/usr/bin/ls";
   std::string argv = std::string("ls\0-la\0", 7);  // NUL-separated as in the kernel
 };
 

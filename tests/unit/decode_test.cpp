@@ -43,6 +43,7 @@ TEST(Decode, SuccessfulExecveCarriesContextAndKernelView) {
   EXPECT_EQ(event->ret, 0);
   EXPECT_EQ(string_arg(*event, "pathname"), "/bin/ls");
   EXPECT_EQ(string_arg(*event, "filename"), "/bin/ls");
+  EXPECT_EQ(string_arg(*event, "exe"), "/usr/bin/ls");
   EXPECT_EQ(event->args.find("interpreter"), nullptr);
   EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"ls", "-la"}));
   EXPECT_EQ(std::get<uint64_t>(event->args.find("dev")->value), (8u << 8) | 1u);  // 8:1 as st_dev
@@ -56,6 +57,7 @@ TEST(Decode, FailedExecHasNoKernelView) {
   spec.ret = -2;
   spec.flags = 0;
   spec.filename.clear();
+  spec.exe.clear();
   const auto event_bytes = build_exec_record(spec);
   Result<Event> event = decode(event_bytes, {});
   ASSERT_TRUE(event.ok());

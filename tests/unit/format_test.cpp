@@ -44,7 +44,8 @@ TEST_F(FormatTest, JsonLineIsTheSchema) {
   EXPECT_EQ(line, R"({"timestamp":"2026-11-23T04:30:30.000000123Z","event":"execve","pid":4242,"tid":4243,"ppid":4200,)"
                   R"("ns_pid":7,"uid":1000,"gid":1001,"comm":"bash","cgroup_id":99,"mntns":4026531841,)"
                   R"("pidns":4026531836,"container_id":null,"ret":0,"flags":[],"args":{"pathname":"/bin/ls",)"
-                  R"("argv":["ls","-la"],"argv_truncated":false,"filename":"/bin/ls","dev":2049,"inode":1234}})"
+                  R"("argv":["ls","-la"],"argv_truncated":false,"filename":"/bin/ls","exe":"/usr/bin/ls","dev":2049,)"
+                  R"("inode":1234}})"
                   "\n");
 }
 

@@ -1,0 +1,78 @@
+#pragma once
+// The --trace grammar (§3) parsed into one FilterSpec: context filters (run
+// in the kernel, see filter_compile.hpp) and argument filters (run here, on
+// decoded events).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracer/abi.hpp"
+#include "tracer/event.hpp"
+#include "tracer/result.hpp"
+
+namespace tracer {
+
+// "text", "text*", "*text", "*text*": exact, prefix, suffix, contains.
+struct Pattern {
+  tracer_pattern_kind kind = TRACER_PATTERN_EXACT;
+  std::string text;
+  bool matches(std::string_view value) const;
+  bool operator==(const Pattern&) const = default;
+};
+
+// A numeric field: value in [min, max], and in `in` (when has_in) and not in
+// `not_in`.
+struct NumericConstraint {
+  uint64_t min = 0;
+  uint64_t max = UINT64_MAX;
+  bool has_in = false;
+  std::set<uint64_t> in;
+  std::set<uint64_t> not_in;
+  bool active() const { return has_in || !not_in.empty() || min != 0 || max != UINT64_MAX; }
+  bool allows(uint64_t value) const;
+};
+
+// comm or exe: must match some include (when there are includes) and no exclude.
+struct TextConstraint {
+  std::vector<Pattern> include;
+  std::vector<Pattern> exclude;
+  bool active() const { return !include.empty() || !exclude.empty(); }
+  bool allows(std::string_view value) const;
+};
+
+// EVENT.ARG=VALUE[,VALUE] or !=: on string args a pattern, on numbers a value;
+// on a list (argv) it holds when some element matches (= ) / none does (!=).
+struct ArgumentFilter {
+  uint16_t event_id = 0;
+  std::string argument;
+  bool negate = false;
+  std::vector<Pattern> patterns;
+  std::string expression;  // as the user wrote it, for messages
+};
+
+struct FilterSpec {
+  std::array<NumericConstraint, TRACER_FIELD_COUNT> numeric;
+  TextConstraint comm;
+  TextConstraint exe;
+  bool only_new = false;  // pid=new
+  bool follow = false;
+  uint64_t wanted_events = 0;  // bit per event id
+  std::vector<ArgumentFilter> argument_filters;
+
+  bool has_context_filter() const;
+  bool wants(uint16_t event_id) const { return wanted_events & (uint64_t{1} << event_id); }
+};
+
+// Parses every --trace expression. An error names the expression and what is
+// wrong in one line: "--trace 'uid>abc': uid needs a number".
+Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions);
+
+// Argument filters, on a decoded event: true when the event passes.
+bool passes_argument_filters(const FilterSpec& filters, const Event& event);
+
+}  // namespace tracer

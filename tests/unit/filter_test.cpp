@@ -1,0 +1,234 @@
+#include "tracer/filter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "record_builder.hpp"
+#include "tracer/decode.hpp"
+#include "tracer/filter_compile.hpp"
+
+namespace tracer {
+namespace {
+
+FilterSpec parse_ok(const std::vector<std::string>& expressions) {
+  Result<FilterSpec> spec = parse_filters(expressions);
+  EXPECT_TRUE(spec.ok()) << (spec.ok() ? "" : spec.error().message);
+  return spec.ok() ? *spec : FilterSpec{};
+}
+
+std::string parse_error(const std::vector<std::string>& expressions) {
+  Result<FilterSpec> spec = parse_filters(expressions);
+  EXPECT_FALSE(spec.ok());
+  if (spec.ok()) return "";
+  EXPECT_EQ(spec.error().kind, ExitKind::usage);
+  return spec.error().message;
+}
+
+const NumericConstraint& uid_of(const FilterSpec& spec) { return spec.numeric[TRACER_FIELD_UID]; }
+
+TEST(FilterParse, NoExpressionsTracesTheDefaultEvents) {
+  const FilterSpec spec = parse_ok({});
+  EXPECT_FALSE(spec.has_context_filter());
+  EXPECT_TRUE(spec.wants(TRACER_EVENT_EXECVE));
+  EXPECT_TRUE(spec.wants(TRACER_EVENT_EXECVEAT));
+  EXPECT_FALSE(spec.wants(TRACER_EVENT_SCHED_PROCESS_FORK));
+}
+
+TEST(FilterParse, EveryNumericOperator) {
+  EXPECT_TRUE(uid_of(parse_ok({"uid=1000"})).allows(1000));
+  EXPECT_FALSE(uid_of(parse_ok({"uid=1000"})).allows(1001));
+  EXPECT_FALSE(uid_of(parse_ok({"uid!=0"})).allows(0));
+  EXPECT_TRUE(uid_of(parse_ok({"uid!=0"})).allows(1));
+  EXPECT_FALSE(uid_of(parse_ok({"uid>999"})).allows(999));
+  EXPECT_TRUE(uid_of(parse_ok({"uid>999"})).allows(1000));
+  EXPECT_TRUE(uid_of(parse_ok({"uid>=1000"})).allows(1000));
+  EXPECT_FALSE(uid_of(parse_ok({"uid>=1000"})).allows(999));
+  EXPECT_TRUE(uid_of(parse_ok({"uid<1000"})).allows(999));
+  EXPECT_FALSE(uid_of(parse_ok({"uid<1000"})).allows(1000));
+  EXPECT_TRUE(uid_of(parse_ok({"uid<=999"})).allows(999));
+  EXPECT_FALSE(uid_of(parse_ok({"uid<=999"})).allows(1000));
+  for (const char* field : {"gid", "pid", "tid", "ppid"}) {
+    const FilterSpec spec = parse_ok({std::string(field) + ">=5"});
+    EXPECT_TRUE(spec.has_context_filter()) << field;
+  }
+  EXPECT_TRUE(parse_ok({"mntns=4026531841"}).numeric[TRACER_FIELD_MNTNS].allows(4026531841));
+  EXPECT_TRUE(parse_ok({"cgroup!=1"}).numeric[TRACER_FIELD_CGROUP].allows(2));
+}
+
+TEST(FilterParse, ListsAreOredAndExpressionsAnded) {
+  const FilterSpec list = parse_ok({"uid=1000,1001"});
+  EXPECT_TRUE(uid_of(list).allows(1000));
+  EXPECT_TRUE(uid_of(list).allows(1001));
+  EXPECT_FALSE(uid_of(list).allows(1002));
+  const FilterSpec range = parse_ok({"uid>=1000", "uid<2000", "uid!=1500"});
+  EXPECT_TRUE(uid_of(range).allows(1000));
+  EXPECT_FALSE(uid_of(range).allows(1500));
+  EXPECT_FALSE(uid_of(range).allows(2000));
+  const FilterSpec narrowed = parse_ok({"uid=1,2,3", "uid=2,3,4", "uid!=3"});
+  EXPECT_EQ(uid_of(narrowed).in, (std::set<uint64_t>{2}));
+}
+
+TEST(FilterParse, TextPatterns) {
+  const FilterSpec spec = parse_ok({"comm=bash,ba*,*sh,*as*", "comm!=zsh"});
+  ASSERT_EQ(spec.comm.include.size(), 4u);
+  EXPECT_EQ(spec.comm.include[0], (Pattern{TRACER_PATTERN_EXACT, "bash"}));
+  EXPECT_EQ(spec.comm.include[1], (Pattern{TRACER_PATTERN_PREFIX, "ba"}));
+  EXPECT_EQ(spec.comm.include[2], (Pattern{TRACER_PATTERN_SUFFIX, "sh"}));
+  EXPECT_EQ(spec.comm.include[3], (Pattern{TRACER_PATTERN_CONTAINS, "as"}));
+  EXPECT_TRUE(spec.comm.allows("bash"));
+  EXPECT_TRUE(spec.comm.allows("dash"));
+  EXPECT_FALSE(spec.comm.allows("zsh"));
+  EXPECT_FALSE(spec.comm.allows("python"));
+  EXPECT_TRUE(parse_ok({"comm=*"}).comm.allows("anything"));
+  EXPECT_TRUE(parse_ok({"exe=/usr/bin/*"}).exe.allows("/usr/bin/ls"));
+  EXPECT_FALSE(parse_ok({"exe=/usr/bin/*"}).exe.allows("/bin/ls"));
+  EXPECT_TRUE(parse_ok({"exe=*/ls"}).exe.allows("/bin/ls"));
+}
+
+TEST(FilterParse, NewFollowEvents) {
+  EXPECT_TRUE(parse_ok({"pid=new"}).only_new);
+  EXPECT_TRUE(parse_ok({"follow"}).follow);
+  const FilterSpec only = parse_ok({"event=execveat"});
+  EXPECT_TRUE(only.wants(TRACER_EVENT_EXECVEAT));
+  EXPECT_FALSE(only.wants(TRACER_EVENT_EXECVE));
+  const FilterSpec without = parse_ok({"event!=execveat"});
+  EXPECT_TRUE(without.wants(TRACER_EVENT_EXECVE));
+  EXPECT_FALSE(without.wants(TRACER_EVENT_EXECVEAT));
+}
+
+TEST(FilterParse, ArgumentFilters) {
+  const FilterSpec spec = parse_ok({"execve.pathname=/usr/bin/*", "execve.argv!=*secret*"});
+  ASSERT_EQ(spec.argument_filters.size(), 2u);
+  EXPECT_EQ(spec.argument_filters[0].argument, "pathname");
+  EXPECT_FALSE(spec.argument_filters[0].negate);
+  EXPECT_TRUE(spec.argument_filters[1].negate);
+
+  testing::ExecRecordSpec record_spec;
+  record_spec.pathname = "/usr/bin/ls";
+  auto bytes = testing::build_exec_record(record_spec);
+  Event event = *decode(bytes, {});
+  EXPECT_TRUE(passes_argument_filters(spec, event));
+  record_spec.argv = testing::nul_joined({"ls", "a-secret-file"});
+  bytes = testing::build_exec_record(record_spec);
+  event = *decode(bytes, {});
+  EXPECT_FALSE(passes_argument_filters(spec, event));
+  record_spec.pathname = "/bin/ls";
+  record_spec.argv = testing::nul_joined({"ls"});
+  bytes = testing::build_exec_record(record_spec);
+  event = *decode(bytes, {});
+  EXPECT_FALSE(passes_argument_filters(spec, event));
+  // Filters on another event leave this one alone.
+  EXPECT_TRUE(passes_argument_filters(parse_ok({"execveat.pathname=/x"}), event));
+  // Numbers compare as decimal text.
+  EXPECT_TRUE(passes_argument_filters(parse_ok({"execve.inode=1234"}), event));
+  EXPECT_FALSE(passes_argument_filters(parse_ok({"execve.inode=1235"}), event));
+}
+
+TEST(FilterParse, EveryErrorNamesTheExpression) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"uid>abc"}, "--trace 'uid>abc': uid needs a number"},
+      {{"uid="}, "--trace 'uid=': uid needs a value"},
+      {{"uid"}, "--trace 'uid': expected FIELD=VALUE, FIELD!=VALUE, FIELD<VALUE, ... or follow"},
+      {{"=5"}, "--trace '=5': expected FIELD=VALUE, FIELD!=VALUE, FIELD<VALUE, ... or follow"},
+      {{"uid!5"}, "--trace 'uid!5': '!' must be followed by '='"},
+      {{"uid=1,,2"}, "--trace 'uid=1,,2': empty value in the list"},
+      {{"uid>1,2"}, "--trace 'uid>1,2': a list of values needs = or !="},
+      {{"uid=-1"}, "--trace 'uid=-1': uid needs a number"},
+      {{"uid=99999999999999999999999"}, "--trace 'uid=99999999999999999999999': uid needs a number"},
+      {{"uid=1", "uid=2"}, "--trace 'uid=2': contradicts the other uid filters: no uid is left"},
+      {{"uid>10", "uid<5"}, "--trace 'uid<5': contradicts the other uid filters: no uid is left"},
+      {{"uid<0"}, "--trace 'uid<0': no uid is less than 0"},
+      {{"uid>18446744073709551615"}, "--trace 'uid>18446744073709551615': no uid is greater than 18446744073709551615"},
+      {{"mntns>5"}, "--trace 'mntns>5': mntns takes only = or !="},
+      {{"bogus=1"},
+       "--trace 'bogus=1': unknown field 'bogus' (expected one of uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, "
+       "cgroup, event, follow, or EVENT.ARGUMENT)"},
+      {{"pid>new"}, "--trace 'pid>new': pid=new takes only ="},
+      {{"pid!=new"}, "--trace 'pid!=new': pid=new takes only ="},
+      {{"comm>bash"}, "--trace 'comm>bash': comm takes only = or !="},
+      {{"comm=a*b"}, "--trace 'comm=a*b': '*' is allowed only as a prefix or suffix"},
+      {{"comm=abcdefghijklmnop"}, "--trace 'comm=abcdefghijklmnop': comm values are at most 15 characters"},
+      {{"comm=bash", "comm=zsh"},
+       "--trace 'comm=zsh': comm= may be given once; list its values in one expression, e.g. comm=a,b"},
+      {{"exe=usr/bin/ls"}, "--trace 'exe=usr/bin/ls': exe needs an absolute path, e.g. exe=/usr/bin/*"},
+      {{"exe=*bin*"}, "--trace 'exe=*bin*': exe takes '*' as a prefix or a suffix, not both"},
+      {{"exe=/a,/b,/c,/d,/e,/f,/g,/h,/i"}, "--trace 'exe=/a,/b,/c,/d,/e,/f,/g,/h,/i': at most 8 exe patterns"},
+      {{"event=nope"}, "--trace 'event=nope': unknown event 'nope' (tracer --list shows the events)"},
+      {{"event=sched_process_fork"},
+       "--trace 'event=sched_process_fork': event 'sched_process_fork' is not produced by this version"},
+      {{"event>execve"}, "--trace 'event>execve': event takes only = or !="},
+      {{"event!=execve,execveat"}, "--trace 'event!=execve,execveat': no event is left to trace"},
+      {{"event=execve", "event=execveat"}, "--trace 'event=execveat': no event is left to trace"},
+      {{"nope.pathname=/x"}, "--trace 'nope.pathname=/x': unknown event 'nope' (tracer --list shows the events)"},
+      {{"execve.nope=/x"}, "--trace 'execve.nope=/x': execve has no argument 'nope'"},
+      {{"execve.=/x"}, "--trace 'execve.=/x': expected EVENT.ARGUMENT, e.g. execve.pathname"},
+      {{"execve.pathname>/x"}, "--trace 'execve.pathname>/x': argument filters take only = or !="},
+      {{"container"}, "--trace 'container': container filters are not supported by this version"},
+  };
+  for (const auto& [expressions, message] : cases) EXPECT_EQ(parse_error(expressions), message);
+}
+
+TEST(FilterCompile, KernelConfigMirrorsTheSpec) {
+  const FilterSpec spec =
+      parse_ok({"uid=1000,1001", "gid!=0", "pid>5", "comm=bash,ba*", "comm!=zsh", "exe=/usr/*", "pid=new", "follow"});
+  const KernelFilter kernel = compile_filter(spec, 777);
+  EXPECT_TRUE(kernel.config.enabled);
+  EXPECT_TRUE(kernel.config.follow);
+  EXPECT_TRUE(kernel.config.only_new);
+  EXPECT_EQ(kernel.config.new_after_boot_ns, 777u);
+  EXPECT_EQ(kernel.config.active_fields,
+            (1u << TRACER_FIELD_UID) | (1u << TRACER_FIELD_GID) | (1u << TRACER_FIELD_PID));
+  EXPECT_EQ(kernel.config.set_mode[TRACER_FIELD_UID], TRACER_SET_IN);
+  EXPECT_EQ(kernel.config.set_mode[TRACER_FIELD_GID], TRACER_SET_NOT_IN);
+  EXPECT_EQ(kernel.config.set_mode[TRACER_FIELD_PID], TRACER_SET_NONE);
+  EXPECT_EQ(kernel.config.range_min[TRACER_FIELD_PID], 6u);
+  EXPECT_EQ(kernel.values.size(), 3u);  // uid 1000, 1001; gid 0
+  ASSERT_EQ(kernel.comms.size(), 2u);   // bash include, zsh exclude
+  EXPECT_STREQ(kernel.comms[0].first.data(), "bash");
+  EXPECT_EQ(kernel.comms[0].second, TRACER_COMM_INCLUDE);
+  EXPECT_EQ(kernel.comms[1].second, TRACER_COMM_EXCLUDE);
+  EXPECT_EQ(kernel.config.comm_pattern_count, 1);
+  EXPECT_EQ(kernel.config.comm_patterns[0].kind, TRACER_PATTERN_PREFIX);
+  EXPECT_TRUE(kernel.config.comm_enabled);
+  EXPECT_TRUE(kernel.config.comm_include_any);
+  EXPECT_EQ(kernel.config.exe_pattern_count, 1);
+  EXPECT_EQ(std::string(kernel.config.exe_patterns[0].text, kernel.config.exe_patterns[0].len), "/usr/");
+  EXPECT_EQ(kernel.config.wanted_events, (1u << TRACER_EVENT_EXECVE) | (1u << TRACER_EVENT_EXECVEAT));
+}
+
+TEST(FilterCompile, NoFilterIsDisabled) {
+  const KernelFilter kernel = compile_filter(parse_ok({}), 0);
+  EXPECT_FALSE(kernel.config.enabled);
+  EXPECT_EQ(kernel.config.active_fields, 0u);
+  EXPECT_TRUE(kernel.values.empty());
+}
+
+// Random expressions from the grammar's alphabet never crash the parser and
+// always yield either a spec or one usage line.
+TEST(FilterParse, RandomInputsNeverCrash) {
+  std::mt19937 random(4242);
+  const std::string alphabet = "uidgpcomnexvtfl=!<>,*./0123456789 \xff";
+  const std::vector<std::string> prefixes = {"uid", "comm", "exe", "event", "pid", "execve.", "mntns", "follow", ""};
+  for (int round = 0; round < 50000; ++round) {
+    std::vector<std::string> expressions;
+    const int count = 1 + static_cast<int>(random() % 3);
+    for (int i = 0; i < count; ++i) {
+      std::string text = prefixes[random() % prefixes.size()];
+      const int length = static_cast<int>(random() % 12);
+      for (int j = 0; j < length; ++j) text += alphabet[random() % alphabet.size()];
+      expressions.push_back(text);
+    }
+    Result<FilterSpec> spec = parse_filters(expressions);
+    if (spec.ok()) {
+      (void)compile_filter(*spec, 0);
+    } else {
+      EXPECT_EQ(spec.error().kind, ExitKind::usage);
+      EXPECT_EQ(spec.error().message.find('\n'), std::string::npos);
+      EXPECT_TRUE(spec.error().message.starts_with("--trace '"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tracer
