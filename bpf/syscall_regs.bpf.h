@@ -40,12 +40,13 @@ static __always_inline __u64 syscall__arg(struct pt_regs *regs, int n, int compa
 	}
 }
 
-/* The syscall number as seen at sys_exit. */
+/* The syscall number as seen at sys_exit, from a tp_btf program's trusted
+ * regs: a direct load, no helper call (this runs for every syscall). */
 static __always_inline long syscall__nr_at_exit(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 #else
-	return BPF_CORE_READ(regs, syscallno);
+	return regs->syscallno;
 #endif
 }

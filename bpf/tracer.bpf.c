@@ -33,7 +33,8 @@ int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 	return exec__on_sys_enter(regs, event_id, compat);
 }
 
-SEC("raw_tp/sys_exit")
+/* tp_btf, not raw_tp: it reads regs directly (see syscall__nr_at_exit). */
+SEC("tp_btf/sys_exit")
 int BPF_PROG(tracer_sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = syscall__nr_at_exit(regs);
