@@ -2,6 +2,7 @@
 // prints an error and chooses the exit status (§7).
 #include <cstdio>
 
+#include "tracer/audit_log.hpp"
 #include "tracer/bpf_program.hpp"
 #include "tracer/features.hpp"
 #include "tracer/options.hpp"
@@ -30,6 +31,12 @@ int main(int argc, char** argv) {
   switch (options->command) {
     case tracer::Command::check: std::fputs(tracer::describe_kernel_features().c_str(), stdout); return 0;
     case tracer::Command::list: std::fputs(tracer::describe_events().c_str(), stdout); return 0;
+    case tracer::Command::verify: {
+      tracer::Result<bool> verified = tracer::verify_audit_log(
+          {options->verify_path, options->audit_key_file, options->from_state, options->save_state});
+      if (!verified) return exit_with(verified.error());
+      return *verified ? 0 : 1;
+    }
     case tracer::Command::version:
     case tracer::Command::trace: break;
   }

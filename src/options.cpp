@@ -1,6 +1,7 @@
 #include "tracer/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 
 #include "tracer/abi.hpp"
 
@@ -8,6 +9,14 @@ namespace tracer {
 
 Status apply_output_spec(const std::string& spec, Options& options) {
   constexpr std::string_view kFilePrefix = "out-file:";
+  constexpr std::string_view kAuditPrefix = "audit-log:";
+  if (spec.starts_with(kAuditPrefix)) {
+    std::string path = spec.substr(kAuditPrefix.size());
+    if (path.empty()) return usage_error("--output '" + spec + "': audit-log needs a path");
+    if (options.audit_log) return usage_error("--output '" + spec + "': only one audit-log may be given");
+    options.audit_log = std::move(path);
+    return ok_status();
+  }
   if (spec.starts_with(kFilePrefix)) {
     std::string path = spec.substr(kFilePrefix.size());
     if (path.empty()) return usage_error("--output '" + spec + "': out-file needs a path");
@@ -22,7 +31,7 @@ Status apply_output_spec(const std::string& spec, Options& options) {
   else if (spec == "none")
     options.format = OutputFormat::none;
   else
-    return usage_error("--output '" + spec + "': expected table, json, none or out-file:PATH");
+    return usage_error("--output '" + spec + "': expected table, json, none, out-file:PATH or audit-log:PATH");
   return ok_status();
 }
 
@@ -46,6 +55,19 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   app.add_flag("--list", list, "List the events and whether this kernel supports them");
   app.add_flag("--check", check, "Report the kernel features the tracer uses");
   app.add_flag("-v,--verbose", options.verbose, "Explain hook choices and libbpf diagnostics on stderr");
+  std::string audit_sync;
+  app.add_option("--audit-key", options.audit_key_file, "HMAC-SHA-256 key file for the audit log (and verify)")
+      ->type_name("FILE");
+  app.add_option("--audit-sync", audit_sync, "Audit log fdatasync: always, or every MS milliseconds (default 100)")
+      ->type_name("always|MS");
+
+  CLI::App* verify = app.add_subcommand("verify", "Verify an audit log's hash chain");
+  verify->add_option("path", options.verify_path, "The audit log")->required();
+  verify->add_option("--audit-key", options.audit_key_file, "Key file, for an HMAC-authenticated log")
+      ->type_name("FILE");
+  verify->add_option("--from-state", options.from_state, "Prove the log only grew since this saved state")
+      ->type_name("FILE");
+  verify->add_option("--save-state", options.save_state, "Save seq and head of the verified log")->type_name("FILE");
 
   try {
     app.parse(argc, argv);
@@ -60,6 +82,22 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   for (const std::string& spec : outputs) {
     if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
   }
+  if (verify->parsed()) {
+    options.command = Command::verify;
+    return options;
+  }
+  if (!audit_sync.empty()) {
+    if (audit_sync == "always") {
+      options.audit_sync_interval_ms = 0;
+    } else {
+      int milliseconds = 0;
+      const auto [end, error] = std::from_chars(audit_sync.data(), audit_sync.data() + audit_sync.size(), milliseconds);
+      if (error != std::errc() || end != audit_sync.data() + audit_sync.size() || milliseconds < 1)
+        return usage_error("--audit-sync '" + audit_sync + "': expected always or a number of milliseconds");
+      options.audit_sync_interval_ms = milliseconds;
+    }
+  }
+  if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
   if (list && check) return usage_error("--list and --check cannot be combined");
   if (list) options.command = Command::list;
   if (check) options.command = Command::check;

@@ -1,5 +1,8 @@
 #include "tracer/sinks.hpp"
 
+#include <vector>
+
+#include "tracer/audit_log.hpp"
 #include "tracer/format.hpp"
 #include "tracer/output_writer.hpp"
 
@@ -35,9 +38,34 @@ class DiscardingSink final : public Sink {
   Status reopen() override { return ok_status(); }
 };
 
-}  // namespace
+// Several sinks fed the same events (e.g. the table and the audit log).
+class FanoutSink final : public Sink {
+ public:
+  explicit FanoutSink(std::vector<std::unique_ptr<Sink>> sinks) : sinks_(std::move(sinks)) {}
+  Status write(const Event& event) override {
+    return each([&](Sink& sink) { return sink.write(event); });
+  }
+  Status end_of_batch() override {
+    return each([](Sink& sink) { return sink.end_of_batch(); });
+  }
+  Status flush() override {
+    return each([](Sink& sink) { return sink.flush(); });
+  }
+  Status reopen() override {
+    return each([](Sink& sink) { return sink.reopen(); });
+  }
 
-Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWallClock& clock) {
+ private:
+  template <typename Call>
+  Status each(Call call) {
+    for (auto& sink : sinks_)
+      if (Status status = call(*sink); !status) return status;
+    return ok_status();
+  }
+  std::vector<std::unique_ptr<Sink>> sinks_;
+};
+
+Result<std::unique_ptr<Sink>> make_format_sink(const Options& options, const BootToWallClock& clock) {
   if (options.format == OutputFormat::none) return std::unique_ptr<Sink>(std::make_unique<DiscardingSink>());
   Result<OutputWriter> writer =
       options.output_file ? OutputWriter::open_file(*options.output_file) : OutputWriter::open_stdout();
@@ -48,6 +76,20 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
   auto sink = std::make_unique<FormattingSink<TableFormatter>>(std::move(*writer), TableFormatter(clock));
   sink->writer().buffer() += TableFormatter::header();
   return std::unique_ptr<Sink>(std::move(sink));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWallClock& clock) {
+  Result<std::unique_ptr<Sink>> primary = make_format_sink(options, clock);
+  if (!primary || !options.audit_log) return primary;
+  AuditLogOptions audit{*options.audit_log, options.audit_key_file, options.audit_sync_interval_ms};
+  Result<std::unique_ptr<Sink>> audit_sink = open_audit_log(audit, clock);
+  if (!audit_sink) return audit_sink.take_error();
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::move(*primary));
+  sinks.push_back(std::move(*audit_sink));
+  return std::unique_ptr<Sink>(std::make_unique<FanoutSink>(std::move(sinks)));
 }
 
 }  // namespace tracer

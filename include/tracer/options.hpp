@@ -12,7 +12,7 @@
 
 namespace tracer {
 
-enum class Command { trace, list, check, version };
+enum class Command { trace, list, check, version, verify };
 enum class OutputFormat { table, json, none };
 
 struct Options {
@@ -25,6 +25,16 @@ struct Options {
   uint32_t max_args = 128;
   uint32_t ring_buffer_kib = 8192;
   bool verbose = false;
+
+  // --output audit-log:PATH, beside the chosen format.
+  std::optional<std::string> audit_log;
+  std::optional<std::string> audit_key_file;  // --audit-key
+  int audit_sync_interval_ms = 100;           // --audit-sync always|MS
+
+  // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
+  std::string verify_path;
+  std::optional<std::string> from_state;
+  std::optional<std::string> save_state;
 };
 
 // argv as main() received it. The Error's message is the one line to print.
