@@ -19,10 +19,11 @@ std::vector<std::byte> execve_record_with_ten_args() {
   return tracer::testing::build_exec_record(spec);
 }
 
-void BM_DecodeAndFormatJson(benchmark::State& state) {
+template <typename Formatter>
+void BM_DecodeAndFormat(benchmark::State& state) {
   const auto record = execve_record_with_ten_args();
   const tracer::BootToWallClock clock = tracer::BootToWallClock::calibrate();
-  tracer::JsonFormatter formatter(clock);
+  Formatter formatter(clock);
   std::string out;
   for (auto _ : state) {
     out.clear();
@@ -32,22 +33,8 @@ void BM_DecodeAndFormatJson(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_DecodeAndFormatJson);
-
-void BM_DecodeAndFormatTable(benchmark::State& state) {
-  const auto record = execve_record_with_ten_args();
-  const tracer::BootToWallClock clock = tracer::BootToWallClock::calibrate();
-  tracer::TableFormatter formatter(clock);
-  std::string out;
-  for (auto _ : state) {
-    out.clear();
-    auto event = tracer::decode(record, {});
-    formatter.append(out, *event);
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_DecodeAndFormatTable);
+BENCHMARK(BM_DecodeAndFormat<tracer::JsonFormatter>)->Name("BM_DecodeAndFormatJson");
+BENCHMARK(BM_DecodeAndFormat<tracer::TableFormatter>)->Name("BM_DecodeAndFormatTable");
 
 }  // namespace
 

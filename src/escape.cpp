@@ -30,6 +30,27 @@ bool is_terminal_hazard(uint32_t code_point) {
          (code_point >= 0x2066 && code_point <= 0x2069);    // bidi isolates
 }
 
+// Two-character escapes shared by JSON and the terminal view.
+const char* whitespace_escape(unsigned char c) {
+  switch (c) {
+    case '\n': return "\\n";
+    case '\t': return "\\t";
+    case '\r': return "\\r";
+    default: return nullptr;
+  }
+}
+
+// RFC 8259's short escapes.
+const char* json_short_escape(unsigned char c) {
+  switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    default: return whitespace_escape(c);
+  }
+}
+
 }  // namespace
 
 size_t utf8_sequence_length(std::string_view bytes) {
@@ -77,36 +98,10 @@ bool append_json_string_body(std::string& out, std::string_view bytes) {
     if (i == bytes.size()) break;
 
     const auto c = static_cast<unsigned char>(bytes[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        ++i;
-        continue;
-      case '\\':
-        out += "\\\\";
-        ++i;
-        continue;
-      case '\n':
-        out += "\\n";
-        ++i;
-        continue;
-      case '\t':
-        out += "\\t";
-        ++i;
-        continue;
-      case '\r':
-        out += "\\r";
-        ++i;
-        continue;
-      case '\b':
-        out += "\\b";
-        ++i;
-        continue;
-      case '\f':
-        out += "\\f";
-        ++i;
-        continue;
-      default: break;
+    if (const char* escape = json_short_escape(c)) {
+      out += escape;
+      ++i;
+      continue;
     }
     if (c < 0x80) {  // other control characters and DEL
       append_hex_byte(out, "\\u00", c);
@@ -136,20 +131,10 @@ void append_terminal_safe(std::string& out, std::string_view bytes) {
       ++i;
       continue;
     }
-    switch (c) {
-      case '\n':
-        out += "\\n";
-        ++i;
-        continue;
-      case '\t':
-        out += "\\t";
-        ++i;
-        continue;
-      case '\r':
-        out += "\\r";
-        ++i;
-        continue;
-      default: break;
+    if (const char* escape = whitespace_escape(c)) {
+      out += escape;
+      ++i;
+      continue;
     }
     const size_t length = c < 0x80 ? 0 : utf8_sequence_length(bytes.substr(i));
     if (length == 0) {

@@ -7,23 +7,25 @@
 
 namespace tracer {
 
+namespace {
+
+// "PREFIX:PATH" into slot, given once.
+Status take_path_once(const std::string& spec, std::string_view prefix, std::optional<std::string>& slot) {
+  const std::string name(prefix.substr(0, prefix.size() - 1));
+  std::string path = spec.substr(prefix.size());
+  if (path.empty()) return usage_error("--output '" + spec + "': " + name + " needs a path");
+  if (slot) return usage_error("--output '" + spec + "': only one " + name + " may be given");
+  slot = std::move(path);
+  return ok_status();
+}
+
+}  // namespace
+
 Status apply_output_spec(const std::string& spec, Options& options) {
   constexpr std::string_view kFilePrefix = "out-file:";
   constexpr std::string_view kAuditPrefix = "audit-log:";
-  if (spec.starts_with(kAuditPrefix)) {
-    std::string path = spec.substr(kAuditPrefix.size());
-    if (path.empty()) return usage_error("--output '" + spec + "': audit-log needs a path");
-    if (options.audit_log) return usage_error("--output '" + spec + "': only one audit-log may be given");
-    options.audit_log = std::move(path);
-    return ok_status();
-  }
-  if (spec.starts_with(kFilePrefix)) {
-    std::string path = spec.substr(kFilePrefix.size());
-    if (path.empty()) return usage_error("--output '" + spec + "': out-file needs a path");
-    if (options.output_file) return usage_error("--output '" + spec + "': only one out-file may be given");
-    options.output_file = std::move(path);
-    return ok_status();
-  }
+  if (spec.starts_with(kAuditPrefix)) return take_path_once(spec, kAuditPrefix, options.audit_log);
+  if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, options.output_file);
   if (spec == "table")
     options.format = OutputFormat::table;
   else if (spec == "json")

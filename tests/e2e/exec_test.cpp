@@ -195,14 +195,7 @@ TEST_F(ExecTest, HostileArgvRoundTripsInJson) {
   argv.insert(argv.end(), kHostileArguments.begin(), kHostileArguments.end());
   run_execve("/bin/true", argv);
 
-  std::string raw_line;
-  tracer_->out().wait_for(
-      [&](const std::string& line) {
-        if (line.find(marker) == std::string::npos) return false;
-        raw_line = line;
-        return true;
-      },
-      20s);
+  const std::string raw_line = tracer_->wait_for_line_containing(marker);
   ASSERT_FALSE(raw_line.empty()) << tracer_->err().text();
   // §4: one line, invalid bytes as \u00XX per byte, control characters escaped.
   EXPECT_NE(raw_line.find(R"("\u00ff\u00fe invalid")"), std::string::npos) << raw_line;
@@ -227,14 +220,7 @@ TEST_F(ExecTest, HostileArgvIsEscapedInTheTable) {
   std::vector<std::string> argv = {"/bin/true", marker};
   argv.insert(argv.end(), kHostileArguments.begin(), kHostileArguments.end());
   run_execve("/bin/true", argv);
-  std::string row;
-  tracer_->out().wait_for(
-      [&](const std::string& line) {
-        if (line.find(marker) == std::string::npos) return false;
-        row = line;
-        return true;
-      },
-      20s);
+  const std::string row = tracer_->wait_for_line_containing(marker);
   ASSERT_FALSE(row.empty()) << tracer_->err().text();
   EXPECT_NE(row.find(R"('new\nline')"), std::string::npos) << row;
   EXPECT_NE(row.find(R"(\x1b[31mansi\x1b[0m)"), std::string::npos) << row;

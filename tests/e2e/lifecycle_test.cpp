@@ -58,6 +58,16 @@ bool tracer_programs_gone(const std::set<uint32_t>& links_to_watch = {}) {
   return false;
 }
 
+// Execs until the tracer exits by itself (it should, on a write error); its
+// wait status, or -1 when it kept running.
+int exec_until_tracer_exits(TracerProcess& tracer, const std::string& tag) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    run_execve("/bin/true", {"/bin/true", unique_marker(tag)});
+    if (const int status = tracer.wait_exit(200ms); status != -1) return status;
+  }
+  return -1;
+}
+
 std::unique_ptr<TracerProcess> start_or_fail(const std::vector<std::string>& args) {
   std::string why;
   auto tracer = TracerProcess::start(args, why);
@@ -118,11 +128,7 @@ TEST(Lifecycle, ClosedStdoutExitsZeroQuietly) {
   run_execve("/bin/true", {"/bin/true", marker});
   ASSERT_TRUE(tracer->wait_for_json(has_marker(marker)));
   tracer->out().stop_and_close();  // like `head -1` exiting
-  int status = -1;
-  for (int attempt = 0; attempt < 200 && status == -1; ++attempt) {
-    run_execve("/bin/true", {"/bin/true", unique_marker("after-head")});
-    status = tracer->wait_exit(100ms);
-  }
+  const int status = exec_until_tracer_exits(*tracer, "after-head");
   ASSERT_NE(status, -1) << "tracer kept running after its reader went away";
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
@@ -221,11 +227,7 @@ TEST(Lifecycle, FullDiskIsOneLineAndStatusOne) {
   TRACER_E2E_REQUIRE_ROOT();
   auto tracer = start_or_fail({"--output", "json", "--output", "out-file:/dev/full"});
   ASSERT_TRUE(tracer);
-  int status = -1;
-  for (int attempt = 0; attempt < 100 && status == -1; ++attempt) {
-    run_execve("/bin/true", {"/bin/true", unique_marker("full")});
-    status = tracer->wait_exit(200ms);
-  }
+  const int status = exec_until_tracer_exits(*tracer, "full");
   ASSERT_NE(status, -1);
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_NE(tracer->err().text().find("tracer: writing to /dev/full: No space left on device"), std::string::npos)

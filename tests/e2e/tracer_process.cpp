@@ -169,6 +169,18 @@ std::optional<Json> TracerProcess::wait_for_json(const std::function<bool(const 
   return found;
 }
 
+std::string TracerProcess::wait_for_line_containing(const std::string& needle, std::chrono::milliseconds deadline) {
+  std::string found;
+  stdout_->wait_for(
+      [&](const std::string& line) {
+        if (line.find(needle) == std::string::npos) return false;
+        found = line;
+        return true;
+      },
+      deadline);
+  return found;
+}
+
 std::vector<Json> TracerProcess::json_lines() const {
   std::vector<Json> out;
   for (const std::string& line : stdout_->lines()) out.push_back(Json::parse(line, nullptr, false));

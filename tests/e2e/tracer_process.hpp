@@ -74,6 +74,8 @@ class TracerProcess {
   std::optional<Json> wait_for_json(const std::function<bool(const Json&)>& match,
                                     std::chrono::milliseconds deadline = 20s);
   std::vector<Json> json_lines() const;
+  // The first stdout line holding needle, as printed ("" when none came).
+  std::string wait_for_line_containing(const std::string& needle, std::chrono::milliseconds deadline = 20s);
   // Sends signal and waits for the exit; the wait status, or -1 on timeout.
   int stop(int signal = SIGTERM, std::chrono::milliseconds deadline = 30s);
   // Waits for the process to exit by itself; the wait status, or -1.
