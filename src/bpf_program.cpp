@@ -1,13 +1,13 @@
 #include "tracer/bpf_program.hpp"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "tracer_bpf.skel.h"
 
@@ -24,14 +24,10 @@ int print_libbpf_verbose(enum libbpf_print_level level, const char* format, va_l
 
 int drop_libbpf_message(enum libbpf_print_level, const char*, va_list) { return 0; }
 
-struct BtfDeleter {
-  void operator()(btf* types) const { btf__free(types); }
-};
-
-// Whether the running kernel has the raw tracepoint `name` (its BTF has the
-// typedef btf_trace_<name>).
-bool kernel_has_tracepoint(const btf* kernel_types, const std::string& name) {
-  return kernel_types && btf__find_by_name_kind(kernel_types, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
+// Hooks the kernel may not have (sched_prepare_exec is 6.10+): their raw
+// tracepoint is looked up only at attach, and failing there is expected.
+bool is_optional_hook(const bpf_program* program) {
+  return std::string_view(bpf_program__name(program)) == "tracer_sched_prepare_exec";
 }
 
 }  // namespace
@@ -60,11 +56,6 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
     bpf_program__set_autoload(raw->progs.tracer_sched_process_fork, false);
     bpf_program__set_autoload(raw->progs.tracer_sched_process_exit, false);
   }
-
-  // Optional hooks: loaded only where the kernel has them.
-  std::unique_ptr<btf, BtfDeleter> kernel_types(btf__load_vmlinux_btf());
-  if (!kernel_has_tracepoint(kernel_types.get(), "sched_prepare_exec"))
-    bpf_program__set_autoload(raw->progs.tracer_sched_prepare_exec, false);
 
   if (int err = tracer_bpf__load(raw); err) {
     std::string message = "cannot load the BPF programs: " + errno_text(err);
@@ -96,6 +87,7 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
     if (!bpf_program__autoload(program)) continue;
     AttachOutcome outcome;
     outcome.hook = bpf_program__section_name(program);
+    outcome.optional = is_optional_hook(program);
     bpf_link* link = bpf_program__attach(program);
     if (!link) {
       outcome.error = errno_text(errno);

@@ -51,7 +51,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   app.add_option("--max-args", options.max_args, "Arguments kept per argv (default 128)")
       ->type_name("N")
       ->check(CLI::Range(1, TRACER_MAX_ARGS_LIMIT));
-  app.add_option("--ring-buffer-kib", options.ring_buffer_kib, "Ring buffer size in KiB, a power of two (default 8192)")
+  app.add_option("--ring-buffer-kib", options.ring_buffer_kib, "Ring buffer size in KiB, a power of two (default 4096)")
       ->type_name("KIB")
       ->check(CLI::Range(64, 1 << 20));
   app.add_flag("--list", list, "List the events and whether this kernel supports them");

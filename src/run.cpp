@@ -53,7 +53,7 @@ Status run_trace(const Options& options) {
   Result<std::vector<AttachOutcome>> outcomes = bpf->attach();
   if (!outcomes) return outcomes.take_error();
   for (const AttachOutcome& outcome : *outcomes)
-    if (!outcome.attached)
+    if (!outcome.attached && (!outcome.optional || options.verbose))
       std::fprintf(stderr, "tracer: %s could not be attached (%s); events that need it are not produced\n",
                    outcome.hook.c_str(), outcome.error.c_str());
 

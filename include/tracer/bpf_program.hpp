@@ -29,7 +29,8 @@ struct BpfSettings {
 struct AttachOutcome {
   std::string hook;  // e.g. "raw_tp/sys_enter"
   bool attached = false;
-  std::string error;  // why not, when not
+  bool optional = false;  // a hook this kernel may lack, by design
+  std::string error;      // why not, when not
 };
 
 class TracerBpf {

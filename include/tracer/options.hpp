@@ -23,7 +23,7 @@ struct Options {
   std::optional<std::string> output_file;  // out-file:PATH
   std::optional<std::string> config_file;
   uint32_t max_args = 128;
-  uint32_t ring_buffer_kib = 8192;
+  uint32_t ring_buffer_kib = 4096;
   bool verbose = false;
 
   // --output audit-log:PATH, beside the chosen format.
