@@ -50,7 +50,7 @@ int BPF_PROG(tracer_sched_process_exec, struct task_struct *task, pid_t old_tid,
 	return exec__on_sched_process_exec(task, old_tid, bprm);
 }
 
-/* Optional: attached only where the kernel has this tracepoint (6.10+). */
+/* Optional: attaches only where the kernel has this tracepoint (6.10+). */
 SEC("raw_tp/sched_prepare_exec")
 int BPF_PROG(tracer_sched_prepare_exec)
 {
