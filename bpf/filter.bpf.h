@@ -207,27 +207,18 @@ static __always_inline int filter__wants_event(__u16 event_id)
 	return (filter.wanted_events >> event_id) & 1;
 }
 
-/* sched_process_fork: a child of a matching or followed process is followed. */
-static __always_inline int filter__on_fork(struct task_struct *parent, struct task_struct *child)
+/* follow: a child of a matching or followed process is followed. */
+static __always_inline void filter__follow_child(const struct tracer_task_context *parent, __u32 child_tgid)
 {
-	__u32 child_tgid = BPF_CORE_READ(child, tgid);
-	struct tracer_task_context ctx;
 	__u8 one = 1;
 
-	if (!filter.follow || child_tgid == BPF_CORE_READ(parent, tgid))
-		return 0;
-	task__read_context(&ctx);
-	if (filter__selects(&ctx))
+	if (filter.follow && child_tgid != parent->tgid && filter__selects(parent))
 		bpf_map_update_elem(&followed_tgids, &child_tgid, &one, BPF_ANY);
-	return 0;
 }
 
-/* sched_process_exit: forget a thread group once its last thread exits. */
-static __always_inline int filter__on_exit(struct task_struct *task)
+/* follow: forget a thread group once its last thread exits. */
+static __always_inline void filter__forget(__u32 tgid)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-
-	if (filter.follow && BPF_CORE_READ(task, signal, live.counter) == 0)
+	if (filter.follow)
 		bpf_map_delete_elem(&followed_tgids, &tgid);
-	return 0;
 }

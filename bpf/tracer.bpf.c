@@ -13,6 +13,7 @@
 #include "filter.bpf.h"
 #include "syscall_regs.bpf.h"
 #include "exec.bpf.h"
+#include "lifecycle.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -57,15 +58,15 @@ int BPF_PROG(tracer_sched_prepare_exec)
 	return exec__on_sched_prepare_exec();
 }
 
-/* follow only (autoload off otherwise): descendants of matching processes. */
+/* Loaded for the fork/exit events or for follow (autoload off otherwise). */
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(tracer_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	return filter__on_fork(parent, child);
+	return lifecycle__on_fork(child);
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(tracer_sched_process_exit, struct task_struct *task)
 {
-	return filter__on_exit(task);
+	return lifecycle__on_exit(task);
 }

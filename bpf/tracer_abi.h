@@ -113,6 +113,20 @@ struct tracer_exec_record {
 	__u32 _pad;
 };
 
+/* sched_process_fork: the caller is the parent; a new process or thread. */
+struct tracer_fork_record {
+	struct tracer_record_header header;
+	__u32 child_pid; /* tgid of the child (the parent's for a thread) */
+	__u32 child_tid;
+};
+
+/* sched_process_exit: once per process, when its last thread exits. */
+struct tracer_exit_record {
+	struct tracer_record_header header;
+	__s32 exit_code; /* as passed to exit(), when not killed by a signal */
+	__u32 signal;    /* the signal that killed it, 0 when it exited */
+};
+
 /*
  * In-kernel context filters (§3), written to read-only data before load.
  * Numeric fields: an inclusive range, and a value set (IN or NOT_IN) kept in

@@ -52,7 +52,9 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   static_assert(sizeof(raw->rodata->filter) == sizeof(settings.filter.config));
   std::memcpy(const_cast<void*>(static_cast<const volatile void*>(&raw->rodata->filter)), &settings.filter.config,
               sizeof(settings.filter.config));
-  if (!settings.filter.config.follow) {
+  const uint64_t lifecycle_events =
+      (uint64_t{1} << TRACER_EVENT_SCHED_PROCESS_FORK) | (uint64_t{1} << TRACER_EVENT_SCHED_PROCESS_EXIT);
+  if (!settings.filter.config.follow && !(settings.filter.config.wanted_events & lifecycle_events)) {
     bpf_program__set_autoload(raw->progs.tracer_sched_process_fork, false);
     bpf_program__set_autoload(raw->progs.tracer_sched_process_exit, false);
   }

@@ -128,6 +128,29 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   return event;
 }
 
+template <typename Record>
+Result<Record> fixed_record(std::span<const std::byte> record, const char* what) {
+  if (record.size() < sizeof(Record))
+    return runtime_error(std::string(what) + " record of " + std::to_string(record.size()) + " bytes is too short");
+  return read_struct<Record>(record);
+}
+
+Result<Event> decode_fork(std::span<const std::byte> record, Event event) {
+  Result<tracer_fork_record> raw = fixed_record<tracer_fork_record>(record, "fork");
+  if (!raw) return raw.take_error();
+  event.args.add("child_pid", uint64_t{raw->child_pid});
+  event.args.add("child_tid", uint64_t{raw->child_tid});
+  return event;
+}
+
+Result<Event> decode_exit(std::span<const std::byte> record, Event event) {
+  Result<tracer_exit_record> raw = fixed_record<tracer_exit_record>(record, "exit");
+  if (!raw) return raw.take_error();
+  event.args.add("exit_code", int64_t{raw->exit_code});
+  event.args.add("signal", uint64_t{raw->signal});
+  return event;
+}
+
 }  // namespace
 
 uint64_t user_dev_from_kernel(uint64_t kernel_dev) {
@@ -155,6 +178,12 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
       if (header.event_id != TRACER_EVENT_EXECVE && header.event_id != TRACER_EVENT_EXECVEAT)
         return runtime_error("exec record with event id " + std::to_string(header.event_id));
       return decode_exec(record, event, options);
+    case TRACER_RECORD_PROCESS_FORK:
+      if (header.event_id != TRACER_EVENT_SCHED_PROCESS_FORK) return runtime_error("fork record with another event id");
+      return decode_fork(record, event);
+    case TRACER_RECORD_PROCESS_EXIT:
+      if (header.event_id != TRACER_EVENT_SCHED_PROCESS_EXIT) return runtime_error("exit record with another event id");
+      return decode_exit(record, event);
     default: return runtime_error("unknown record kind " + std::to_string(header.kind));
   }
 }

@@ -26,9 +26,9 @@ constexpr std::array kDefinitions{
                     kSchedProcessExecArgs},
     EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, false,
                     kBprmCheckArgs},
-    EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, false,
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, true,
                     kForkArgs},
-    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXIT, "sched_process_exit", "raw_tp/sched_process_exit", false, false,
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXIT, "sched_process_exit", "raw_tp/sched_process_exit", false, true,
                     kExitArgs},
 };
 

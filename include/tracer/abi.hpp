@@ -20,5 +20,7 @@ static_assert(offsetof(tracer_exec_record, dev) == 96);
 static_assert(offsetof(tracer_exec_record, argv_len) == 124);
 static_assert(offsetof(tracer_exec_record, pathname_len) == 128);
 static_assert(alignof(tracer_exec_record) == 8);
+static_assert(sizeof(tracer_fork_record) == 88);
+static_assert(sizeof(tracer_exit_record) == 88);
 
 }  // namespace tracer::abi

@@ -221,6 +221,40 @@ TEST(Decode, SurvivesRandomCorruption) {
   }
 }
 
+TEST(Decode, ForkAndExitRecords) {
+  tracer_fork_record fork_record{};
+  fork_record.header.kind = TRACER_RECORD_PROCESS_FORK;
+  fork_record.header.event_id = TRACER_EVENT_SCHED_PROCESS_FORK;
+  fork_record.header.size = sizeof(fork_record);
+  fork_record.header.task.tgid = 10;
+  fork_record.child_pid = 11;
+  fork_record.child_tid = 12;
+  const auto fork_bytes = std::as_bytes(std::span(&fork_record, 1));
+  Result<Event> fork_event = decode(fork_bytes, {});
+  ASSERT_TRUE(fork_event.ok());
+  EXPECT_EQ(fork_event->definition->name, "sched_process_fork");
+  EXPECT_FALSE(fork_event->ret.has_value());
+  EXPECT_EQ(std::get<uint64_t>(fork_event->args.find("child_pid")->value), 11u);
+  EXPECT_EQ(std::get<uint64_t>(fork_event->args.find("child_tid")->value), 12u);
+
+  tracer_exit_record exit_record{};
+  exit_record.header.kind = TRACER_RECORD_PROCESS_EXIT;
+  exit_record.header.event_id = TRACER_EVENT_SCHED_PROCESS_EXIT;
+  exit_record.header.size = sizeof(exit_record);
+  exit_record.exit_code = 3;
+  exit_record.signal = 0;
+  const auto exit_bytes = std::as_bytes(std::span(&exit_record, 1));
+  Result<Event> exit_event = decode(exit_bytes, {});
+  ASSERT_TRUE(exit_event.ok());
+  EXPECT_EQ(std::get<int64_t>(exit_event->args.find("exit_code")->value), 3);
+  EXPECT_EQ(std::get<uint64_t>(exit_event->args.find("signal")->value), 0u);
+
+  // A fork record too short, or carrying another event's id, is rejected.
+  EXPECT_FALSE(decode(fork_bytes.first(sizeof(tracer_record_header) + 4), {}).ok());
+  fork_record.header.event_id = TRACER_EVENT_SCHED_PROCESS_EXIT;
+  EXPECT_FALSE(decode(std::as_bytes(std::span(&fork_record, 1)), {}).ok());
+}
+
 TEST(Decode, UserDevEncoding) {
   EXPECT_EQ(user_dev_from_kernel((8ull << 20) | 1), 2049u);
   EXPECT_EQ(user_dev_from_kernel((259ull << 20) | 3), makedev(259, 3));

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Process lifecycle: sched_process_fork (a new process or thread; the caller
+ * is the parent) and sched_process_exit (once per process, when its last
+ * thread exits). The same hooks keep the follow set.
+ */
+#pragma once
+
+static __always_inline int lifecycle__on_fork(struct task_struct *child)
+{
+	struct tracer_task_context parent;
+	struct tracer_fork_record *rec;
+
+	task__read_context(&parent);
+	filter__follow_child(&parent, BPF_CORE_READ(child, tgid));
+	if (!filter__wants_event(TRACER_EVENT_SCHED_PROCESS_FORK) || !filter__selects(&parent))
+		return 0;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		drops__count(TRACER_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	rec->header.kind = TRACER_RECORD_PROCESS_FORK;
+	rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_FORK;
+	rec->header.size = sizeof(*rec);
+	rec->header.boot_ns = bpf_ktime_get_boot_ns();
+	rec->header.task = parent;
+	rec->child_pid = BPF_CORE_READ(child, tgid);
+	rec->child_tid = BPF_CORE_READ(child, pid);
+	bpf_ringbuf_submit(rec, record__wakeup_flags());
+	return 0;
+}
+
+static __always_inline int lifecycle__on_exit(struct task_struct *task)
+{
+	struct tracer_task_context ctx;
+	struct tracer_exit_record *rec;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0; /* other threads live on: not the process's exit */
+	task__read_context(&ctx);
+	if (filter__wants_event(TRACER_EVENT_SCHED_PROCESS_EXIT) && filter__selects(&ctx)) {
+		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+		if (rec) {
+			/* exit_code is a wait status: code << 8, or the signal */
+			int status = BPF_CORE_READ(task, exit_code);
+
+			rec->header.kind = TRACER_RECORD_PROCESS_EXIT;
+			rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_EXIT;
+			rec->header.size = sizeof(*rec);
+			rec->header.boot_ns = bpf_ktime_get_boot_ns();
+			rec->header.task = ctx;
+			rec->exit_code = (status >> 8) & 0xff;
+			rec->signal = status & 0x7f;
+			bpf_ringbuf_submit(rec, record__wakeup_flags());
+		} else {
+			drops__count(TRACER_DROP_RINGBUF_FULL);
+		}
+	}
+	filter__forget(ctx.tgid);
+	return 0;
+}
