@@ -141,6 +141,7 @@ static __always_inline void exec__retry_pathname(struct exec_inflight *inflight)
 static __always_inline void exec__reset_record(struct tracer_exec_record *rec, __u16 event_id)
 {
 	rec->header.kind = TRACER_RECORD_EXEC;
+	rec->header.flags = 0;
 	rec->header.event_id = event_id;
 	rec->header.boot_ns = bpf_ktime_get_boot_ns();
 	rec->ret = 0;
@@ -155,29 +156,65 @@ static __always_inline void exec__reset_record(struct tracer_exec_record *rec, _
 	rec->filename_len = 0;
 	rec->interp_len = 0;
 	rec->exe_len = 0;
+	rec->cwd_len = 0;
 	rec->_pad = 0;
 }
 
-/* Starts an exec record from what sys_enter stashed: context and pathname.
- * Returns the offset after the pathname. */
-static __always_inline __u32 exec__begin_record(struct tracer_exec_record *rec, __u8 *data,
-						const struct exec_inflight *inflight)
+/* Starts an exec record from what sys_enter stashed: the caller's context. */
+static __always_inline void exec__begin_record(struct tracer_exec_record *rec, const struct exec_inflight *inflight)
 {
-	__u16 pathname_len = inflight->pathname_len & (TRACER_PATH_MAX - 1);
-
 	exec__reset_record(rec, inflight->event_id);
 	rec->header.task = inflight->task;
 	rec->dirfd = inflight->dirfd;
 	rec->at_flags = inflight->at_flags;
 	rec->flags = inflight->flags & ~EXEC_INFLIGHT_PATHNAME_PENDING;
+	rec->old_tid = inflight->task.tid;
+}
+
+/* The pathname the caller passed, last in the record (a record without it is
+ * the same bytes, shorter). */
+static __always_inline void exec__append_pathname(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
+						  const struct exec_inflight *inflight)
+{
+	__u16 pathname_len = inflight->pathname_len & (TRACER_PATH_MAX - 1);
+	__u32 at = *offset & TAIL_OFFSET_MASK;
+
 	if (inflight->flags & EXEC_INFLIGHT_PATHNAME_PENDING) {
 		rec->flags |= TRACER_EXEC_PATHNAME_READ_FAILED;
 		drops__count(TRACER_DROP_PATHNAME_READ);
 	}
-	rec->old_tid = inflight->task.tid;
-	bpf_probe_read_kernel(data, pathname_len, inflight->pathname);
+	bpf_probe_read_kernel(&data[at], pathname_len, inflight->pathname);
 	rec->pathname_len = pathname_len;
-	return pathname_len;
+	*offset = at + pathname_len;
+}
+
+/* An absolute path resolved from a dentry and its mount, appended; returns
+ * its length and sets truncated_flag when the walk could not reach the root. */
+static __always_inline __u16 exec__append_resolved(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
+						   struct dentry *dentry, struct vfsmount *mnt, __u32 truncated_flag)
+{
+	struct path_scratch *scratch = path__scratch();
+	__u32 at = *offset & PATH_OFFSET_MASK;
+
+	if (!scratch || !dentry || !mnt)
+		return 0;
+	path__resolve(scratch, (__u64)dentry, (__u64)mnt);
+	if (scratch->truncated)
+		rec->flags |= truncated_flag;
+	__u32 len = scratch->len & (TRACER_PATH_MAX - 1);
+	bpf_probe_read_kernel(&data[at], len, &scratch->bytes[scratch->start & (PATH_HALF - 1)]);
+	*offset = at + len;
+	return len;
+}
+
+/* The calling task's working directory. */
+static __always_inline void exec__append_cwd(struct tracer_exec_record *rec, __u8 *data, __u32 *offset)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+	rec->cwd_len = exec__append_resolved(rec, data, offset, BPF_CORE_READ(fs, pwd.dentry),
+					     BPF_CORE_READ(fs, pwd.mnt), TRACER_EXEC_CWD_TRUNCATED);
 }
 
 /* The caller's argv, pointer by pointer, for a failed exec. */
@@ -251,46 +288,30 @@ static __always_inline int exec__on_sys_exit(long ret)
 		goto done;
 	rec = (struct tracer_exec_record *)scratch->bytes;
 	data = scratch->bytes + sizeof(*rec);
-	offset = exec__begin_record(rec, data, inflight);
+	exec__begin_record(rec, inflight);
 	rec->ret = ret;
+	offset = 0;
+	exec__append_cwd(rec, data, &offset);
 	offset &= PATH_OFFSET_MASK;
 	exec__read_caller_argv(rec, data, offset, inflight->argv_ptr, inflight->flags & TRACER_EXEC_COMPAT);
-	rec->header.size = sizeof(*rec) + offset + rec->argv_len;
+	offset += rec->argv_len;
+	exec__append_pathname(rec, data, &offset, inflight);
+	rec->header.size = sizeof(*rec) + (offset & RECORD_OFFSET_MASK);
 	record__send(rec, rec->header.size);
 done:
 	bpf_map_delete_elem(&exec_inflight_by_tid, &tid);
 	return 0;
 }
 
-/* The executed file's absolute path, from its dentry. */
-static __always_inline void exec__append_exe(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
-					     struct linux_binprm *bprm)
-{
-	struct path_scratch *scratch = path__scratch();
-	__u32 at = *offset & PATH_OFFSET_MASK;
-
-	if (!scratch)
-		return;
-	path__of_file(scratch, BPF_CORE_READ(bprm, file));
-	if (scratch->truncated)
-		rec->flags |= TRACER_EXEC_EXE_TRUNCATED;
-	__u32 len = scratch->len & (TRACER_PATH_MAX - 1);
-	bpf_probe_read_kernel(&data[at], len, &scratch->bytes[scratch->start & (PATH_HALF - 1)]);
-	rec->exe_len = len;
-	*offset = at + len;
-}
-
-/* What only the kernel knows once the exec has succeeded. */
-static __always_inline void exec__read_kernel_view(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
-						   struct task_struct *task, struct linux_binprm *bprm)
+/* The executed image as the kernel sees it: its name, interpreter, file (path,
+ * dev, inode, link count) and the caller's working directory. */
+static __always_inline void exec__append_image(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
+					       struct linux_binprm *bprm)
 {
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	const char *interp = BPF_CORE_READ(bprm, interp);
-	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	__u64 arg_start = BPF_CORE_READ(mm, arg_start);
-	__u64 arg_end = BPF_CORE_READ(mm, arg_end);
-	__u64 argv_len = arg_end > arg_start ? arg_end - arg_start : 0;
+	struct file *file = BPF_CORE_READ(bprm, file);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	long len;
 
 	rec->flags |= TRACER_EXEC_KERNEL_VIEW;
@@ -306,13 +327,25 @@ static __always_inline void exec__read_kernel_view(struct tracer_exec_record *re
 		if (len >= 0)
 			rec->interp_len = len;
 	}
-	exec__append_exe(rec, data, offset, bprm);
+	rec->exe_len = exec__append_resolved(rec, data, offset, BPF_CORE_READ(file, f_path.dentry),
+					     BPF_CORE_READ(file, f_path.mnt), TRACER_EXEC_EXE_TRUNCATED);
+	exec__append_cwd(rec, data, offset);
 	rec->inode = BPF_CORE_READ(inode, i_ino);
 	rec->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	if (BPF_CORE_READ(inode, i_nlink) == 0)
 		rec->flags |= TRACER_EXEC_FILELESS;
-	rec->argc = BPF_CORE_READ(bprm, argc);
+}
 
+/* The argv the kernel installed in the new image, before it runs. */
+static __always_inline void exec__append_new_argv(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
+						  struct task_struct *task, struct linux_binprm *bprm)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 arg_start = BPF_CORE_READ(mm, arg_start);
+	__u64 arg_end = BPF_CORE_READ(mm, arg_end);
+	__u64 argv_len = arg_end > arg_start ? arg_end - arg_start : 0;
+
+	rec->argc = BPF_CORE_READ(bprm, argc);
 	if (argv_len > TRACER_ARGV_MAX) {
 		argv_len = TRACER_ARGV_MAX;
 		rec->flags |= TRACER_EXEC_ARGV_TRUNCATED;
@@ -324,44 +357,122 @@ static __always_inline void exec__read_kernel_view(struct tracer_exec_record *re
 		argv_len = 0;
 	}
 	rec->argv_len = argv_len;
-	*offset = at;
+	*offset = at + argv_len;
 }
 
+/*
+ * A successful exec. Up to two records from one build: the execve/execveat
+ * record (the caller's context, pathname last) and, when wanted, the
+ * sched_process_exec record (the task as it is now, no pathname: the same
+ * bytes, shorter). With the process-table feed on, an exec nobody selected
+ * still goes out, flagged context-only.
+ */
 static __always_inline int exec__on_sched_process_exec(struct task_struct *task, __u32 old_tid,
 							struct linux_binprm *bprm)
 {
 	struct exec_inflight *inflight = bpf_map_lookup_elem(&exec_inflight_by_tid, &old_tid);
 	struct record_scratch *scratch = record__scratch();
+	const int filtered_out = !inflight && bpf_map_lookup_elem(&exec_filtered_out_by_tid, &old_tid);
+	const int want_exec_event = filter__wants_event(TRACER_EVENT_SCHED_PROCESS_EXEC);
+	struct tracer_task_context now = {};
+	int execve_selected = 0;
+	int exec_selected = 0;
 	struct tracer_exec_record *rec;
 	__u8 *data;
 	__u32 offset = 0;
 
+	if (filtered_out)
+		bpf_map_delete_elem(&exec_filtered_out_by_tid, &old_tid);
 	if (!scratch)
 		goto done;
 	rec = (struct tracer_exec_record *)scratch->bytes;
 	data = scratch->bytes + sizeof(*rec);
+	/* The task as it is now (its comm is the new one). */
+	if (want_exec_event || process_table_feed || (!inflight && !filtered_out))
+		task__read_context(&now);
+	exec_selected = want_exec_event && filter__selects(&now);
 	if (inflight) {
-		offset = exec__begin_record(rec, data, inflight);
-	} else if (bpf_map_lookup_elem(&exec_filtered_out_by_tid, &old_tid)) {
-		bpf_map_delete_elem(&exec_filtered_out_by_tid, &old_tid);
-		return 0;
-	} else {
-		/* Entered before we attached, or by a path we do not hook. The
-		 * filters see the task as it is now (its comm is the new one). */
+		exec__begin_record(rec, inflight);
+		execve_selected = 1;
+	} else if (!filtered_out && filter__wants_event(TRACER_EVENT_EXECVE) && filter__selects(&now)) {
+		/* Entered before we attached, or by a path we do not hook. */
 		exec__reset_record(rec, TRACER_EVENT_EXECVE);
-		task__read_context(&rec->header.task);
-		if (!filter__wants_event(TRACER_EVENT_EXECVE) || !filter__selects(&rec->header.task))
-			return 0;
+		rec->header.task = now;
 		rec->header.task.tid = old_tid;
 		rec->flags = TRACER_EXEC_ENTRY_MISSING;
+		execve_selected = 1;
+	}
+	if (!execve_selected && !exec_selected && !process_table_feed)
+		goto done;
+	if (!execve_selected) {
+		exec__reset_record(rec, TRACER_EVENT_SCHED_PROCESS_EXEC);
+		rec->header.task = now;
+		if (!exec_selected)
+			rec->header.flags = TRACER_HEADER_CONTEXT_ONLY;
 	}
 	rec->old_tid = old_tid;
-	exec__read_kernel_view(rec, data, &offset, task, bprm);
-	rec->header.size = sizeof(*rec) + (offset & PATH_OFFSET_MASK) + rec->argv_len;
-	record__send(rec, rec->header.size);
+	rec->header.task.exec_gen = task__exec_gen(task); /* the image this exec started */
+	exec__append_image(rec, data, &offset, bprm);
+	exec__append_new_argv(rec, data, &offset, task, bprm);
+	const __u32 image_size = sizeof(*rec) + (offset & RECORD_OFFSET_MASK);
+
+	if (execve_selected) {
+		if (inflight)
+			exec__append_pathname(rec, data, &offset, inflight);
+		rec->header.size = sizeof(*rec) + (offset & RECORD_OFFSET_MASK);
+		record__send(rec, rec->header.size);
+		if (!exec_selected)
+			goto done;
+		rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_EXEC;
+		rec->header.task = now;
+		rec->flags &= ~(TRACER_EXEC_PATHNAME_READ_FAILED | TRACER_EXEC_ENTRY_MISSING);
+		rec->pathname_len = 0;
+		rec->dirfd = AT_FDCWD_VALUE;
+		rec->at_flags = 0;
+	}
+	rec->header.size = image_size;
+	record__send(rec, image_size);
 done:
 	if (inflight)
 		bpf_map_delete_elem(&exec_inflight_by_tid, &old_tid);
+	return 0;
+}
+
+/* BPF LSM bprm_check_security: the check before the exec commits, once per
+ * file tried (a script, then its interpreter). The caller's memory is still
+ * current: argv is what it passed, read through its syscall arguments. */
+static __always_inline int exec__on_bprm_check(struct linux_binprm *bprm)
+{
+	struct record_scratch *scratch;
+	struct tracer_exec_record *rec;
+	__u8 *data;
+	__u32 offset = 0;
+
+	if (!filter__wants_event(TRACER_EVENT_SECURITY_BPRM_CHECK))
+		return 0;
+	scratch = record__scratch();
+	if (!scratch)
+		return 0;
+	rec = (struct tracer_exec_record *)scratch->bytes;
+	data = scratch->bytes + sizeof(*rec);
+	exec__reset_record(rec, TRACER_EVENT_SECURITY_BPRM_CHECK);
+	task__read_context(&rec->header.task);
+	if (!filter__selects(&rec->header.task))
+		return 0;
+	rec->old_tid = rec->header.task.tid;
+	exec__append_image(rec, data, &offset, bprm);
+
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = syscall__nr_of(regs);
+	int compat = (nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT) && task__in_compat_syscall();
+	__u16 event_id = exec__event_of_syscall(nr, compat);
+
+	offset &= PATH_OFFSET_MASK;
+	if (event_id)
+		exec__read_caller_argv(rec, data, offset,
+				       syscall__arg(regs, event_id == TRACER_EVENT_EXECVE ? 1 : 2, compat), compat);
+	rec->header.size = sizeof(*rec) + offset + rec->argv_len;
+	record__send(rec, rec->header.size);
 	return 0;
 }
 

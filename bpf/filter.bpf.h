@@ -8,6 +8,11 @@
 
 const volatile struct tracer_filter_config filter = {};
 
+/* The process table in userspace (parent, ancestors) needs every fork, exec
+ * and exit: with this on, those not selected go out too, flagged
+ * TRACER_HEADER_CONTEXT_ONLY. */
+const volatile __u8 process_table_feed = 0;
+
 /* Value sets of numeric fields (TRACER_SET_IN / NOT_IN). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -178,6 +183,59 @@ __noinline int filter__exe_allows(void)
 	return included || !filter.exe_include_any;
 }
 
+/* Global, verified once: does the container's id begin with one of the
+ * container=ID prefixes? */
+__noinline int filter__container_id_allows(__u64 container_cgroup)
+{
+	const struct tracer_container_id *id = bpf_map_lookup_elem(&container_ids, &container_cgroup);
+
+	if (!id)
+		return 0;
+	for (int i = 0; i < TRACER_CONTAINER_MAX_IDS; i++) {
+		if (i >= filter.container_id_count)
+			break;
+		__u32 len = filter.container_id_lens[i];
+		int equal = 1;
+
+		for (__u32 c = 0; c < TRACER_CONTAINER_ID_LEN && c < len; c++) {
+			if (id->text[c] != filter.container_ids[i].text[c]) {
+				equal = 0;
+				break;
+			}
+		}
+		if (equal)
+			return 1;
+	}
+	return 0;
+}
+
+/* When the init of the current task's pid namespace started: the start of
+ * its container (a container without its own pid namespace is as old as the
+ * host). */
+static __always_inline __u64 filter__container_start_ns(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct upid upid = task__own_upid(task);
+
+	return task__leader_start_ns(BPF_CORE_READ(upid.ns, child_reaper));
+}
+
+/* container, !container, container=new, container=ID; ctx is the current task's. */
+static __always_inline int filter__container_allows(const struct tracer_task_context *ctx)
+{
+	const int in_container = ctx->container_cgroup_id != 0;
+
+	if (filter.container_mode == TRACER_CONTAINER_HOST)
+		return !in_container;
+	if (!in_container)
+		return 0;
+	if (filter.container_only_new && filter__container_start_ns() <= filter.new_after_boot_ns)
+		return 0;
+	if (filter.container_id_count && !filter__container_id_allows(ctx->container_cgroup_id))
+		return 0;
+	return 1;
+}
+
 /* Does the task itself match every context filter? */
 static __always_inline int filter__context_matches(const struct tracer_task_context *ctx)
 {
@@ -186,6 +244,8 @@ static __always_inline int filter__context_matches(const struct tracer_task_cont
 	if (filter.active_fields && !filter__numeric_allows(ctx))
 		return 0;
 	if (filter.only_new && ctx->start_boot_ns <= filter.new_after_boot_ns)
+		return 0;
+	if (filter.container_mode != TRACER_CONTAINER_ANY && !filter__container_allows(ctx))
 		return 0;
 	if (filter.comm_enabled && !filter__comm_allows(ctx))
 		return 0;

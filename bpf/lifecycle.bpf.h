@@ -2,7 +2,8 @@
 /*
  * Process lifecycle: sched_process_fork (a new process or thread; the caller
  * is the parent) and sched_process_exit (once per process, when its last
- * thread exits). The same hooks keep the follow set.
+ * thread exits). The same hooks keep the follow set and, with the
+ * process-table feed on, report every process's fork and exit.
  */
 #pragma once
 
@@ -10,10 +11,13 @@ static __always_inline int lifecycle__on_fork(struct task_struct *child)
 {
 	struct tracer_task_context parent;
 	struct tracer_fork_record *rec;
+	const __u32 child_pid = BPF_CORE_READ(child, tgid);
+	int selected;
 
 	task__read_context(&parent);
-	filter__follow_child(&parent, BPF_CORE_READ(child, tgid));
-	if (!filter__wants_event(TRACER_EVENT_SCHED_PROCESS_FORK) || !filter__selects(&parent))
+	filter__follow_child(&parent, child_pid);
+	selected = filter__wants_event(TRACER_EVENT_SCHED_PROCESS_FORK) && filter__selects(&parent);
+	if (!selected && !(process_table_feed && child_pid != parent.tgid))
 		return 0;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
@@ -21,12 +25,14 @@ static __always_inline int lifecycle__on_fork(struct task_struct *child)
 		return 0;
 	}
 	rec->header.kind = TRACER_RECORD_PROCESS_FORK;
+	rec->header.flags = selected ? 0 : TRACER_HEADER_CONTEXT_ONLY;
 	rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_FORK;
 	rec->header.size = sizeof(*rec);
 	rec->header.boot_ns = bpf_ktime_get_boot_ns();
 	rec->header.task = parent;
-	rec->child_pid = BPF_CORE_READ(child, tgid);
+	rec->child_pid = child_pid;
 	rec->child_tid = BPF_CORE_READ(child, pid);
+	rec->child_start_boot_ns = task__leader_start_ns(child);
 	bpf_ringbuf_submit(rec, record__wakeup_flags());
 	return 0;
 }
@@ -39,13 +45,15 @@ static __always_inline int lifecycle__on_exit(struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0; /* other threads live on: not the process's exit */
 	task__read_context(&ctx);
-	if (filter__wants_event(TRACER_EVENT_SCHED_PROCESS_EXIT) && filter__selects(&ctx)) {
+	const int selected = filter__wants_event(TRACER_EVENT_SCHED_PROCESS_EXIT) && filter__selects(&ctx);
+	if (selected || process_table_feed) {
 		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 		if (rec) {
 			/* exit_code is a wait status: code << 8, or the signal */
 			int status = BPF_CORE_READ(task, exit_code);
 
 			rec->header.kind = TRACER_RECORD_PROCESS_EXIT;
+			rec->header.flags = selected ? 0 : TRACER_HEADER_CONTEXT_ONLY;
 			rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_EXIT;
 			rec->header.size = sizeof(*rec);
 			rec->header.boot_ns = bpf_ktime_get_boot_ns();

@@ -7,11 +7,17 @@
  */
 #pragma once
 
-#define PATH_OFFSET_MASK (4 * TRACER_PATH_MAX - 1)  /* 16 KiB - 1 */
+#define PATH_OFFSET_MASK (8 * TRACER_PATH_MAX - 1)  /* 32 KiB - 1: up to five paths */
 #define ARGV_OFFSET_MASK (2 * TRACER_ARGV_MAX - 1)  /* 64 KiB - 1 */
+/* After the paths and argv: the pathname, last in an exec record. */
+#define TAIL_OFFSET_MASK (2 * TRACER_ARGV_MAX - 1)  /* 64 KiB - 1 */
+/* A whole record's length. */
+#define RECORD_OFFSET_MASK (RECORD_SCRATCH_SIZE - 1)
 
 _Static_assert(PATH_OFFSET_MASK + TRACER_ARGV_MAX < RECORD_SCRATCH_SIZE, "argv block fits");
 _Static_assert(ARGV_OFFSET_MASK + TRACER_ARGV_MAX < RECORD_SCRATCH_SIZE, "argv string fits");
+_Static_assert(PATH_OFFSET_MASK + TRACER_ARGV_MAX <= TAIL_OFFSET_MASK, "paths and argv end below the tail");
+_Static_assert(TAIL_OFFSET_MASK + TRACER_PATH_MAX + 1024 < RECORD_SCRATCH_SIZE, "pathname fits");
 
 const volatile __u64 wakeup_min_bytes = 0;
 

@@ -50,3 +50,13 @@ static __always_inline long syscall__nr_at_exit(struct pt_regs *regs)
 	return regs->syscallno;
 #endif
 }
+
+/* The syscall number from any pt_regs pointer (read through a helper). */
+static __always_inline long syscall__nr_of(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#else
+	return BPF_CORE_READ(regs, syscallno);
+#endif
+}

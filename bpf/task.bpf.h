@@ -21,9 +21,17 @@ static __always_inline __u64 task__leader_start_ns(struct task_struct *task)
 	return BPF_CORE_READ(leader, start_time);
 }
 
+/* self_exec_id of the thread group leader: how many execs led to the image
+ * it runs (counted since the fork of an ancestor; unique with tgid+start). */
+static __always_inline __u32 task__exec_gen(struct task_struct *task)
+{
+	return (__u32)BPF_CORE_READ(task, group_leader, self_exec_id);
+}
+
 static __always_inline void task__read_context(struct tracer_task_context *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
 	__u64 tgid_tid = bpf_get_current_pid_tgid();
 	__u64 gid_uid = bpf_get_current_uid_gid();
 	struct upid upid = task__own_upid(task);
@@ -32,12 +40,16 @@ static __always_inline void task__read_context(struct tracer_task_context *ctx)
 	ctx->tid = (__u32)tgid_tid;
 	ctx->uid = (__u32)gid_uid;
 	ctx->gid = gid_uid >> 32;
-	ctx->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ctx->ppid = BPF_CORE_READ(parent, tgid);
 	ctx->ns_tgid = upid.nr;
 	ctx->pidns = BPF_CORE_READ(upid.ns, ns.inum);
 	ctx->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	ctx->cgroup_id = bpf_get_current_cgroup_id();
 	ctx->start_boot_ns = task__leader_start_ns(task);
+	ctx->parent_start_boot_ns = task__leader_start_ns(parent);
+	ctx->exec_gen = task__exec_gen(task);
+	ctx->parent_exec_gen = task__exec_gen(parent);
+	ctx->container_cgroup_id = container__cgroup_of_task(task);
 	/* Zero first: the comm is a hash key for the comm filter, so the bytes
 	 * after its NUL must not keep a previous comm's tail. */
 	__builtin_memset(ctx->comm, 0, sizeof(ctx->comm));

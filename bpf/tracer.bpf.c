@@ -7,6 +7,7 @@
 
 #include "tracer_abi.h"
 #include "maps.bpf.h"
+#include "container.bpf.h"
 #include "task.bpf.h"
 #include "record.bpf.h"
 #include "path.bpf.h"
@@ -56,6 +57,17 @@ SEC("raw_tp/sched_prepare_exec")
 int BPF_PROG(tracer_sched_prepare_exec)
 {
 	return exec__on_sched_prepare_exec();
+}
+
+/* Loaded for security_bprm_check where the kernel permits BPF LSM programs
+ * (userspace probes that first; autoload off otherwise). */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(tracer_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret; /* denied already: no exec follows */
+	exec__on_bprm_check(bprm);
+	return 0;
 }
 
 /* Loaded for the fork/exit events or for follow (autoload off otherwise). */

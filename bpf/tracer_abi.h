@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define TRACER_ABI_VERSION 1
+#define TRACER_ABI_VERSION 2
 
 #define TRACER_COMM_LEN 16
 /* Longest path string kept per field, NUL included (PATH_MAX). */
@@ -67,11 +67,23 @@ struct tracer_task_context {
 	__u32 pidns;
 	__u64 cgroup_id;
 	__u64 start_boot_ns; /* thread group leader's start, boot clock */
+	__u64 parent_start_boot_ns; /* the real parent's leader start */
+	/* The cgroup (kernfs id) whose name carries the task's container id; 0
+	 * on the host. Its id text: map container_ids. */
+	__u64 container_cgroup_id;
+	/* self_exec_id of the leader: with tgid and start time it names one
+	 * process image (exec_id). */
+	__u32 exec_gen;
+	__u32 parent_exec_gen;
 	char comm[TRACER_COMM_LEN];
 };
 
+/* flags of struct tracer_record_header */
+#define TRACER_HEADER_CONTEXT_ONLY (1u << 0) /* for the process table only: not selected */
+
 struct tracer_record_header {
-	__u16 kind;     /* enum tracer_record_kind */
+	__u8 kind;      /* enum tracer_record_kind */
+	__u8 flags;     /* TRACER_HEADER_* */
 	__u16 event_id; /* enum tracer_event_id */
 	__u32 size;     /* whole record, header included */
 	__u64 boot_ns;  /* kernel time of the event, boot clock */
@@ -88,12 +100,15 @@ struct tracer_record_header {
 #define TRACER_EXEC_FILELESS         (1u << 6) /* executed file has no link: memfd or deleted */
 #define TRACER_EXEC_COMPAT           (1u << 7) /* 32-bit syscall */
 #define TRACER_EXEC_EXE_TRUNCATED    (1u << 8) /* exe path deeper than the walk */
+#define TRACER_EXEC_CWD_TRUNCATED    (1u << 9) /* cwd deeper than the walk */
 
 /*
  * execve/execveat, one per attempt. Followed by pathname_len bytes of
  * pathname, filename_len of filename, interp_len of interpreter, exe_len of
- * the executed file's absolute path and argv_len of NUL-separated argv, in
- * that order; strings are not NUL-terminated.
+ * the executed file's absolute path, cwd_len of the caller's working
+ * directory and argv_len of NUL-separated argv, in that order; strings are
+ * not NUL-terminated. Also the layout of sched_process_exec and
+ * security_bprm_check records (no pathname).
  */
 struct tracer_exec_record {
 	struct tracer_record_header header;
@@ -110,7 +125,8 @@ struct tracer_exec_record {
 	__u16 filename_len;
 	__u16 interp_len;
 	__u16 exe_len;
-	__u32 _pad;
+	__u16 cwd_len;
+	__u16 _pad;
 };
 
 /* sched_process_fork: the caller is the parent; a new process or thread. */
@@ -118,6 +134,7 @@ struct tracer_fork_record {
 	struct tracer_record_header header;
 	__u32 child_pid; /* tgid of the child (the parent's for a thread) */
 	__u32 child_tid;
+	__u64 child_start_boot_ns; /* the child's leader start, boot clock */
 };
 
 /* sched_process_exit: once per process, when its last thread exits. */
@@ -159,6 +176,19 @@ enum tracer_pattern_kind {
 };
 
 #define TRACER_FILTER_MAX_PATTERNS 8
+#define TRACER_CONTAINER_ID_LEN 64
+#define TRACER_CONTAINER_MAX_IDS 8
+
+enum tracer_container_mode {
+	TRACER_CONTAINER_ANY = 0,
+	TRACER_CONTAINER_ONLY = 1, /* container, container=new, container=ID */
+	TRACER_CONTAINER_HOST = 2, /* !container */
+};
+
+/* A container's id, as its cgroup names it (64 lowercase hex). */
+struct tracer_container_id {
+	char text[TRACER_CONTAINER_ID_LEN];
+};
 #define TRACER_EXE_PATTERN_MAX 256
 
 struct tracer_filter_value_key {
@@ -202,6 +232,12 @@ struct tracer_filter_config {
 	__u8 comm_pattern_count;
 	__u8 exe_include_any;
 	__u8 exe_pattern_count;
+	__u8 container_mode;     /* enum tracer_container_mode */
+	__u8 container_only_new; /* container=new: its pid namespace's init started after new_after_boot_ns */
+	__u8 container_id_count; /* container=ID: a prefix of the id, in container_ids */
+	__u8 container_id_lens[TRACER_CONTAINER_MAX_IDS];
+	__u8 _pad[5];
+	struct tracer_container_id container_ids[TRACER_CONTAINER_MAX_IDS];
 	struct tracer_comm_pattern comm_patterns[TRACER_FILTER_MAX_PATTERNS];
 	struct tracer_exe_pattern exe_patterns[TRACER_FILTER_MAX_PATTERNS];
 };

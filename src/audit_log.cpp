@@ -57,12 +57,13 @@ Result<off_t> start_of_line_ending_at(int fd, off_t end) {
 
 class AuditLogSink final : public Sink {
  public:
-  AuditLogSink(int fd, std::string path, AuditChain chain, int sync_interval_ms, const BootToWallClock& clock)
+  AuditLogSink(int fd, std::string path, AuditChain chain, int sync_interval_ms, const BootToWallClock& clock,
+               JsonOptions json)
       : fd_(fd),
         path_(std::move(path)),
         chain_(std::move(chain)),
         sync_interval_(sync_interval_ms),
-        formatter_(clock),
+        formatter_(clock, std::move(json)),
         last_sync_(std::chrono::steady_clock::now()) {}
   ~AuditLogSink() override { ::close(fd_); }
 
@@ -186,7 +187,7 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
     return status.take_error();
   }
   return std::unique_ptr<Sink>(
-      std::make_unique<AuditLogSink>(fd, options.path, std::move(chain), options.sync_interval_ms, clock));
+      std::make_unique<AuditLogSink>(fd, options.path, std::move(chain), options.sync_interval_ms, clock, options.json));
 }
 
 Result<bool> verify_audit_log(const VerifyOptions& options) {

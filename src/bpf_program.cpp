@@ -52,12 +52,15 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   static_assert(sizeof(raw->rodata->filter) == sizeof(settings.filter.config));
   std::memcpy(const_cast<void*>(static_cast<const volatile void*>(&raw->rodata->filter)), &settings.filter.config,
               sizeof(settings.filter.config));
+  raw->rodata->process_table_feed = settings.process_table_feed;
   const uint64_t lifecycle_events =
       (uint64_t{1} << TRACER_EVENT_SCHED_PROCESS_FORK) | (uint64_t{1} << TRACER_EVENT_SCHED_PROCESS_EXIT);
-  if (!settings.filter.config.follow && !(settings.filter.config.wanted_events & lifecycle_events)) {
+  if (!settings.filter.config.follow && !settings.process_table_feed &&
+      !(settings.filter.config.wanted_events & lifecycle_events)) {
     bpf_program__set_autoload(raw->progs.tracer_sched_process_fork, false);
     bpf_program__set_autoload(raw->progs.tracer_sched_process_exit, false);
   }
+  if (!settings.load_bprm_check) bpf_program__set_autoload(raw->progs.tracer_bprm_check, false);
 
   if (int err = tracer_bpf__load(raw); err) {
     std::string message = "cannot load the BPF programs: " + errno_text(err);
@@ -111,6 +114,8 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
 void TracerBpf::detach() { links_.clear(); }
 
 int TracerBpf::ring_buffer_fd() const { return bpf_map__fd(skeleton_->maps.events); }
+
+int TracerBpf::container_ids_fd() const { return bpf_map__fd(skeleton_->maps.container_ids); }
 
 LossCounts TracerBpf::read_kernel_losses() const {
   LossCounts counts;

@@ -37,6 +37,10 @@ TaskContext task_context_of(const tracer_task_context& raw, std::span<const std:
   task.pidns = raw.pidns;
   task.cgroup_id = raw.cgroup_id;
   task.start_boot_ns = raw.start_boot_ns;
+  task.parent_start_boot_ns = raw.parent_start_boot_ns;
+  task.exec_gen = raw.exec_gen;
+  task.parent_exec_gen = raw.parent_exec_gen;
+  task.container_cgroup_id = raw.container_cgroup_id;
   task.comm = view_of(record, comm_offset, strnlen(raw.comm, sizeof(raw.comm)));
   return task;
 }
@@ -76,6 +80,7 @@ void map_exec_flags(uint32_t raw, Event& event) {
       {TRACER_EXEC_FILENAME_READ_FAILED, EventFlag::filename_read_failed},
       {TRACER_EXEC_COMPAT, EventFlag::compat_syscall},
       {TRACER_EXEC_EXE_TRUNCATED, EventFlag::exe_truncated},
+      {TRACER_EXEC_CWD_TRUNCATED, EventFlag::cwd_truncated},
   };
   for (auto [bit, flag] : kMapping)
     if (raw & bit) event.set(flag);
@@ -86,7 +91,8 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
     return runtime_error("exec record of " + std::to_string(record.size()) + " bytes is shorter than its layout");
   const auto raw = read_struct<tracer_exec_record>(record);
   const size_t strings = sizeof(tracer_exec_record);
-  const size_t total = size_t{raw.pathname_len} + raw.filename_len + raw.interp_len + raw.exe_len + raw.argv_len;
+  const size_t total =
+      size_t{raw.pathname_len} + raw.filename_len + raw.interp_len + raw.exe_len + raw.cwd_len + raw.argv_len;
   if (total > record.size() - strings) return runtime_error("exec record lengths overrun the record");
 
   size_t offset = strings;
@@ -95,21 +101,25 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
     offset += length;
     return view;
   };
-  const std::string_view pathname = next_string(raw.pathname_len);
   const std::string_view filename = next_string(raw.filename_len);
   const std::string_view interpreter = next_string(raw.interp_len);
   const std::string_view exe = next_string(raw.exe_len);
+  const std::string_view cwd = next_string(raw.cwd_len);
   std::string_view argv = next_string(raw.argv_len);
+  const std::string_view pathname = next_string(raw.pathname_len);
 
   map_exec_flags(raw.flags, event);
   if (cut_to_max_args(argv, options.max_args)) event.set(EventFlag::argv_truncated);
   if (raw.argc > options.max_args && (raw.flags & TRACER_EXEC_KERNEL_VIEW)) event.set(EventFlag::argv_truncated);
-  event.ret = raw.ret;
+  if (raw.cwd_len > 0 || (raw.flags & TRACER_EXEC_CWD_TRUNCATED)) event.cwd = cwd;
 
-  const bool entry_seen = !(raw.flags & TRACER_EXEC_ENTRY_MISSING);
+  const uint16_t id = event.definition->id;
+  const bool syscall_record = id == TRACER_EVENT_EXECVE || id == TRACER_EVENT_EXECVEAT;
+  const bool entry_seen = syscall_record && !(raw.flags & TRACER_EXEC_ENTRY_MISSING);
   const bool kernel_view = raw.flags & TRACER_EXEC_KERNEL_VIEW;
+  if (syscall_record) event.ret = raw.ret;
   if (entry_seen) event.args.add("pathname", pathname);
-  if (event.definition->id == TRACER_EVENT_EXECVEAT) {
+  if (id == TRACER_EVENT_EXECVEAT) {
     event.args.add("dirfd", int64_t{raw.dirfd});
     event.args.add("flags", uint64_t{raw.at_flags});
   }
@@ -125,6 +135,7 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
         (event.has(EventFlag::pathname_read_failed) || !filename_matches_pathname(filename, pathname, raw.dirfd)))
       event.set(EventFlag::path_mismatch);
   }
+  if (id == TRACER_EVENT_SCHED_PROCESS_EXEC) event.args.add("old_tid", uint64_t{raw.old_tid});
   return event;
 }
 
@@ -140,6 +151,7 @@ Result<Event> decode_fork(std::span<const std::byte> record, Event event) {
   if (!raw) return raw.take_error();
   event.args.add("child_pid", uint64_t{raw->child_pid});
   event.args.add("child_tid", uint64_t{raw->child_tid});
+  event.child_start_boot_ns = raw->child_start_boot_ns;
   return event;
 }
 
@@ -172,10 +184,12 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
   if (!event.definition) return runtime_error("unknown event id " + std::to_string(header.event_id));
   event.boot_ns = header.boot_ns;
   event.task = task_context_of(header.task, record);
+  event.context_only = header.flags & TRACER_HEADER_CONTEXT_ONLY;
 
   switch (header.kind) {
     case TRACER_RECORD_EXEC:
-      if (header.event_id != TRACER_EVENT_EXECVE && header.event_id != TRACER_EVENT_EXECVEAT)
+      if (header.event_id != TRACER_EVENT_EXECVE && header.event_id != TRACER_EVENT_EXECVEAT &&
+          header.event_id != TRACER_EVENT_SCHED_PROCESS_EXEC && header.event_id != TRACER_EVENT_SECURITY_BPRM_CHECK)
         return runtime_error("exec record with event id " + std::to_string(header.event_id));
       return decode_exec(record, event, options);
     case TRACER_RECORD_PROCESS_FORK:

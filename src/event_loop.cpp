@@ -52,6 +52,7 @@ struct Consumer {
   Sink& sink;
   const DecodeOptions& decode_options;
   const FilterSpec& filters;
+  Enricher& enricher;
   RunTotals& totals;
   Status sink_status = ok_status();
 
@@ -62,7 +63,10 @@ struct Consumer {
       ++self.totals.losses.undecodable;
       return 0;
     }
+    self.enricher.observe(*event);
+    if (event->context_only) return 0;
     if (!self.filters.argument_filters.empty() && !passes_argument_filters(self.filters, *event)) return 0;
+    self.enricher.enrich(*event);
     if (Status status = self.sink.write(*event); !status) {
       self.sink_status = std::move(status);
       return -1;  // stop consuming; the loop reports the error
@@ -83,8 +87,8 @@ Status block_handled_signals() {
 }
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
-                      BootToWallClock& clock, RunTotals& totals) {
-  Consumer consumer{sink, decode_options, filters, totals};
+                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals) {
+  Consumer consumer{sink, decode_options, filters, enricher, totals};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
   if (!ring) return runtime_error(std::string("cannot map the ring buffer: ") + std::strerror(errno));

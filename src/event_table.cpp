@@ -22,9 +22,9 @@ constexpr std::string_view kExitArgs[] = {"exit_code", "signal"};
 constexpr std::array kDefinitions{
     EventDefinition{TRACER_EVENT_EXECVE, "execve", kExecHooks, true, true, kExecveArgs},
     EventDefinition{TRACER_EVENT_EXECVEAT, "execveat", kExecHooks, true, true, kExecveatArgs},
-    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXEC, "sched_process_exec", "raw_tp/sched_process_exec", false, false,
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXEC, "sched_process_exec", "raw_tp/sched_process_exec", false, true,
                     kSchedProcessExecArgs},
-    EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, false,
+    EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, true,
                     kBprmCheckArgs},
     EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, true,
                     kForkArgs},

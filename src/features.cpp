@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "tracer/abi.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/privileges.hpp"
 #include "tracer_probe_bpf.skel.h"
@@ -77,7 +78,20 @@ std::string probe_program(bool trampoline) {
   return {};
 }
 
-std::vector<Feature> probe_features() {
+// What the events need from the kernel, as probed.
+struct EventHooks {
+  bool raw_tp = false;
+  std::string bpf_lsm_refusal;  // "" when lsm/ programs load and attach
+};
+
+EventHooks probe_event_hooks() {
+  EventHooks hooks;
+  hooks.raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
+  hooks.bpf_lsm_refusal = check_privileges().ok() ? probe_bpf_lsm() : "not probed without privileges";
+  return hooks;
+}
+
+std::vector<Feature> probe_features(const EventHooks& hooks) {
   std::vector<Feature> features;
   const bool privileged = check_privileges().ok();
   features.push_back(
@@ -85,15 +99,14 @@ std::vector<Feature> probe_features() {
   features.push_back({"btf", path_exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux"});
   const bool ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   features.push_back({"ring_buffer", ringbuf, "BPF_MAP_TYPE_RINGBUF"});
-  const bool raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
-  features.push_back({"raw_tracepoints", raw_tp, "raw_tp programs (no tracefs needed)"});
+  features.push_back({"raw_tracepoints", hooks.raw_tp, "raw_tp programs (no tracefs needed)"});
 
   const std::string lsms = read_active_lsms();
   const bool bpf_lsm_active = (',' + lsms + ',').find(",bpf,") != std::string::npos;
   features.push_back({"bpf_lsm", bpf_lsm_active, lsms.empty() ? "active LSMs unknown" : "active LSMs: " + lsms});
   const std::string trampoline = privileged ? probe_program(true) : "not probed without privileges";
   features.push_back({"trampolines", trampoline.empty(), trampoline.empty() ? "fentry/fexit attach" : trampoline});
-  const std::string lsm_attach = privileged ? probe_program(false) : "not probed without privileges";
+  const std::string& lsm_attach = hooks.bpf_lsm_refusal;
   features.push_back({"bpf_lsm_attach", lsm_attach.empty(), lsm_attach.empty() ? "lsm/ programs attach" : lsm_attach});
   features.push_back(
       {"kprobes", path_exists("/sys/bus/event_source/devices/kprobe/type"), "perf kprobe PMU (not used)"});
@@ -103,19 +116,26 @@ std::vector<Feature> probe_features() {
   return features;
 }
 
-std::string event_support(const EventDefinition& definition, bool raw_tp) {
+std::string event_support(const EventDefinition& definition, const EventHooks& hooks) {
   if (!definition.implemented) return "not implemented in this version";
-  if (!raw_tp) return "unsupported here: raw tracepoints unavailable";
+  if (definition.id == TRACER_EVENT_SECURITY_BPRM_CHECK) {
+    if (!hooks.bpf_lsm_refusal.empty())
+      return "unsupported here: BPF LSM program " + hooks.bpf_lsm_refusal +
+             "; execve/execveat keep their kernel-side fields from raw_tp/sched_process_exec";
+    return "supported via " + std::string(definition.hooks);
+  }
+  if (!hooks.raw_tp) return "unsupported here: raw tracepoints unavailable";
   return "supported via " + std::string(definition.hooks);
 }
 
-std::string format_events(bool raw_tp) {
+std::string format_events(const EventHooks& hooks) {
   std::string out;
   for (const EventDefinition& definition : event_definitions())
     fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
-                   definition.on_by_default ? "default" : "", event_support(definition, raw_tp));
+                   definition.on_by_default ? "default" : "", event_support(definition, hooks));
   return out;
 }
+
 
 }  // namespace
 
@@ -123,20 +143,19 @@ std::string describe_kernel_features() {
   utsname uts{};
   uname(&uts);
   std::string out = fmt::format("kernel                 {} {}\n", uts.release, uts.machine);
-  bool raw_tp = false;
-  for (const Feature& feature : probe_features()) {
-    if (feature.name == "raw_tracepoints") raw_tp = feature.available;
+  const EventHooks hooks = probe_event_hooks();
+  for (const Feature& feature : probe_features(hooks)) {
     fmt::format_to(std::back_inserter(out), "{:<22} {:<4} {}\n", feature.name, feature.available ? "yes" : "no",
                    feature.detail);
   }
   out += "\nevents:\n";
-  out += format_events(raw_tp);
+  out += format_events(hooks);
   return out;
 }
 
-std::string describe_events() {
-  const bool raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
-  return format_events(raw_tp);
-}
+std::string describe_events() { return format_events(probe_event_hooks()); }
+
+std::string probe_bpf_lsm() { return probe_program(false); }
+
 
 }  // namespace tracer

@@ -54,6 +54,21 @@ void compile_exe(const TextConstraint& exe, KernelFilter& out) {
   out.config.exe_include_any = !exe.include.empty();
 }
 
+void compile_container(const FilterSpec& spec, KernelFilter& out) {
+  switch (spec.container) {
+    case ContainerScope::any: out.config.container_mode = TRACER_CONTAINER_ANY; break;
+    case ContainerScope::only: out.config.container_mode = TRACER_CONTAINER_ONLY; break;
+    case ContainerScope::host: out.config.container_mode = TRACER_CONTAINER_HOST; break;
+  }
+  out.config.container_only_new = spec.container_new;
+  out.config.container_id_count = static_cast<uint8_t>(spec.container_ids.size());
+  for (size_t i = 0; i < spec.container_ids.size(); ++i) {
+    const std::string& id = spec.container_ids[i];
+    out.config.container_id_lens[i] = static_cast<uint8_t>(id.size());
+    std::memcpy(out.config.container_ids[i].text, id.data(), id.size());
+  }
+}
+
 }  // namespace
 
 KernelFilter compile_filter(const FilterSpec& spec, uint64_t tracer_start_boot_ns) {
@@ -65,7 +80,9 @@ KernelFilter compile_filter(const FilterSpec& spec, uint64_t tracer_start_boot_n
   out.config.only_new = spec.only_new;
   out.config.new_after_boot_ns = tracer_start_boot_ns;
   out.config.follow = spec.follow;
-  out.config.enabled = spec.only_new || spec.comm.active() || spec.exe.active() || out.config.active_fields != 0;
+  compile_container(spec, out);
+  out.config.enabled = spec.only_new || spec.comm.active() || spec.exe.active() || out.config.active_fields != 0 ||
+                       spec.container != ContainerScope::any;
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <string>
 
@@ -28,7 +29,7 @@ constexpr NumericFieldName kNumericFields[] = {
     {"pidns", TRACER_FIELD_PIDNS, false}, {"cgroup", TRACER_FIELD_CGROUP, false},
 };
 
-constexpr std::string_view kFieldList = "uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, cgroup, event, follow";
+constexpr std::string_view kFieldList = "uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, cgroup, container, event, follow";
 
 class Parser {
  public:
@@ -188,6 +189,28 @@ Status apply_text(const Parser& parser, const std::string& field, const Expressi
   return ok_status();
 }
 
+Status apply_container(const Parser& parser, const Expression& expression, const std::vector<std::string>& values,
+                       FilterSpec& spec) {
+  if (expression.op != Op::eq) return parser.fail("container takes only =; !container selects the host");
+  if (spec.container == ContainerScope::host) return parser.fail("contradicts !container");
+  spec.container = ContainerScope::only;
+  for (const std::string& value : values) {
+    if (value == "new") {
+      spec.container_new = true;
+      continue;
+    }
+    std::string id;
+    for (char c : value) id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (id.size() < 12 || id.size() > TRACER_CONTAINER_ID_LEN ||
+        id.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return parser.fail("a container id is 12 to 64 hex digits (a unique prefix of the 64-digit id), or 'new'");
+    spec.container_ids.push_back(std::move(id));
+  }
+  if (spec.container_ids.size() > TRACER_CONTAINER_MAX_IDS)
+    return parser.fail("at most " + std::to_string(TRACER_CONTAINER_MAX_IDS) + " container ids");
+  return ok_status();
+}
+
 Status apply_events(const Parser& parser, const Expression& expression, const std::vector<std::string>& values,
                     bool& events_given, uint64_t& wanted) {
   if (expression.op != Op::eq && expression.op != Op::ne) return parser.fail("event takes only = or !=");
@@ -259,7 +282,7 @@ bool TextConstraint::allows(std::string_view value) const {
 }
 
 bool FilterSpec::has_context_filter() const {
-  return only_new || follow || comm.active() || exe.active() ||
+  return only_new || follow || comm.active() || exe.active() || container != ContainerScope::any ||
          std::any_of(numeric.begin(), numeric.end(), [](const NumericConstraint& c) { return c.active(); });
 }
 
@@ -275,8 +298,16 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
       spec.follow = true;
       continue;
     }
-    if (text == "container" || text == "!container")
-      return parser.fail("container filters are not supported by this version");
+    if (text == "container") {
+      if (spec.container == ContainerScope::host) return parser.fail("contradicts !container");
+      spec.container = ContainerScope::only;
+      continue;
+    }
+    if (text == "!container") {
+      if (spec.container == ContainerScope::only) return parser.fail("contradicts the other container filters");
+      spec.container = ContainerScope::host;
+      continue;
+    }
     Result<Expression> expression = parser.split();
     if (!expression) return expression.take_error();
     Result<std::vector<std::string>> values = parser.values(*expression);
@@ -296,7 +327,7 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
     } else if (field == "event") {
       status = apply_events(parser, *expression, *values, events_given, spec.wanted_events);
     } else if (field == "container") {
-      return parser.fail("container filters are not supported by this version");
+      status = apply_container(parser, *expression, *values, spec);
     } else {
       const auto numeric = std::find_if(std::begin(kNumericFields), std::end(kNumericFields),
                                         [&](const NumericFieldName& name) { return name.name == field; });

@@ -2,6 +2,7 @@
 
 #include "tracer/escape.hpp"
 #include "tracer/event_table.hpp"
+#include "tracer/exec_id.hpp"
 #include "tracer/format.hpp"
 
 namespace tracer {
@@ -48,6 +49,28 @@ bool append_value(std::string& out, const Value& value) {
 
 }  // namespace
 
+// {"pid":..,"exec_id":..,"comm":..,"exe":..,"argv":[..]}; true when a string
+// held bytes that are not valid UTF-8.
+bool JsonFormatter::append_process(std::string& out, const ProcessSummary& process) const {
+  out += R"({"pid":)";
+  append_number(out, process.pid);
+  if (process.exec_gen) {
+    out += R"(,"exec_id":")";
+    append_exec_id(out, options_.boot_tag, process.pid, process.start_boot_ns, *process.exec_gen);
+    out += '"';
+  }
+  out += R"(,"comm":)";
+  bool had_invalid = append_json_string(out, process.comm);
+  out += R"(,"exe":)";
+  had_invalid |= append_json_string(out, process.exe);
+  out += R"(,"argv":)";
+  had_invalid |= append_value(out, process.argv);
+  out += R"(,"argv_truncated":)";
+  out += process.argv_truncated ? "true" : "false";
+  out += '}';
+  return had_invalid;
+}
+
 void JsonFormatter::append(std::string& out, const Event& event) {
   const TaskContext& task = event.task;
   out += R"({"timestamp":")";
@@ -74,7 +97,38 @@ void JsonFormatter::append(std::string& out, const Event& event) {
   append_number(out, task.mntns);
   out += R"(,"pidns":)";
   append_number(out, task.pidns);
-  out += R"(,"container_id":null)";
+  if (event.container_id.empty()) {
+    out += R"(,"container_id":null)";
+  } else {
+    out += R"(,"container_id":)";
+    had_invalid |= append_json_string(out, event.container_id);
+  }
+  out += R"(,"exec_id":")";
+  append_exec_id(out, options_.boot_tag, task.pid, task.start_boot_ns, task.exec_gen);
+  out += '"';
+  if (task.ppid == 0) {
+    out += R"(,"parent_exec_id":null)";
+  } else {
+    out += R"(,"parent_exec_id":")";
+    append_exec_id(out, options_.boot_tag, task.ppid, task.parent_start_boot_ns, task.parent_exec_gen);
+    out += '"';
+  }
+  if (event.cwd) {
+    out += R"(,"cwd":)";
+    had_invalid |= append_json_string(out, *event.cwd);
+  }
+  if (!event.lineage.empty()) {
+    out += R"(,"parent":)";
+    had_invalid |= append_process(out, event.lineage.front());
+    if (options_.ancestors) {
+      out += R"(,"ancestors":[)";
+      for (size_t i = 0; i < event.lineage.size(); ++i) {
+        if (i) out += ',';
+        had_invalid |= append_process(out, event.lineage[i]);
+      }
+      out += ']';
+    }
+  }
   if (event.ret) {
     out += R"(,"ret":)";
     append_number(out, *event.ret);

@@ -1,6 +1,7 @@
 #include "tracer/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 
 #include "tracer/abi.hpp"
@@ -32,8 +33,14 @@ Status apply_output_spec(const std::string& spec, Options& options) {
     options.format = OutputFormat::json;
   else if (spec == "none")
     options.format = OutputFormat::none;
+  else if (spec == "option:parent")
+    options.lineage = std::max(options.lineage, Lineage::parent);
+  else if (spec == "option:ancestors")
+    options.lineage = Lineage::ancestors;
   else
-    return usage_error("--output '" + spec + "': expected table, json, none, out-file:PATH or audit-log:PATH");
+    return usage_error("--output '" + spec +
+                       "': expected table, json, none, out-file:PATH, audit-log:PATH, option:parent or "
+                       "option:ancestors");
   return ok_status();
 }
 
@@ -46,7 +53,10 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   bool check = false;
   app.add_option("--trace", options.trace_expressions, "Filter expression, e.g. uid=1000 (repeatable, ANDed)")
       ->type_name("EXPR");
-  app.add_option("--output", outputs, "table (default), json, none, out-file:PATH (repeatable)")->type_name("SPEC");
+  app.add_option("--output", outputs,
+                 "table (default), json, none, out-file:PATH, audit-log:PATH, option:parent, option:ancestors "
+                 "(repeatable)")
+      ->type_name("SPEC");
   app.add_option("--config", options.config_file, "JSON configuration file")->type_name("FILE");
   app.add_option("--max-args", options.max_args, "Arguments kept per argv (default 128)")
       ->type_name("N")

@@ -9,6 +9,8 @@
 #include "tracer/bpf_program.hpp"
 #include "tracer/event_loop.hpp"
 #include "tracer/event_table.hpp"
+#include "tracer/features.hpp"
+#include "tracer/proc_scan.hpp"
 #include "tracer/privileges.hpp"
 #include "tracer/sinks.hpp"
 
@@ -21,10 +23,10 @@ uint64_t boot_clock_now_ns() {
   return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
 }
 
-std::string traced_event_names(const FilterSpec& filters) {
+std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable) {
   std::string names;
   for (const EventDefinition& definition : event_definitions()) {
-    if (!filters.wants(definition.id)) continue;
+    if (!filters.wants(definition.id) || (unavailable & (uint64_t{1} << definition.id))) continue;
     if (!names.empty()) names += ", ";
     names += definition.name;
   }
@@ -48,6 +50,24 @@ Status run_trace(const Options& options) {
   // of one per record; the loop's 100 ms poll bounds the latency.
   settings.wakeup_min_bytes = std::min<uint64_t>(256 * 1024, settings.ring_buffer_bytes / 4);
   settings.filter = compile_filter(options.filters, boot_clock_now_ns());
+  settings.process_table_feed = options.lineage != Lineage::none;
+
+  // security_bprm_check needs a BPF LSM program: probed, never assumed.
+  uint64_t unavailable = 0;
+  if (options.filters.wants(TRACER_EVENT_SECURITY_BPRM_CHECK)) {
+    const std::string refusal = probe_bpf_lsm();
+    settings.load_bprm_check = refusal.empty();
+    if (!refusal.empty()) {
+      unavailable |= uint64_t{1} << TRACER_EVENT_SECURITY_BPRM_CHECK;
+      std::fprintf(stderr,
+                   "tracer: security_bprm_check is not produced: the kernel refuses BPF LSM programs (%s); "
+                   "execve/execveat still carry filename, exe, dev, inode and argv from raw_tp/sched_process_exec\n",
+                   refusal.c_str());
+    }
+  }
+  if ((options.filters.wanted_events & ~unavailable) == 0)
+    return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
+
   Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
   if (!bpf) return bpf.take_error();
   Result<std::vector<AttachOutcome>> outcomes = bpf->attach();
@@ -58,12 +78,24 @@ Status run_trace(const Options& options) {
                    outcome.hook.c_str(), outcome.error.c_str());
 
   // Tests and scripts wait for this line: from here on every event is seen.
-  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", traced_event_names(options.filters).c_str());
+  std::optional<ProcessTable> table;
+  if (options.lineage != Lineage::none) {
+    // Seeded after attach: a process is then in /proc, in the records, or both.
+    table.emplace(ProcessTable::Limits{}, [](uint32_t pid) { return read_proc_process(pid); }, proc_clock_tick_ns());
+    for (ProcessEntry& entry : scan_proc_processes()) table->seed(std::move(entry));
+  }
+  Enricher enricher(bpf->container_ids_fd(), options.lineage, std::move(table));
+
+  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n",
+               traced_event_names(options.filters, unavailable).c_str());
 
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
   RunTotals totals;
-  Status status = run_event_loop(*bpf, **sink, decode_options, options.filters, clock, totals);
+  Status status = run_event_loop(*bpf, **sink, decode_options, options.filters, enricher, clock, totals);
+  if (options.verbose && enricher.table())
+    std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),
+                 enricher.table()->peak_size());
   if (!status && status.error().kind == ExitKind::reader_gone) return status;
   std::fprintf(stderr, "%s\n", summary_line(totals.events_emitted, totals.losses).c_str());
   return status;

@@ -5,6 +5,7 @@
 #include "tracer/audit_log.hpp"
 #include "tracer/format.hpp"
 #include "tracer/output_writer.hpp"
+#include "tracer/proc_scan.hpp"
 
 namespace tracer {
 namespace {
@@ -65,14 +66,15 @@ class FanoutSink final : public Sink {
   std::vector<std::unique_ptr<Sink>> sinks_;
 };
 
-Result<std::unique_ptr<Sink>> make_format_sink(const Options& options, const BootToWallClock& clock) {
+Result<std::unique_ptr<Sink>> make_format_sink(const Options& options, const BootToWallClock& clock,
+                                               const JsonOptions& json) {
   if (options.format == OutputFormat::none) return std::unique_ptr<Sink>(std::make_unique<DiscardingSink>());
   Result<OutputWriter> writer =
       options.output_file ? OutputWriter::open_file(*options.output_file) : OutputWriter::open_stdout();
   if (!writer) return writer.take_error();
   if (options.format == OutputFormat::json)
     return std::unique_ptr<Sink>(
-        std::make_unique<FormattingSink<JsonFormatter>>(std::move(*writer), JsonFormatter(clock)));
+        std::make_unique<FormattingSink<JsonFormatter>>(std::move(*writer), JsonFormatter(clock, json)));
   auto sink = std::make_unique<FormattingSink<TableFormatter>>(std::move(*writer), TableFormatter(clock));
   sink->writer().buffer() += TableFormatter::header();
   return std::unique_ptr<Sink>(std::move(sink));
@@ -81,9 +83,12 @@ Result<std::unique_ptr<Sink>> make_format_sink(const Options& options, const Boo
 }  // namespace
 
 Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWallClock& clock) {
-  Result<std::unique_ptr<Sink>> primary = make_format_sink(options, clock);
+  JsonOptions json;
+  json.boot_tag = read_boot_tag();
+  json.ancestors = options.lineage == Lineage::ancestors;
+  Result<std::unique_ptr<Sink>> primary = make_format_sink(options, clock, json);
   if (!primary || !options.audit_log) return primary;
-  AuditLogOptions audit{*options.audit_log, options.audit_key_file, options.audit_sync_interval_ms};
+  AuditLogOptions audit{*options.audit_log, options.audit_key_file, options.audit_sync_interval_ms, json};
   Result<std::unique_ptr<Sink>> audit_sink = open_audit_log(audit, clock);
   if (!audit_sink) return audit_sink.take_error();
   std::vector<std::unique_ptr<Sink>> sinks;

@@ -8,19 +8,23 @@
 
 namespace tracer::abi {
 
-static_assert(sizeof(tracer_task_context) == 64);
+static_assert(sizeof(tracer_task_context) == 88);
 static_assert(offsetof(tracer_task_context, cgroup_id) == 32);
-static_assert(offsetof(tracer_task_context, comm) == 48);
-static_assert(sizeof(tracer_record_header) == 80);
+static_assert(offsetof(tracer_task_context, container_cgroup_id) == 56);
+static_assert(offsetof(tracer_task_context, exec_gen) == 64);
+static_assert(offsetof(tracer_task_context, comm) == 72);
+static_assert(offsetof(tracer_record_header, flags) == 1);
+static_assert(sizeof(tracer_record_header) == 104);
 static_assert(offsetof(tracer_record_header, boot_ns) == 8);
 static_assert(offsetof(tracer_record_header, task) == 16);
-static_assert(sizeof(tracer_exec_record) == 144);
-static_assert(offsetof(tracer_exec_record, ret) == 80);
-static_assert(offsetof(tracer_exec_record, dev) == 96);
-static_assert(offsetof(tracer_exec_record, argv_len) == 124);
-static_assert(offsetof(tracer_exec_record, pathname_len) == 128);
+static_assert(sizeof(tracer_exec_record) == 168);
+static_assert(offsetof(tracer_exec_record, ret) == 104);
+static_assert(offsetof(tracer_exec_record, dev) == 120);
+static_assert(offsetof(tracer_exec_record, argv_len) == 148);
+static_assert(offsetof(tracer_exec_record, pathname_len) == 152);
+static_assert(offsetof(tracer_exec_record, cwd_len) == 160);
 static_assert(alignof(tracer_exec_record) == 8);
-static_assert(sizeof(tracer_fork_record) == 88);
-static_assert(sizeof(tracer_exit_record) == 88);
+static_assert(sizeof(tracer_fork_record) == 120);
+static_assert(sizeof(tracer_exit_record) == 112);
 
 }  // namespace tracer::abi

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tracer/clock.hpp"
+#include "tracer/format.hpp"
 #include "tracer/result.hpp"
 #include "tracer/sinks.hpp"
 
@@ -16,6 +17,7 @@ struct AuditLogOptions {
   std::string path;
   std::optional<std::string> key_file;  // HMAC-SHA-256 instead of SHA-256
   int sync_interval_ms = 100;           // fdatasync at most this long after a write; 0: after every record
+  JsonOptions json;                     // the records are the JSON lines of §4
 };
 
 // Opens (creating 0640, or continuing after verifying its last record, and

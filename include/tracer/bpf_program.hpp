@@ -24,6 +24,10 @@ struct BpfSettings {
   // consumer's 100 ms poll picks records up. 0: wake for every record.
   uint64_t wakeup_min_bytes = 0;
   KernelFilter filter;
+  // Every fork, exec and exit, for the process table (parent, ancestors).
+  bool process_table_feed = false;
+  // Load lsm/bprm_check_security: only where a probe showed the kernel permits it.
+  bool load_bprm_check = false;
 };
 
 struct AttachOutcome {
@@ -43,6 +47,8 @@ class TracerBpf {
   void detach();
 
   int ring_buffer_fd() const;
+  // The map of container id texts by the cgroup that names them.
+  int container_ids_fd() const;
   LossCounts read_kernel_losses() const;
 
  private:

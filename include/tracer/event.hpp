@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
 
@@ -24,7 +25,11 @@ struct TaskContext {
   uint32_t mntns = 0;
   uint32_t pidns = 0;
   uint64_t cgroup_id = 0;
-  uint64_t start_boot_ns = 0;
+  uint64_t start_boot_ns = 0;         // thread group leader's start, boot clock
+  uint64_t parent_start_boot_ns = 0;  // the real parent's
+  uint32_t exec_gen = 0;              // with pid and start: the process image (exec_id)
+  uint32_t parent_exec_gen = 0;
+  uint64_t container_cgroup_id = 0;  // the cgroup named after the container; 0: the host
   std::string_view comm;
 };
 
@@ -42,6 +47,17 @@ struct StringList {
       rest.remove_prefix(end + 1);
     }
   }
+};
+
+// A process as the process table knows it: for `parent` and `ancestors`.
+struct ProcessSummary {
+  uint32_t pid = 0;
+  uint64_t start_boot_ns = 0;
+  std::optional<uint32_t> exec_gen;  // unknown for processes seen only in /proc
+  std::string_view comm;
+  std::string_view exe;
+  StringList argv;
+  bool argv_truncated = false;
 };
 
 // Bytes as captured: not necessarily UTF-8; sinks escape them.
@@ -63,8 +79,9 @@ enum class EventFlag : uint32_t {
   filename_read_failed = 1u << 6,
   compat_syscall = 1u << 7,
   exe_truncated = 1u << 8,
+  cwd_truncated = 1u << 9,
 };
-inline constexpr std::array<std::pair<EventFlag, std::string_view>, 9> kEventFlagNames{{
+inline constexpr std::array<std::pair<EventFlag, std::string_view>, 10> kEventFlagNames{{
     {EventFlag::argv_truncated, "argv_truncated"},
     {EventFlag::path_mismatch, "path_mismatch"},
     {EventFlag::fileless, "fileless"},
@@ -74,6 +91,7 @@ inline constexpr std::array<std::pair<EventFlag, std::string_view>, 9> kEventFla
     {EventFlag::filename_read_failed, "filename_read_failed"},
     {EventFlag::compat_syscall, "compat_syscall"},
     {EventFlag::exe_truncated, "exe_truncated"},
+    {EventFlag::cwd_truncated, "cwd_truncated"},
 }};
 
 class ArgList {
@@ -103,6 +121,14 @@ struct Event {
   std::optional<int64_t> ret;
   uint32_t flags = 0;  // EventFlag bits
   ArgList args;
+  std::optional<std::string_view> cwd;  // exec records: the caller's working directory
+  // Sent only to keep the process table right: no filter selected it.
+  bool context_only = false;
+  uint64_t child_start_boot_ns = 0;  // sched_process_fork: the child's start
+
+  // Filled in by enrichment, after decoding.
+  std::string_view container_id;          // empty: the host
+  std::span<const ProcessSummary> lineage;  // parent first, then its parent, ...
 
   bool has(EventFlag flag) const { return flags & static_cast<uint32_t>(flag); }
   void set(EventFlag flag) { flags |= static_cast<uint32_t>(flag); }

@@ -9,6 +9,7 @@
 #include "tracer/clock.hpp"
 #include "tracer/decode.hpp"
 #include "tracer/drop_report.hpp"
+#include "tracer/enrich.hpp"
 #include "tracer/filter.hpp"
 #include "tracer/result.hpp"
 #include "tracer/sinks.hpp"
@@ -26,9 +27,10 @@ Status block_handled_signals();
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.
-// Argument filters of `filters` are applied here; its context filters already
-// ran in the kernel.
+// Every record first updates the enricher's process table; context-only
+// records (for that table) stop there. Argument filters of `filters` are
+// applied here; its context filters already ran in the kernel.
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
-                      BootToWallClock& clock, RunTotals& totals);
+                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals);
 
 }  // namespace tracer

@@ -17,4 +17,8 @@ std::string describe_kernel_features();
 // --list: one line per event with its support here.
 std::string describe_events();
 
+// Loads and attaches a do-nothing lsm/bprm_check_security program: "" when the
+// kernel permits BPF LSM programs, else why not.
+std::string probe_bpf_lsm();
+
 }  // namespace tracer

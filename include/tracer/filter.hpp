@@ -55,12 +55,18 @@ struct ArgumentFilter {
   std::string expression;  // as the user wrote it, for messages
 };
 
+// container, !container, container=new, container=ID[,ID] (§3).
+enum class ContainerScope { any, only, host };
+
 struct FilterSpec {
   std::array<NumericConstraint, TRACER_FIELD_COUNT> numeric;
   TextConstraint comm;
   TextConstraint exe;
   bool only_new = false;  // pid=new
   bool follow = false;
+  ContainerScope container = ContainerScope::any;
+  bool container_new = false;              // container=new
+  std::vector<std::string> container_ids;  // container=ID: lowercase hex prefixes
   uint64_t wanted_events = 0;  // bit per event id
   std::vector<ArgumentFilter> argument_filters;
 

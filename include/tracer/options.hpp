@@ -14,6 +14,9 @@ namespace tracer {
 
 enum class Command { trace, list, check, version, verify };
 enum class OutputFormat { table, json, none };
+// --output option:parent / option:ancestors: who started the process, from the
+// process table.
+enum class Lineage { none, parent, ancestors };
 
 struct Options {
   Command command = Command::trace;
@@ -21,6 +24,7 @@ struct Options {
   FilterSpec filters;  // parsed from trace_expressions
   OutputFormat format = OutputFormat::table;
   std::optional<std::string> output_file;  // out-file:PATH
+  Lineage lineage = Lineage::none;
   std::optional<std::string> config_file;
   uint32_t max_args = 128;
   uint32_t ring_buffer_kib = 4096;

@@ -212,7 +212,9 @@ TEST(Lifecycle, UsageErrorIsOneLineAndStatusTwo) {
   const Completed completed = run_tracer_to_completion({"--output", "xml"});
   ASSERT_TRUE(WIFEXITED(completed.status));
   EXPECT_EQ(WEXITSTATUS(completed.status), 2);
-  EXPECT_EQ(completed.err, "tracer: --output 'xml': expected table, json, none, out-file:PATH or audit-log:PATH\n");
+  EXPECT_EQ(completed.err,
+            "tracer: --output 'xml': expected table, json, none, out-file:PATH, audit-log:PATH, option:parent or "
+            "option:ancestors\n");
 }
 
 TEST(Lifecycle, UnwritableOutFileIsStatusOne) {

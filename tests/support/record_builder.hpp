@@ -25,7 +25,10 @@ struct ExecRecordSpec {
   std::string filename = "/bin/ls";
   std::string interpreter;
   std::string exe = "/usr/bin/ls";
+  std::string cwd = "/home/user";
   std::string argv = std::string("ls\0-la\0", 7);  // NUL-separated as in the kernel
+  uint8_t header_flags = 0;
+  uint32_t old_tid = 4243;
 };
 
 std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec);

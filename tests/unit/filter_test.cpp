@@ -143,7 +143,7 @@ TEST(FilterParse, EveryErrorNamesTheExpression) {
       {{"mntns>5"}, "--trace 'mntns>5': mntns takes only = or !="},
       {{"bogus=1"},
        "--trace 'bogus=1': unknown field 'bogus' (expected one of uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, "
-       "cgroup, event, follow, or EVENT.ARGUMENT)"},
+       "cgroup, container, event, follow, or EVENT.ARGUMENT)"},
       {{"pid>new"}, "--trace 'pid>new': pid=new takes only ="},
       {{"pid!=new"}, "--trace 'pid!=new': pid=new takes only ="},
       {{"comm>bash"}, "--trace 'comm>bash': comm takes only = or !="},
@@ -155,8 +155,6 @@ TEST(FilterParse, EveryErrorNamesTheExpression) {
       {{"exe=*bin*"}, "--trace 'exe=*bin*': exe takes '*' as a prefix or a suffix, not both"},
       {{"exe=/a,/b,/c,/d,/e,/f,/g,/h,/i"}, "--trace 'exe=/a,/b,/c,/d,/e,/f,/g,/h,/i': at most 8 exe patterns"},
       {{"event=nope"}, "--trace 'event=nope': unknown event 'nope' (tracer --list shows the events)"},
-      {{"event=sched_process_exec"},
-       "--trace 'event=sched_process_exec': event 'sched_process_exec' is not produced by this version"},
       {{"event>execve"}, "--trace 'event>execve': event takes only = or !="},
       {{"event!=execve,execveat"}, "--trace 'event!=execve,execveat': no event is left to trace"},
       {{"event=execve", "event=execveat"}, "--trace 'event=execveat': no event is left to trace"},
@@ -164,9 +162,32 @@ TEST(FilterParse, EveryErrorNamesTheExpression) {
       {{"execve.nope=/x"}, "--trace 'execve.nope=/x': execve has no argument 'nope'"},
       {{"execve.=/x"}, "--trace 'execve.=/x': expected EVENT.ARGUMENT, e.g. execve.pathname"},
       {{"execve.pathname>/x"}, "--trace 'execve.pathname>/x': argument filters take only = or !="},
-      {{"container"}, "--trace 'container': container filters are not supported by this version"},
+      {{"container", "!container"}, "--trace '!container': contradicts the other container filters"},
+      {{"!container", "container=new"}, "--trace 'container=new': contradicts !container"},
+      {{"container!=abc"}, "--trace 'container!=abc': container takes only =; !container selects the host"},
+      {{"container=abc"},
+       "--trace 'container=abc': a container id is 12 to 64 hex digits (a unique prefix of the 64-digit id), or 'new'"},
+      {{"container=0123456789ag"},
+       "--trace 'container=0123456789ag': a container id is 12 to 64 hex digits (a unique prefix of the 64-digit id), "
+       "or 'new'"},
   };
   for (const auto& [expressions, message] : cases) EXPECT_EQ(parse_error(expressions), message);
+}
+
+TEST(FilterCompile, ContainerFiltersReachTheKernelConfig) {
+  const KernelFilter ids = compile_filter(parse_ok({"container=0123456789AB,new,fedcba9876543210"}), 1);
+  EXPECT_EQ(ids.config.container_mode, TRACER_CONTAINER_ONLY);
+  EXPECT_EQ(ids.config.container_only_new, 1);
+  ASSERT_EQ(ids.config.container_id_count, 2);
+  EXPECT_EQ(std::string(ids.config.container_ids[0].text, ids.config.container_id_lens[0]), "0123456789ab");
+  EXPECT_EQ(std::string(ids.config.container_ids[1].text, ids.config.container_id_lens[1]), "fedcba9876543210");
+  EXPECT_TRUE(ids.config.enabled);
+
+  const KernelFilter host = compile_filter(parse_ok({"!container"}), 1);
+  EXPECT_EQ(host.config.container_mode, TRACER_CONTAINER_HOST);
+  EXPECT_TRUE(host.config.enabled);
+  const KernelFilter any = compile_filter(parse_ok({"uid=0"}), 1);
+  EXPECT_EQ(any.config.container_mode, TRACER_CONTAINER_ANY);
 }
 
 TEST(FilterCompile, KernelConfigMirrorsTheSpec) {
