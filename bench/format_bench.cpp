@@ -12,7 +12,7 @@ namespace {
 
 std::vector<std::byte> execve_record_with_ten_args() {
   tracer::testing::ExecRecordSpec spec;
-  spec.comm = "make";
+  spec.task.comm = "make";
   spec.pathname = spec.filename = "/usr/bin/gcc";
   spec.argv = tracer::testing::nul_joined(
       {"gcc", "-O2", "-g", "-Wall", "-c", "main.c", "-o", "main.o", "-I/usr/include", "-DNDEBUG"});

@@ -5,27 +5,64 @@
 
 namespace tracer::testing {
 
+namespace {
+
+void fill_header(tracer_record_header& header, uint8_t kind, uint16_t event_id, uint8_t flags, const TaskSpec& task) {
+  header.kind = kind;
+  header.event_id = event_id;
+  header.flags = flags;
+  header.boot_ns = task.boot_ns;
+  header.task.tgid = task.tgid;
+  header.task.tid = task.tid;
+  header.task.ppid = task.ppid;
+  header.task.ns_tgid = 7;
+  header.task.uid = 1000;
+  header.task.gid = 1001;
+  header.task.mntns = 4026531841;
+  header.task.pidns = 4026531836;
+  header.task.cgroup_id = 99;
+  header.task.start_boot_ns = task.start_boot_ns;
+  header.task.parent_start_boot_ns = task.parent_start_boot_ns;
+  header.task.exec_gen = task.exec_gen;
+  header.task.parent_exec_gen = task.parent_exec_gen;
+  header.task.container_cgroup_id = task.container_cgroup_id;
+  std::memcpy(header.task.comm, task.comm.data(), std::min(task.comm.size(), sizeof(header.task.comm)));
+}
+
+template <typename Record>
+std::vector<std::byte> bytes_of(const Record& record) {
+  std::vector<std::byte> bytes(sizeof(record));
+  std::memcpy(bytes.data(), &record, sizeof(record));
+  return bytes;
+}
+
+}  // namespace
+
+std::vector<std::byte> build_fork_record(const TaskSpec& parent, uint32_t child_pid, uint64_t child_start_boot_ns,
+                                         uint8_t header_flags) {
+  tracer_fork_record record{};
+  fill_header(record.header, TRACER_RECORD_PROCESS_FORK, TRACER_EVENT_SCHED_PROCESS_FORK, header_flags, parent);
+  record.header.size = sizeof(record);
+  record.child_pid = child_pid;
+  record.child_tid = child_pid;
+  record.child_start_boot_ns = child_start_boot_ns;
+  return bytes_of(record);
+}
+
+std::vector<std::byte> build_exit_record(const TaskSpec& task, int32_t exit_code, uint32_t signal,
+                                         uint8_t header_flags) {
+  tracer_exit_record record{};
+  fill_header(record.header, TRACER_RECORD_PROCESS_EXIT, TRACER_EVENT_SCHED_PROCESS_EXIT, header_flags, task);
+  record.header.size = sizeof(record);
+  record.exit_code = exit_code;
+  record.signal = signal;
+  return bytes_of(record);
+}
+
 std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec) {
   tracer_exec_record record{};
-  record.header.kind = TRACER_RECORD_EXEC;
-  record.header.event_id = spec.event_id;
-  record.header.flags = spec.header_flags;
-  record.header.boot_ns = 1'000'000'123;
-  record.header.task.tgid = 4242;
-  record.header.task.tid = 4243;
-  record.header.task.ppid = 4200;
-  record.header.task.ns_tgid = 7;
-  record.header.task.uid = 1000;
-  record.header.task.gid = 1001;
-  record.header.task.mntns = 4026531841;
-  record.header.task.pidns = 4026531836;
-  record.header.task.cgroup_id = 99;
-  record.header.task.start_boot_ns = 500'000'000;
-  record.header.task.parent_start_boot_ns = 400'000'000;
-  record.header.task.exec_gen = 3;
-  record.header.task.parent_exec_gen = 2;
+  fill_header(record.header, TRACER_RECORD_EXEC, spec.event_id, spec.header_flags, spec.task);
   record.old_tid = spec.old_tid;
-  std::memcpy(record.header.task.comm, spec.comm.data(), std::min(spec.comm.size(), sizeof(record.header.task.comm)));
   record.ret = spec.ret;
   record.dirfd = spec.dirfd;
   record.at_flags = spec.at_flags;

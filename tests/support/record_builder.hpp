@@ -11,7 +11,22 @@
 
 namespace tracer::testing {
 
+// The calling task of a record.
+struct TaskSpec {
+  uint32_t tgid = 4242;
+  uint32_t tid = 4243;
+  uint32_t ppid = 4200;
+  uint64_t start_boot_ns = 500'000'000;
+  uint64_t parent_start_boot_ns = 400'000'000;
+  uint32_t exec_gen = 3;
+  uint32_t parent_exec_gen = 2;
+  uint64_t container_cgroup_id = 0;
+  std::string comm = "bash";
+  uint64_t boot_ns = 1'000'000'123;  // the event's time
+};
+
 struct ExecRecordSpec {
+  TaskSpec task;
   uint16_t event_id = TRACER_EVENT_EXECVE;
   int64_t ret = 0;
   uint32_t flags = TRACER_EXEC_KERNEL_VIEW;
@@ -20,7 +35,6 @@ struct ExecRecordSpec {
   uint32_t argc = 0;  // 0: count the strings in argv
   uint64_t kernel_dev = (8ull << 20) | 1;
   uint64_t inode = 1234;
-  std::string comm = "bash";
   std::string pathname = "/bin/ls";
   std::string filename = "/bin/ls";
   std::string interpreter;
@@ -32,6 +46,10 @@ struct ExecRecordSpec {
 };
 
 std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec);
+std::vector<std::byte> build_fork_record(const TaskSpec& parent, uint32_t child_pid, uint64_t child_start_boot_ns,
+                                         uint8_t header_flags = 0);
+std::vector<std::byte> build_exit_record(const TaskSpec& task, int32_t exit_code, uint32_t signal,
+                                         uint8_t header_flags = 0);
 std::string nul_joined(const std::vector<std::string>& items);
 
 }  // namespace tracer::testing

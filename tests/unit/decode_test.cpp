@@ -197,7 +197,7 @@ TEST(Decode, RejectsUnknownKindAndEvent) {
 
 TEST(Decode, CommWithoutNulStopsAtSixteenBytes) {
   ExecRecordSpec spec;
-  spec.comm = std::string(16, 'c');
+  spec.task.comm = std::string(16, 'c');
   const auto event_bytes = build_exec_record(spec);
   Result<Event> event = decode(event_bytes, {});
   ASSERT_TRUE(event.ok());
@@ -253,6 +253,61 @@ TEST(Decode, ForkAndExitRecords) {
   EXPECT_FALSE(decode(fork_bytes.first(sizeof(tracer_record_header) + 4), {}).ok());
   fork_record.header.event_id = TRACER_EVENT_SCHED_PROCESS_EXIT;
   EXPECT_FALSE(decode(std::as_bytes(std::span(&fork_record, 1)), {}).ok());
+}
+
+TEST(Decode, SchedProcessExecIsTheImageWithoutPathnameOrRet) {
+  ExecRecordSpec spec;
+  spec.event_id = TRACER_EVENT_SCHED_PROCESS_EXEC;
+  spec.pathname = "";
+  spec.old_tid = 4250;
+  spec.task.comm = "ls";
+  const std::vector<std::byte> record = build_exec_record(spec);
+  Result<Event> event = decode(record, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->definition->name, "sched_process_exec");
+  EXPECT_FALSE(event->ret.has_value());
+  EXPECT_EQ(event->args.find("pathname"), nullptr);
+  EXPECT_EQ(string_arg(*event, "filename"), "/bin/ls");
+  EXPECT_EQ(std::get<uint64_t>(event->args.find("old_tid")->value), 4250u);
+  EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"ls", "-la"}));
+  EXPECT_EQ(event->cwd, "/home/user");
+  EXPECT_FALSE(event->has(EventFlag::path_mismatch));
+}
+
+TEST(Decode, BprmCheckCarriesImageAndArgv) {
+  ExecRecordSpec spec;
+  spec.event_id = TRACER_EVENT_SECURITY_BPRM_CHECK;
+  spec.pathname = "";
+  const std::vector<std::byte> record = build_exec_record(spec);
+  Result<Event> event = decode(record, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->definition->name, "security_bprm_check");
+  EXPECT_FALSE(event->ret.has_value());
+  EXPECT_EQ(string_arg(*event, "filename"), "/bin/ls");
+  EXPECT_EQ(std::get<uint64_t>(event->args.find("inode")->value), 1234u);
+  EXPECT_EQ(argv_of(*event), (std::vector<std::string>{"ls", "-la"}));
+}
+
+TEST(Decode, ContextOnlyFlagAndProcessIdentity) {
+  ExecRecordSpec spec;
+  spec.header_flags = TRACER_HEADER_CONTEXT_ONLY;
+  spec.task.container_cgroup_id = 77;
+  spec.cwd = "";
+  const std::vector<std::byte> record = build_exec_record(spec);
+  Result<Event> event = decode(record, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_TRUE(event->context_only);
+  EXPECT_EQ(event->task.exec_gen, 3u);
+  EXPECT_EQ(event->task.parent_exec_gen, 2u);
+  EXPECT_EQ(event->task.parent_start_boot_ns, 400'000'000u);
+  EXPECT_EQ(event->task.container_cgroup_id, 77u);
+  EXPECT_FALSE(event->cwd.has_value());
+
+  const std::vector<std::byte> fork_record = testing::build_fork_record({}, 5000, 900);
+  Result<Event> fork = decode(fork_record, {});
+  ASSERT_TRUE(fork.ok());
+  EXPECT_FALSE(fork->context_only);
+  EXPECT_EQ(fork->child_start_boot_ns, 900u);
 }
 
 TEST(Decode, UserDevEncoding) {

@@ -43,10 +43,43 @@ TEST_F(FormatTest, JsonLineIsTheSchema) {
   const std::string line = json_line({});
   EXPECT_EQ(line, R"({"timestamp":"2026-11-23T04:30:30.000000123Z","event":"execve","pid":4242,"tid":4243,"ppid":4200,)"
                   R"("ns_pid":7,"uid":1000,"gid":1001,"comm":"bash","cgroup_id":99,"mntns":4026531841,)"
-                  R"("pidns":4026531836,"container_id":null,"ret":0,"flags":[],"args":{"pathname":"/bin/ls",)"
+                  R"("pidns":4026531836,"container_id":null,"exec_id":"0000000000000000-4242-500000000-3",)"
+                  R"("parent_exec_id":"0000000000000000-4200-400000000-2","cwd":"/home/user",)"
+                  R"("ret":0,"flags":[],"args":{"pathname":"/bin/ls",)"
                   R"("argv":["ls","-la"],"argv_truncated":false,"filename":"/bin/ls","exe":"/usr/bin/ls","dev":2049,)"
                   R"("inode":1234}})"
                   "\n");
+}
+
+TEST_F(FormatTest, ContainerParentAndAncestors) {
+  record_ = build_exec_record({});
+  Result<Event> event = decode(record_, {});
+  ASSERT_TRUE(event.ok());
+  const std::string id(64, 'a');
+  event->container_id = id;
+  const std::string parent_argv("sh\0-c\0", 6);
+  const ProcessSummary lineage[] = {
+      {4200, 400'000'000, 2, "sh", "/usr/bin/dash", StringList{parent_argv}, false},
+      {1, 0, std::nullopt, "init", "/sbin/init", StringList{}, true},
+  };
+  event->lineage = lineage;
+  std::string out;
+  JsonFormatter(clock_, JsonOptions{"00112233aabbccdd", true}).append(out, *event);
+  const auto document = nlohmann::json::parse(out);
+  EXPECT_EQ(document["container_id"], id);
+  EXPECT_EQ(document["exec_id"], "00112233aabbccdd-4242-500000000-3");
+  EXPECT_EQ(document["parent"].dump(),
+            R"({"argv":["sh","-c"],"argv_truncated":false,"comm":"sh","exe":"/usr/bin/dash",)"
+            R"("exec_id":"00112233aabbccdd-4200-400000000-2","pid":4200})");
+  ASSERT_EQ(document["ancestors"].size(), 2u);
+  EXPECT_EQ(document["ancestors"][0], document["parent"]);
+  EXPECT_FALSE(document["ancestors"][1].contains("exec_id"));  // unknown for a process seen only in /proc
+  EXPECT_EQ(document["ancestors"][1]["argv_truncated"], true);
+
+  // Without option:ancestors only the parent is printed.
+  out.clear();
+  JsonFormatter(clock_, JsonOptions{"00112233aabbccdd", false}).append(out, *event);
+  EXPECT_FALSE(nlohmann::json::parse(out).contains("ancestors"));
 }
 
 TEST_F(FormatTest, HostileArgvStaysOneValidLine) {
