@@ -186,8 +186,8 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
     ::close(fd);
     return status.take_error();
   }
-  return std::unique_ptr<Sink>(
-      std::make_unique<AuditLogSink>(fd, options.path, std::move(chain), options.sync_interval_ms, clock, options.json));
+  return std::unique_ptr<Sink>(std::make_unique<AuditLogSink>(fd, options.path, std::move(chain),
+                                                              options.sync_interval_ms, clock, options.json));
 }
 
 Result<bool> verify_audit_log(const VerifyOptions& options) {

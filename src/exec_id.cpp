@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 namespace tracer {
 
 void append_exec_id(std::string& out, std::string_view boot_tag, uint32_t pid, uint64_t start_boot_ns,

@@ -136,7 +136,6 @@ std::string format_events(const EventHooks& hooks) {
   return out;
 }
 
-
 }  // namespace
 
 std::string describe_kernel_features() {
@@ -156,6 +155,5 @@ std::string describe_kernel_features() {
 std::string describe_events() { return format_events(probe_event_hooks()); }
 
 std::string probe_bpf_lsm() { return probe_program(false); }
-
 
 }  // namespace tracer

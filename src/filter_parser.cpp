@@ -29,7 +29,8 @@ constexpr NumericFieldName kNumericFields[] = {
     {"pidns", TRACER_FIELD_PIDNS, false}, {"cgroup", TRACER_FIELD_CGROUP, false},
 };
 
-constexpr std::string_view kFieldList = "uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, cgroup, container, event, follow";
+constexpr std::string_view kFieldList =
+    "uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, cgroup, container, event, follow";
 
 class Parser {
  public:

@@ -120,7 +120,7 @@ void ProcessTable::apply_exec(const Event& event, ProcessEntry& entry) {
   const std::string_view filename = string_arg(event, "filename");
   entry.exec_gen = event.task.exec_gen;
   entry.comm = event.definition->id == TRACER_EVENT_SCHED_PROCESS_EXEC ? std::string(event.task.comm)
-                                                                          : comm_of_filename(filename);
+                                                                       : comm_of_filename(filename);
   const std::string_view exe = string_arg(event, "exe");
   entry.exe = std::string(exe.empty() ? filename : exe);
   keep_argv(entry, argv_arg(event), event.has(EventFlag::argv_truncated));

@@ -10,8 +10,8 @@
 #include "tracer/event_loop.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/features.hpp"
-#include "tracer/proc_scan.hpp"
 #include "tracer/privileges.hpp"
+#include "tracer/proc_scan.hpp"
 #include "tracer/sinks.hpp"
 
 namespace tracer {
@@ -81,7 +81,8 @@ Status run_trace(const Options& options) {
   std::optional<ProcessTable> table;
   if (options.lineage != Lineage::none) {
     // Seeded after attach: a process is then in /proc, in the records, or both.
-    table.emplace(ProcessTable::Limits{}, [](uint32_t pid) { return read_proc_process(pid); }, proc_clock_tick_ns());
+    table.emplace(
+        ProcessTable::Limits{}, [](uint32_t pid) { return read_proc_process(pid); }, proc_clock_tick_ns());
     for (ProcessEntry& entry : scan_proc_processes()) table->seed(std::move(entry));
   }
   Enricher enricher(bpf->container_ids_fd(), options.lineage, std::move(table));

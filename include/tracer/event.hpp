@@ -127,7 +127,7 @@ struct Event {
   uint64_t child_start_boot_ns = 0;  // sched_process_fork: the child's start
 
   // Filled in by enrichment, after decoding.
-  std::string_view container_id;          // empty: the host
+  std::string_view container_id;            // empty: the host
   std::span<const ProcessSummary> lineage;  // parent first, then its parent, ...
 
   bool has(EventFlag flag) const { return flags & static_cast<uint32_t>(flag); }

@@ -67,7 +67,7 @@ struct FilterSpec {
   ContainerScope container = ContainerScope::any;
   bool container_new = false;              // container=new
   std::vector<std::string> container_ids;  // container=ID: lowercase hex prefixes
-  uint64_t wanted_events = 0;  // bit per event id
+  uint64_t wanted_events = 0;              // bit per event id
   std::vector<ArgumentFilter> argument_filters;
 
   bool has_context_filter() const;

@@ -44,8 +44,8 @@ class ContainerProcess {
   ContainerProcess(const ContainerProcess&) = delete;
   ContainerProcess& operator=(const ContainerProcess&) = delete;
 
-  void go();          // parked only: lets it exec
-  int wait();         // its wait status
+  void go();                          // parked only: lets it exec
+  int wait();                         // its wait status
   pid_t pid() const { return pid_; }  // the unshare process (host pid namespace)
 
  private:

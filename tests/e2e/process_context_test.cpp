@@ -195,8 +195,7 @@ TEST_F(ProcessContextTest, BprmCheckIsReportedOrFallsBackWithEveryOtherEvent) {
     EXPECT_EQ(check_record["args"]["argv"], (Json{"/bin/true", marker}));
   } else {
     // This machine: BPF LSM is active, but its programs are refused.
-    EXPECT_NE(check.out.find("security_bprm_check             unsupported here: BPF LSM program"),
-              std::string::npos)
+    EXPECT_NE(check.out.find("security_bprm_check             unsupported here: BPF LSM program"), std::string::npos)
         << check.out;
     const std::string err = tracer->err().text();
     const std::string notice = "tracer: security_bprm_check is not produced: the kernel refuses BPF LSM programs";
@@ -297,8 +296,7 @@ TEST_P(ContainerTest, OtherIdsAndOlderContainersAreNotSelected) {
   expect_absent(*by_id, old_marker);
 }
 
-INSTANTIATE_TEST_SUITE_P(Naming, ContainerTest,
-                         ::testing::Values(CgroupNaming::systemd_scope, CgroupNaming::cgroupfs),
+INSTANTIATE_TEST_SUITE_P(Naming, ContainerTest, ::testing::Values(CgroupNaming::systemd_scope, CgroupNaming::cgroupfs),
                          [](const ::testing::TestParamInfo<CgroupNaming>& param_info) {
                            return param_info.param == CgroupNaming::systemd_scope ? "SystemdScopeV2" : "CgroupfsV1";
                          });

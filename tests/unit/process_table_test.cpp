@@ -23,7 +23,8 @@ constexpr uint64_t kTickNs = 10'000'000;
 class ProcessTableTest : public ::testing::Test {
  protected:
   ProcessTableTest()
-      : table_(ProcessTable::Limits{}, [this](uint32_t pid) { return from_proc(pid); }, kTickNs) {}
+      : table_(
+            ProcessTable::Limits{}, [this](uint32_t pid) { return from_proc(pid); }, kTickNs) {}
 
   std::optional<ProcessEntry> from_proc(uint32_t pid) {
     ++proc_reads_;
