@@ -81,7 +81,18 @@ static __always_inline __u16 exec__event_of_syscall(long nr, int compat)
 	return 0;
 }
 
-static __always_inline int exec__on_sys_enter(struct pt_regs *regs, __u16 event_id, int compat)
+/* The syscall arguments of an exec, however the entry hook got them. */
+struct exec_syscall_args {
+	__u64 arg[5];
+};
+
+static __always_inline void exec__args_from_regs(struct exec_syscall_args *args, struct pt_regs *regs, int compat)
+{
+	for (int i = 0; i < 5; i++)
+		args->arg[i] = syscall__arg(regs, i, compat);
+}
+
+static __always_inline int exec__on_sys_enter(const struct exec_syscall_args *args, __u16 event_id, int compat)
 {
 	__u32 zero = 0;
 	struct exec_inflight *inflight = bpf_map_lookup_elem(&exec_inflight_scratch, &zero);
@@ -98,13 +109,13 @@ static __always_inline int exec__on_sys_enter(struct pt_regs *regs, __u16 event_
 	if (event_id == TRACER_EVENT_EXECVE) {
 		inflight->dirfd = AT_FDCWD_VALUE;
 		inflight->at_flags = 0;
-		pathname = (const char *)syscall__arg(regs, 0, compat);
-		inflight->argv_ptr = syscall__arg(regs, 1, compat);
+		pathname = (const char *)args->arg[0];
+		inflight->argv_ptr = args->arg[1];
 	} else {
-		inflight->dirfd = (__s32)syscall__arg(regs, 0, compat);
-		pathname = (const char *)syscall__arg(regs, 1, compat);
-		inflight->argv_ptr = syscall__arg(regs, 2, compat);
-		inflight->at_flags = (__u32)syscall__arg(regs, 4, compat);
+		inflight->dirfd = (__s32)args->arg[0];
+		pathname = (const char *)args->arg[1];
+		inflight->argv_ptr = args->arg[2];
+		inflight->at_flags = (__u32)args->arg[4];
 	}
 	inflight->pathname_ptr = (__u64)pathname;
 	inflight->pathname_len = 0;

@@ -18,10 +18,59 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* The one syscall-entry dispatcher: the exec numbers first, nothing else yet. */
+/*
+ * Syscall entry and exit. Where the per-syscall tracepoints can be attached
+ * (userspace finds their ids in tracefs, mounted privately if need be), only
+ * the exec syscalls run a program; elsewhere the raw sys_enter/sys_exit
+ * programs below run for every syscall and pick the execs out.
+ */
+static __always_inline int on_exec_enter(const struct exec_syscall_args *args, __u16 event_id, int compat)
+{
+	if (!filter__wants_event(event_id))
+		return exec__mark_filtered_out((__u32)bpf_get_current_pid_tgid());
+	return exec__on_sys_enter(args, event_id, compat);
+}
+
+/* Constant offsets only: the verifier refuses a ctx pointer moved by a loop.
+ * Inlined with a constant event, so that execve's program reads only the
+ * three arguments its tracepoint has (the kernel refuses to attach a program
+ * that reads past a tracepoint's record). */
+static __always_inline int on_exec_tracepoint_enter(struct trace_event_raw_sys_enter *ctx, __u16 event_id)
+{
+	struct exec_syscall_args args = {.arg = {ctx->args[0], ctx->args[1], ctx->args[2]}};
+
+	if (event_id == TRACER_EVENT_EXECVEAT) {
+		args.arg[3] = ctx->args[3];
+		args.arg[4] = ctx->args[4];
+	}
+	return on_exec_enter(&args, event_id, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tracer_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_exec_tracepoint_enter(ctx, TRACER_EVENT_EXECVE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int tracer_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_exec_tracepoint_enter(ctx, TRACER_EVENT_EXECVEAT);
+}
+
+/* One program for both exits (verified once): userspace attaches it to
+ * sys_exit_execve and sys_exit_execveat, whose records are alike. */
+SEC("tracepoint/syscalls/sys_exit_execve")
+int tracer_exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec__on_sys_exit(ctx->ret);
+}
+
+/* The fallback syscall-entry dispatcher: the exec numbers, 64- and 32-bit. */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 {
+	struct exec_syscall_args args;
 	int compat = 0;
 	__u16 event_id;
 
@@ -30,9 +79,8 @@ int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 	event_id = exec__event_of_syscall(nr, compat);
 	if (!event_id)
 		return 0;
-	if (!filter__wants_event(event_id))
-		return exec__mark_filtered_out((__u32)bpf_get_current_pid_tgid());
-	return exec__on_sys_enter(regs, event_id, compat);
+	exec__args_from_regs(&args, regs, compat);
+	return on_exec_enter(&args, event_id, compat);
 }
 
 /* tp_btf, not raw_tp: it reads regs directly (see syscall__nr_at_exit). */

@@ -2,13 +2,19 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
+#include "tracer/pseudo_fs.hpp"
 #include "tracer_bpf.skel.h"
 
 namespace tracer {
@@ -28,6 +34,26 @@ int drop_libbpf_message(enum libbpf_print_level, const char*, va_list) { return 
 // tracepoint is looked up only at attach, and failing there is expected.
 bool is_optional_hook(const bpf_program* program) {
   return std::string_view(bpf_program__name(program)) == "tracer_sched_prepare_exec";
+}
+
+constexpr const char* kSyscallTracepoints[] = {"sys_enter_execve", "sys_enter_execveat", "sys_exit_execve",
+                                               "sys_exit_execveat"};
+
+// Ids of the exec syscalls' tracepoints ("syscalls/<name>" → id), all or none.
+std::vector<std::pair<std::string, uint64_t>> read_syscall_tracepoint_ids() {
+  std::vector<std::string> paths;
+  for (const char* name : kSyscallTracepoints)
+    paths.push_back(std::string("/sys/kernel/tracing/events/syscalls/") + name + "/id");
+  const std::vector<std::optional<std::string>> lines = read_pseudo_fs_lines("tracefs", "/sys/kernel/tracing", paths);
+  std::vector<std::pair<std::string, uint64_t>> ids;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    uint64_t id = 0;
+    if (!lines[i]) return {};
+    const auto [end, error] = std::from_chars(lines[i]->data(), lines[i]->data() + lines[i]->size(), id);
+    if (error != std::errc() || id == 0) return {};
+    ids.emplace_back(std::string("syscalls/") + kSyscallTracepoints[i], id);
+  }
+  return ids;
 }
 
 }  // namespace
@@ -62,6 +88,19 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   }
   if (!settings.load_bprm_check) bpf_program__set_autoload(raw->progs.tracer_bprm_check, false);
 
+  if (settings.syscall_hook != SyscallHook::raw) bpf.tracepoint_ids_ = read_syscall_tracepoint_ids();
+  if (settings.syscall_hook == SyscallHook::tracepoints && bpf.tracepoint_ids_.empty())
+    return runtime_error("the exec syscalls' tracepoints are not available (tracefs cannot be read)");
+  bpf.syscall_hook_ = bpf.tracepoint_ids_.empty() ? SyscallHook::raw : SyscallHook::tracepoints;
+  const bool tracepoints = bpf.syscall_hook_ == SyscallHook::tracepoints;
+  bpf_program__set_autoload(raw->progs.tracer_enter_execve, tracepoints);
+  bpf_program__set_autoload(raw->progs.tracer_enter_execveat, tracepoints);
+  bpf_program__set_autoload(raw->progs.tracer_exec_exit, tracepoints);
+  // follow's set is preallocated: keep it small unless follow is asked for.
+  if (!settings.filter.config.follow) bpf_map__set_max_entries(raw->maps.followed_tgids, 1);
+  bpf_program__set_autoload(raw->progs.tracer_sys_enter, !tracepoints);
+  bpf_program__set_autoload(raw->progs.tracer_sys_exit, !tracepoints);
+
   if (int err = tracer_bpf__load(raw); err) {
     std::string message = "cannot load the BPF programs: " + errno_text(err);
     if (err == -EPERM || err == -EACCES)
@@ -93,6 +132,24 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
     AttachOutcome outcome;
     outcome.hook = bpf_program__section_name(program);
     outcome.optional = is_optional_hook(program);
+    if (outcome.hook.starts_with("tracepoint/syscalls/")) {
+      // The exit program serves both exec syscalls: execve's tracepoint and execveat's.
+      const std::string tracepoint = outcome.hook.substr(std::string_view("tracepoint/").size());
+      std::vector<std::string> names = {tracepoint};
+      if (tracepoint == "syscalls/sys_exit_execve") names.push_back("syscalls/sys_exit_execveat");
+      for (const std::string& name : names) {
+        AttachOutcome each = outcome;
+        each.hook = "tracepoint/" + name;
+        if (bpf_link* link = attach_syscall_tracepoint(program, name)) {
+          each.attached = true;
+          links_.emplace_back(link);
+        } else {
+          each.error = errno_text(errno);
+        }
+        outcomes.push_back(std::move(each));
+      }
+      continue;
+    }
     bpf_link* link = bpf_program__attach(program);
     if (!link) {
       outcome.error = errno_text(errno);
@@ -109,6 +166,29 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
     return runtime_error(message);
   }
   return outcomes;
+}
+
+// perf_event_open on the tracepoint's id, as libbpf would after reading the
+// id from tracefs itself (which it cannot where tracefs is not mounted).
+bpf_link* TracerBpf::attach_syscall_tracepoint(bpf_program* program, const std::string& name) {
+  for (const auto& [tracepoint, id] : tracepoint_ids_) {
+    if (tracepoint != name) continue;
+    perf_event_attr attr{};
+    attr.type = PERF_TYPE_TRACEPOINT;
+    attr.size = sizeof(attr);
+    attr.config = id;
+    const int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return nullptr;
+    bpf_link* link = bpf_program__attach_perf_event(program, fd);  // the link owns fd from here
+    if (!link) {
+      const int error = errno;
+      ::close(fd);
+      errno = error;
+    }
+    return link;
+  }
+  errno = ENOENT;
+  return nullptr;
 }
 
 void TracerBpf::detach() { links_.clear(); }

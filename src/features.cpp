@@ -3,15 +3,12 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -19,6 +16,7 @@
 #include "tracer/abi.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/privileges.hpp"
+#include "tracer/pseudo_fs.hpp"
 #include "tracer_probe_bpf.skel.h"
 
 namespace tracer {
@@ -26,38 +24,9 @@ namespace {
 
 bool path_exists(const char* path) { return access(path, F_OK) == 0; }
 
-std::string read_first_line(const std::string& path) {
-  std::ifstream file(path);
-  std::string line;
-  std::getline(file, line);
-  return line;
-}
-
-// The active LSMs. securityfs is often not mounted; then it is mounted in a
-// child's private mount namespace, leaving the host's mounts untouched.
+// The active LSMs (securityfs, mounted privately when it is not mounted).
 std::string read_active_lsms() {
-  constexpr const char* kLsmFile = "/sys/kernel/security/lsm";
-  if (path_exists(kLsmFile)) return read_first_line(kLsmFile);
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return {};
-  const pid_t child = fork();
-  if (child == 0) {
-    close(pipe_fds[0]);
-    if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-        mount("securityfs", "/sys/kernel/security", "securityfs", 0, nullptr) == 0) {
-      const std::string lsms = read_first_line(kLsmFile);
-      [[maybe_unused]] ssize_t written = write(pipe_fds[1], lsms.data(), lsms.size());
-    }
-    _exit(0);
-  }
-  close(pipe_fds[1]);
-  std::string lsms;
-  char buffer[256];
-  ssize_t got;
-  while ((got = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) lsms.append(buffer, static_cast<size_t>(got));
-  close(pipe_fds[0]);
-  if (child > 0) waitpid(child, nullptr, 0);
-  return lsms;
+  return read_pseudo_fs_lines("securityfs", "/sys/kernel/security", {"/sys/kernel/security/lsm"})[0].value_or("");
 }
 
 struct ProbeSkeletonDeleter {

@@ -64,6 +64,11 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   app.add_option("--ring-buffer-kib", options.ring_buffer_kib, "Ring buffer size in KiB, a power of two (default 4096)")
       ->type_name("KIB")
       ->check(CLI::Range(64, 1 << 20));
+  app.add_option("--syscall-hook", options.syscall_hook,
+                 "How exec syscalls are hooked: auto (default), tracepoint (per-syscall tracepoints, found through "
+                 "tracefs) or raw (raw sys_enter/sys_exit: every syscall runs a program; sees 32-bit execs)")
+      ->type_name("HOOK")
+      ->check(CLI::IsMember({"auto", "tracepoint", "raw"}));
   app.add_flag("--list", list, "List the events and whether this kernel supports them");
   app.add_flag("--check", check, "Report the kernel features the tracer uses");
   app.add_flag("-v,--verbose", options.verbose, "Explain hook choices and libbpf diagnostics on stderr");

@@ -51,6 +51,9 @@ Status run_trace(const Options& options) {
   settings.wakeup_min_bytes = std::min<uint64_t>(256 * 1024, settings.ring_buffer_bytes / 4);
   settings.filter = compile_filter(options.filters, boot_clock_now_ns());
   settings.process_table_feed = options.lineage != Lineage::none;
+  settings.syscall_hook = options.syscall_hook == "tracepoint" ? SyscallHook::tracepoints
+                          : options.syscall_hook == "raw"      ? SyscallHook::raw
+                                                               : SyscallHook::automatic;
 
   // security_bprm_check needs a BPF LSM program: probed, never assumed.
   uint64_t unavailable = 0;
@@ -70,6 +73,11 @@ Status run_trace(const Options& options) {
 
   Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
   if (!bpf) return bpf.take_error();
+  if (options.verbose)
+    std::fprintf(stderr, "tracer: exec syscalls hooked by %s\n",
+                 bpf->syscall_hook() == SyscallHook::tracepoints
+                     ? "their tracepoints (syscalls:sys_{enter,exit}_execve[at]; 32-bit execs are seen at exec only)"
+                     : "raw_tp/sys_enter and sys_exit");
   Result<std::vector<AttachOutcome>> outcomes = bpf->attach();
   if (!outcomes) return outcomes.take_error();
   for (const AttachOutcome& outcome : *outcomes)

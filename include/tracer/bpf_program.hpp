@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tracer/drop_report.hpp"
@@ -14,8 +15,14 @@
 
 struct tracer_bpf;
 struct bpf_link;
+struct bpf_program;
 
 namespace tracer {
+
+// How exec syscalls are hooked: the per-syscall tracepoints (only the execs
+// run a program; needs their ids from tracefs) or raw sys_enter/sys_exit
+// (every syscall runs a program; sees 32-bit execs too).
+enum class SyscallHook { automatic, tracepoints, raw };
 
 struct BpfSettings {
   uint32_t max_args = 128;
@@ -28,6 +35,7 @@ struct BpfSettings {
   bool process_table_feed = false;
   // Load lsm/bprm_check_security: only where a probe showed the kernel permits it.
   bool load_bprm_check = false;
+  SyscallHook syscall_hook = SyscallHook::automatic;
 };
 
 struct AttachOutcome {
@@ -49,6 +57,8 @@ class TracerBpf {
   int ring_buffer_fd() const;
   // The map of container id texts by the cgroup that names them.
   int container_ids_fd() const;
+  // The hook in use for the exec syscalls (tracepoints or raw).
+  SyscallHook syscall_hook() const { return syscall_hook_; }
   LossCounts read_kernel_losses() const;
 
  private:
@@ -60,9 +70,12 @@ class TracerBpf {
   };
   explicit TracerBpf(tracer_bpf* skeleton) : skeleton_(skeleton) {}
   Status fill_filter_maps(const KernelFilter& filter);
+  bpf_link* attach_syscall_tracepoint(bpf_program* program, const std::string& name);
 
   std::unique_ptr<tracer_bpf, SkeletonDeleter> skeleton_;
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
+  SyscallHook syscall_hook_ = SyscallHook::raw;
+  std::vector<std::pair<std::string, uint64_t>> tracepoint_ids_;  // "syscalls/sys_enter_execve" → id
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;     // declared last: destroyed first
 
  public:
   TracerBpf(TracerBpf&&) noexcept = default;

@@ -28,6 +28,7 @@ struct Options {
   std::optional<std::string> config_file;
   uint32_t max_args = 128;
   uint32_t ring_buffer_kib = 4096;
+  std::string syscall_hook = "auto";  // --syscall-hook auto|tracepoint|raw
   bool verbose = false;
 
   // --output audit-log:PATH, beside the chosen format.

@@ -23,13 +23,15 @@ struct stat stat_of(const std::string& path) {
   return info;
 }
 
-class ExecTest : public ::testing::Test {
+// Every exec test runs with each way of hooking the exec syscalls.
+class ExecTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     TRACER_E2E_REQUIRE_ROOT();
     start({"--output", "json"});
   }
-  void start(const std::vector<std::string>& args) {
+  void start(std::vector<std::string> args) {
+    args.insert(args.end(), {"--syscall-hook", GetParam()});
     std::string why;
     tracer_ = TracerProcess::start(args, why);
     ASSERT_TRUE(tracer_) << why;
@@ -42,7 +44,7 @@ class ExecTest : public ::testing::Test {
   std::unique_ptr<TracerProcess> tracer_;
 };
 
-TEST_F(ExecTest, SuccessfulExecveIsOneExactRecord) {
+TEST_P(ExecTest, SuccessfulExecveIsOneExactRecord) {
   const std::string marker = unique_marker("ok");
   const std::time_t before = std::time(nullptr);
   const pid_t child = run_execve("/bin/true", {"/bin/true", marker});
@@ -88,7 +90,7 @@ TEST_F(ExecTest, SuccessfulExecveIsOneExactRecord) {
   EXPECT_EQ(count, 1);
 }
 
-TEST_F(ExecTest, MissingFileIsEnoent) {
+TEST_P(ExecTest, MissingFileIsEnoent) {
   const std::string marker = unique_marker("enoent");
   const std::string path = "/nonexistent/" + marker;
   run_execve(path, {path, marker});
@@ -99,7 +101,7 @@ TEST_F(ExecTest, MissingFileIsEnoent) {
   EXPECT_EQ(record["args"], expected_args);
 }
 
-TEST_F(ExecTest, FileWithoutExecPermissionIsEacces) {
+TEST_P(ExecTest, FileWithoutExecPermissionIsEacces) {
   TempDir dir;
   const std::string script = dir.write_file("not-executable", "#!/bin/sh\nexit 0\n", 0644);
   const std::string marker = unique_marker("eacces");
@@ -111,7 +113,7 @@ TEST_F(ExecTest, FileWithoutExecPermissionIsEacces) {
 
 // A pathname whose page the child has not touched yet cannot be read at
 // syscall entry; the tracer must still report it exactly.
-TEST_F(ExecTest, PathnameNotYetMappedAtEntryIsStillRead) {
+TEST_P(ExecTest, PathnameNotYetMappedAtEntryIsStillRead) {
   for (int i = 0; i < 5; ++i) {
     const std::string marker = unique_marker("literal");
     run_execve_of_literal(true, {"true", marker});
@@ -128,7 +130,7 @@ TEST_F(ExecTest, PathnameNotYetMappedAtEntryIsStillRead) {
   }
 }
 
-TEST_F(ExecTest, ExecveatRelativeToDirectoryFd) {
+TEST_P(ExecTest, ExecveatRelativeToDirectoryFd) {
   const int directory = open("/usr/bin", O_PATH | O_DIRECTORY);
   ASSERT_GE(directory, 0);
   const std::string marker = unique_marker("execveat");
@@ -147,7 +149,7 @@ TEST_F(ExecTest, ExecveatRelativeToDirectoryFd) {
   EXPECT_EQ(record["flags"], Json::array());
 }
 
-TEST_F(ExecTest, ExecveatEmptyPathOnMemfdIsFileless) {
+TEST_P(ExecTest, ExecveatEmptyPathOnMemfdIsFileless) {
   const int memory_file = memfd_create("tracer-e2e", 0);
   ASSERT_GE(memory_file, 0);
   std::ifstream binary("/bin/true", std::ios::binary);
@@ -166,7 +168,7 @@ TEST_F(ExecTest, ExecveatEmptyPathOnMemfdIsFileless) {
   EXPECT_EQ(record["args"]["exe"], "/memfd:tracer-e2e");
 }
 
-TEST_F(ExecTest, ShebangScriptReportsInterpreter) {
+TEST_P(ExecTest, ShebangScriptReportsInterpreter) {
   TempDir dir;
   const std::string script = dir.write_file("script.sh", "#!/bin/sh\nexit 0\n", 0755);
   const std::string marker = unique_marker("script");
@@ -189,7 +191,7 @@ const std::vector<std::string> kHostileArguments = {
     "tab\there",  "\x1b[31mansi\x1b[0m", "\xff\xfe invalid", "caf\xc3\xa9",
 };
 
-TEST_F(ExecTest, HostileArgvRoundTripsInJson) {
+TEST_P(ExecTest, HostileArgvRoundTripsInJson) {
   const std::string marker = unique_marker("hostile");
   std::vector<std::string> argv = {"/bin/true", marker};
   argv.insert(argv.end(), kHostileArguments.begin(), kHostileArguments.end());
@@ -213,7 +215,7 @@ TEST_F(ExecTest, HostileArgvRoundTripsInJson) {
   EXPECT_TRUE(has_flag(record, "invalid_utf8"));
 }
 
-TEST_F(ExecTest, HostileArgvIsEscapedInTheTable) {
+TEST_P(ExecTest, HostileArgvIsEscapedInTheTable) {
   tracer_->stop();
   start({});  // table output
   const std::string marker = unique_marker("table");
@@ -235,7 +237,7 @@ TEST_F(ExecTest, HostileArgvIsEscapedInTheTable) {
       << lines[0];
 }
 
-TEST_F(ExecTest, ThousandArgumentsAreCutToMaxArgs) {
+TEST_P(ExecTest, ThousandArgumentsAreCutToMaxArgs) {
   const std::string marker = unique_marker("many");
   std::vector<std::string> argv = {"/bin/true", marker};
   for (int i = 0; i < 1000; ++i) argv.push_back("a" + std::to_string(i));
@@ -249,7 +251,7 @@ TEST_F(ExecTest, ThousandArgumentsAreCutToMaxArgs) {
   EXPECT_TRUE(has_flag(record, "argv_truncated"));
 }
 
-TEST_F(ExecTest, FailedExecWithThousandArgumentsIsCutToMaxArgs) {
+TEST_P(ExecTest, FailedExecWithThousandArgumentsIsCutToMaxArgs) {
   const std::string marker = unique_marker("many-failed");
   std::vector<std::string> argv = {"/nonexistent", marker};
   for (int i = 0; i < 1000; ++i) argv.push_back("a" + std::to_string(i));
@@ -260,7 +262,7 @@ TEST_F(ExecTest, FailedExecWithThousandArgumentsIsCutToMaxArgs) {
   EXPECT_EQ(record["args"]["argv_truncated"], true);
 }
 
-TEST_F(ExecTest, HundredKibArgumentIsTruncatedAndFlagged) {
+TEST_P(ExecTest, HundredKibArgumentIsTruncatedAndFlagged) {
   const std::string marker = unique_marker("huge");
   const std::string huge(100 * 1024, 'x');
   run_execve("/bin/true", {"/bin/true", marker, huge, "after"});
@@ -275,7 +277,7 @@ TEST_F(ExecTest, HundredKibArgumentIsTruncatedAndFlagged) {
   EXPECT_EQ(record["args"]["argv_truncated"], true);
 }
 
-TEST_F(ExecTest, ExecFromNonLeaderThread) {
+TEST_P(ExecTest, ExecFromNonLeaderThread) {
   const std::string marker = unique_marker("thread");
   pid_t thread_tid = -1;
   const pid_t child = run_execve_from_thread("/bin/true", {"/bin/true", marker}, thread_tid);
@@ -290,7 +292,7 @@ TEST_F(ExecTest, ExecFromNonLeaderThread) {
   EXPECT_EQ(record["flags"], Json::array());
 }
 
-TEST_F(ExecTest, BurstOfTwoThousandExecsIsComplete) {
+TEST_P(ExecTest, BurstOfTwoThousandExecsIsComplete) {
   constexpr int kExecs = 2000;
   const std::string prefix = unique_marker("burst") + "-";
   for (int i = 0; i < kExecs; ++i) run_execve("/bin/true", {"/bin/true", prefix + std::to_string(i)});
@@ -308,6 +310,12 @@ TEST_F(ExecTest, BurstOfTwoThousandExecsIsComplete) {
   EXPECT_EQ(std::count(seen.begin(), seen.end(), true), kExecs) << tracer_->err().text();
   EXPECT_NE(tracer_->err().text().find(" 0 lost"), std::string::npos) << tracer_->err().text();
 }
+
+INSTANTIATE_TEST_SUITE_P(SyscallHook, ExecTest, ::testing::Values("tracepoint", "raw"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           return param_info.param == "tracepoint" ? std::string("Tracepoints")
+                                                                   : std::string("RawSysEnterExit");
+                         });
 
 }  // namespace
 }  // namespace tracer::e2e
