@@ -8,7 +8,8 @@ namespace tracer {
 namespace {
 
 constexpr std::string_view kExecHooks =
-    "raw_tp/sys_enter, raw_tp/sys_exit, raw_tp/sched_process_exec (+ raw_tp/sched_prepare_exec where present)";
+    "tracepoint/syscalls/sys_{enter,exit}_execve[at] (raw_tp/sys_enter, tp_btf/sys_exit without tracefs), "
+    "raw_tp/sched_process_exec (+ raw_tp/sched_prepare_exec where present)";
 
 constexpr std::string_view kExecveArgs[] = {"pathname",    "argv", "argv_truncated", "filename", "exe",
                                             "interpreter", "dev",  "inode"};
