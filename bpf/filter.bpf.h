@@ -254,9 +254,15 @@ static __always_inline int filter__context_matches(const struct tracer_task_cont
 	return 1;
 }
 
+/* The container the tracer itself runs in (0: on the host), learned at start
+ * by tracer_whoami: a tracer tracing its own container is noise. */
+__u64 self_container_cgroup_id = 0;
+
 /* Is an event of this task reported: it matches, or it is followed. */
 static __always_inline int filter__selects(const struct tracer_task_context *ctx)
 {
+	if (self_container_cgroup_id && ctx->container_cgroup_id == self_container_cgroup_id)
+		return 0;
 	if (filter__context_matches(ctx))
 		return 1;
 	return filter.follow && bpf_map_lookup_elem(&followed_tgids, &ctx->tgid);

@@ -130,3 +130,12 @@ int BPF_PROG(tracer_sched_process_exit, struct task_struct *task)
 {
 	return lifecycle__on_exit(task);
 }
+
+/* Never attached: userspace runs it once (BPF_PROG_TEST_RUN runs a raw_tp
+ * program in the caller's context) to learn the tracer's own container. */
+SEC("raw_tp")
+int tracer_whoami(void *ctx)
+{
+	self_container_cgroup_id = container__cgroup_of_task((struct task_struct *)bpf_get_current_task());
+	return 0;
+}

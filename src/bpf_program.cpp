@@ -108,6 +108,10 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
     return runtime_error(message + "; run with --verbose for the kernel's log");
   }
   if (Status status = bpf.fill_filter_maps(settings.filter); !status) return status.take_error();
+  // The tracer's own container, if it runs in one: its records are left out.
+  LIBBPF_OPTS(bpf_test_run_opts, run);
+  if (bpf_prog_test_run_opts(bpf_program__fd(raw->progs.tracer_whoami), &run) != 0)
+    return runtime_error("cannot learn the tracer's own container (BPF_PROG_TEST_RUN): " + errno_text(errno));
   return bpf;
 }
 
@@ -128,7 +132,7 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
   std::vector<AttachOutcome> outcomes;
   bpf_program* program;
   bpf_object__for_each_program(program, skeleton_->obj) {
-    if (!bpf_program__autoload(program)) continue;
+    if (!bpf_program__autoload(program) || program == skeleton_->progs.tracer_whoami) continue;
     AttachOutcome outcome;
     outcome.hook = bpf_program__section_name(program);
     outcome.optional = is_optional_hook(program);
@@ -194,6 +198,8 @@ bpf_link* TracerBpf::attach_syscall_tracepoint(bpf_program* program, const std::
 void TracerBpf::detach() { links_.clear(); }
 
 int TracerBpf::ring_buffer_fd() const { return bpf_map__fd(skeleton_->maps.events); }
+
+uint64_t TracerBpf::own_container_cgroup_id() const { return skeleton_->bss->self_container_cgroup_id; }
 
 int TracerBpf::container_ids_fd() const { return bpf_map__fd(skeleton_->maps.container_ids); }
 

@@ -73,6 +73,9 @@ Status run_trace(const Options& options) {
 
   Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
   if (!bpf) return bpf.take_error();
+  if (options.verbose && bpf->own_container_cgroup_id())
+    std::fprintf(stderr, "tracer: running in a container (cgroup %llu): its own records are left out\n",
+                 static_cast<unsigned long long>(bpf->own_container_cgroup_id()));
   if (options.verbose)
     std::fprintf(stderr, "tracer: exec syscalls hooked by %s\n",
                  bpf->syscall_hook() == SyscallHook::tracepoints

@@ -57,6 +57,8 @@ class TracerBpf {
   int ring_buffer_fd() const;
   // The map of container id texts by the cgroup that names them.
   int container_ids_fd() const;
+  // The cgroup naming the container the tracer runs in; 0 on the host.
+  uint64_t own_container_cgroup_id() const;
   // The hook in use for the exec syscalls (tracepoints or raw).
   SyscallHook syscall_hook() const { return syscall_hook_; }
   LossCounts read_kernel_losses() const;

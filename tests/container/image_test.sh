@@ -3,7 +3,8 @@
 # (scripts/build-image), started with podman as a privileged container in the
 # host pid namespace, and, again, with only the capabilities it needs instead
 # of --privileged. Execs marker programs on the host and checks that their
-# JSON records come out of the container's stdout, with host pids.
+# JSON records come out of the container's stdout, with host pids, and that
+# an exec inside the tracer's own container is left out.
 #
 # usage: image_test.sh SOURCE_DIR WORK_DIR
 # Machine quirks (not the product's): runc instead of crun (crun refuses this
@@ -36,13 +37,16 @@ run_case() {
   local out=$work/$name.out err=$work/$name.err container=tracer-image-test-$name-$$
   podman rm -f "$container" >/dev/null 2>&1 || true
   podman --runtime /usr/sbin/runc run --rm --name "$container" --pid=host --network=host \
-    --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@" "$tag" --output json >"$out" 2>"$err" &
+    --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@" "$tag" --output json -v >"$out" 2>"$err" &
   local client=$!
   local deadline=$((SECONDS + 60))
   until grep -q '^tracer: tracing' "$err"; do
     [ $SECONDS -lt $deadline ] && kill -0 $client 2>/dev/null || { cat "$err"; fail "$name: tracer never became ready"; }
     sleep 0.05
   done
+  grep -q '^tracer: running in a container' "$err" || { cat "$err"; fail "$name: its own container not recognised"; }
+  # An exec inside the tracer's own container: left out of the output.
+  podman exec "$container" /tracer --version >/dev/null
   local marker=tracer-image-$name-$$-$RANDOM
   /bin/true "$marker" &
   local pid=$!
@@ -56,6 +60,7 @@ run_case() {
   record=$(grep "\"$marker\"" "$out" | head -1)
   [[ $record == *"\"event\":\"execve\",\"pid\":$pid,"* ]] || fail "$name: record without the host pid $pid: $record"
   [[ $record == *'"container_id":null'* ]] || fail "$name: a host process reported in a container: $record"
+  ! grep -q '"argv":\["/tracer","--version"\]' "$out" || fail "$name: the tracer's own container was traced"
   podman kill --signal TERM "$container" >/dev/null
   wait $client || fail "$name: the container exited with status $?"
   grep -q 'events emitted, 0 lost' "$err" || { cat "$err"; fail "$name: no summary line"; }
