@@ -32,3 +32,12 @@ configure_and_build() {
         -DTRACER_BUILD_TESTS="$build_tests" >&2
   cmake --build "$BUILD_DIR" "$@" >&2
 }
+
+# The static tracer (-DTRACER_STATIC=ON), for container images and VM images:
+# configures and builds into $1; the binary is $1/tracer.
+build_static_tracer() {
+  local dir=$1
+  cmake -S "$TRACER_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRACER_STATIC=ON \
+        -DTRACER_BUILD_TESTS=OFF >&2
+  cmake --build "$dir" --target tracer >&2
+}

@@ -24,7 +24,7 @@ if ! command -v podman >/dev/null || ! [ -x /usr/sbin/runc ]; then
   fi
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null
 fi
-TRACER_STATIC_BUILD_DIR=$work/static ENGINE=podman "$source_dir/scripts/build-image" "$tag" >"$work/build.log" 2>&1 ||
+TRACER_STATIC_BUILD_DIR=${TRACER_STATIC_BUILD_DIR:-$work/static} ENGINE=podman "$source_dir/scripts/build-image" "$tag" >"$work/build.log" 2>&1 ||
   { tail -20 "$work/build.log"; fail "the image did not build"; }
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 echo "image $tag: $size bytes"

@@ -53,10 +53,10 @@ dpkg-deb -x "$deb" "$work/kernel"
 vmlinuz=$(ls "$work/kernel"/boot/vmlinuz-* | head -1)
 
 # The static tracer, at the path the e2e test binary was built to run.
-static=$work/static
-cmake -S "$source_dir" -B "$static" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRACER_STATIC=ON \
-  -DTRACER_BUILD_TESTS=OFF >"$work/static.log" 2>&1 || { cat "$work/static.log"; fail "static configure"; }
-cmake --build "$static" --target tracer >>"$work/static.log" 2>&1 || { tail -30 "$work/static.log"; fail "static build"; }
+# TRACER_STATIC_BUILD_DIR: where it is built (default WORK_DIR/static).
+static=${TRACER_STATIC_BUILD_DIR:-$work/static}
+(source "$source_dir/scripts/lib.sh" && build_static_tracer "$static") >"$work/static.log" 2>&1 ||
+  { tail -30 "$work/static.log"; fail "the static tracer did not build"; }
 
 root=$work/initramfs
 rm -rf "$root" && mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,etc,lib64}
