@@ -15,6 +15,14 @@
 
 const volatile __u32 max_args = TRACER_MAX_ARGS_DEFAULT;
 
+/* The length, NUL excluded, of a string bpf_probe_read_user_str() read
+ * successfully (ret >= 0). Older kernels (6.1) return 0, not 1, for an empty
+ * string (strncpy_from_user_nofault counted its NUL only for non-empty ones). */
+static __always_inline __u16 user_str__length(long ret)
+{
+	return ret > 0 ? (__u16)(ret - 1) : 0;
+}
+
 /* In exec_inflight.flags only: the pathname read at entry failed (its page
  * was not mapped yet) and is retried once the kernel has copied it. */
 #define EXEC_INFLIGHT_PATHNAME_PENDING (1u << 31)
@@ -120,8 +128,8 @@ static __always_inline int exec__on_sys_enter(const struct exec_syscall_args *ar
 	inflight->pathname_ptr = (__u64)pathname;
 	inflight->pathname_len = 0;
 	len = bpf_probe_read_user_str(inflight->pathname, sizeof(inflight->pathname), pathname);
-	if (len > 0)
-		inflight->pathname_len = len - 1;
+	if (len >= 0)
+		inflight->pathname_len = user_str__length(len);
 	else
 		inflight->flags |= EXEC_INFLIGHT_PATHNAME_PENDING;
 
@@ -142,8 +150,8 @@ static __always_inline void exec__retry_pathname(struct exec_inflight *inflight)
 		return;
 	len = bpf_probe_read_user_str(inflight->pathname, sizeof(inflight->pathname),
 				      (const void *)inflight->pathname_ptr);
-	if (len > 0) {
-		inflight->pathname_len = len - 1;
+	if (len >= 0) {
+		inflight->pathname_len = user_str__length(len);
 		inflight->flags &= ~EXEC_INFLIGHT_PATHNAME_PENDING;
 	}
 }
@@ -269,6 +277,8 @@ static __always_inline void exec__read_caller_argv(struct tracer_exec_record *re
 			drops__count(TRACER_DROP_ARGV_READ);
 			break;
 		}
+		if (len == 0)
+			len = 1; /* an empty string on kernels before 6.x's fix: its NUL is there */
 		used += len;
 		argc++;
 		if (len == room) {

@@ -101,6 +101,17 @@ TEST_P(ExecTest, MissingFileIsEnoent) {
   EXPECT_EQ(record["args"], expected_args);
 }
 
+TEST_P(ExecTest, FailedExecKeepsEmptyArguments) {
+  // A failed exec's argv is read string by string from the caller; empty
+  // strings must stay (older kernels report them with a length of 0).
+  const std::string marker = unique_marker("empty-args");
+  const std::string path = "/nonexistent/" + marker;
+  run_execve(path, {"", marker, "", "last"});
+  const Json record = expect_record(marker);
+  EXPECT_EQ(record["ret"], -2);
+  EXPECT_EQ(record["args"]["argv"], (Json{"", marker, "", "last"}));
+}
+
 TEST_P(ExecTest, FileWithoutExecPermissionIsEacces) {
   TempDir dir;
   const std::string script = dir.write_file("not-executable", "#!/bin/sh\nexit 0\n", 0644);
