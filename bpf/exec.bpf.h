@@ -159,10 +159,7 @@ static __always_inline void exec__retry_pathname(struct exec_inflight *inflight)
 /* Zeroes what every exec record fills in later. */
 static __always_inline void exec__reset_record(struct tracer_exec_record *rec, __u16 event_id)
 {
-	rec->header.kind = TRACER_RECORD_EXEC;
-	rec->header.flags = 0;
-	rec->header.event_id = event_id;
-	rec->header.boot_ns = bpf_ktime_get_boot_ns();
+	record__init_header(&rec->header, TRACER_RECORD_EXEC, event_id, 0, 0);
 	rec->ret = 0;
 	rec->dirfd = AT_FDCWD_VALUE;
 	rec->at_flags = 0;

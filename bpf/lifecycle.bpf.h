@@ -24,11 +24,8 @@ static __always_inline int lifecycle__on_fork(struct task_struct *child)
 		drops__count(TRACER_DROP_RINGBUF_FULL);
 		return 0;
 	}
-	rec->header.kind = TRACER_RECORD_PROCESS_FORK;
-	rec->header.flags = selected ? 0 : TRACER_HEADER_CONTEXT_ONLY;
-	rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_FORK;
-	rec->header.size = sizeof(*rec);
-	rec->header.boot_ns = bpf_ktime_get_boot_ns();
+	record__init_header(&rec->header, TRACER_RECORD_PROCESS_FORK, TRACER_EVENT_SCHED_PROCESS_FORK,
+			    selected ? 0 : TRACER_HEADER_CONTEXT_ONLY, sizeof(*rec));
 	rec->header.task = parent;
 	rec->child_pid = child_pid;
 	rec->child_tid = BPF_CORE_READ(child, pid);
@@ -52,11 +49,8 @@ static __always_inline int lifecycle__on_exit(struct task_struct *task)
 			/* exit_code is a wait status: code << 8, or the signal */
 			int status = BPF_CORE_READ(task, exit_code);
 
-			rec->header.kind = TRACER_RECORD_PROCESS_EXIT;
-			rec->header.flags = selected ? 0 : TRACER_HEADER_CONTEXT_ONLY;
-			rec->header.event_id = TRACER_EVENT_SCHED_PROCESS_EXIT;
-			rec->header.size = sizeof(*rec);
-			rec->header.boot_ns = bpf_ktime_get_boot_ns();
+			record__init_header(&rec->header, TRACER_RECORD_PROCESS_EXIT, TRACER_EVENT_SCHED_PROCESS_EXIT,
+					    selected ? 0 : TRACER_HEADER_CONTEXT_ONLY, sizeof(*rec));
 			rec->header.task = ctx;
 			rec->exit_code = (status >> 8) & 0xff;
 			rec->signal = status & 0x7f;

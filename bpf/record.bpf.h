@@ -28,6 +28,18 @@ static __always_inline struct record_scratch *record__scratch(void)
 	return bpf_map_lookup_elem(&record_scratch_by_cpu, &cpu);
 }
 
+/* The header fields every record sets the same way; the task context and,
+ * for variable-sized records, the size are the caller's. */
+static __always_inline void record__init_header(struct tracer_record_header *header, __u8 kind, __u16 event_id,
+						__u8 flags, __u32 size)
+{
+	header->kind = kind;
+	header->flags = flags;
+	header->event_id = event_id;
+	header->size = size;
+	header->boot_ns = bpf_ktime_get_boot_ns();
+}
+
 /* Wake the consumer only once enough is pending; it also polls on a timer. */
 static __always_inline __u64 record__wakeup_flags(void)
 {

@@ -29,14 +29,8 @@ excluded='SyscallHook/ExecTest.PathnameNotYetMappedAtEntryIsStillRead/*'
 # TRACER_MATRIX_EXTRA_FILTER=':TEST...': more guest tests (e.g. to show a failing one).
 suite_filter="$included${TRACER_MATRIX_EXTRA_FILTER:-}-$excluded"
 
-missing=()
-command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-[ -x /bin/busybox ] || missing+=(busybox-static)
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" -eq 0 ] || fail "missing ${missing[*]} (apt-get install ${missing[*]})"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$source_dir/scripts/lib.sh"
+install_missing qemu-system-x86 busybox-static
 
 # The kernel: the newest Debian 6.1 package, downloaded once.
 package=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' | awk '{print $1}' | sort -V |
@@ -54,7 +48,7 @@ vmlinuz=$(ls "$work/kernel"/boot/vmlinuz-* | head -1)
 # The static tracer, at the path the e2e test binary was built to run.
 # TRACER_STATIC_BUILD_DIR: where it is built (default WORK_DIR/static).
 static=${TRACER_STATIC_BUILD_DIR:-$work/static}
-(source "$source_dir/scripts/lib.sh" && build_static_tracer "$static") >"$work/static.log" 2>&1 ||
+build_static_tracer "$static" >"$work/static.log" 2>&1 ||
   { tail -30 "$work/static.log"; fail "the static tracer did not build"; }
 
 root=$work/initramfs
