@@ -36,7 +36,12 @@ static __always_inline __u64 syscall__arg(struct pt_regs *regs, int n, int compa
 	case 1: return PT_REGS_PARM2_CORE_SYSCALL(regs);
 	case 2: return PT_REGS_PARM3_CORE_SYSCALL(regs);
 	case 3: return PT_REGS_PARM4_CORE_SYSCALL(regs);
-	default: return PT_REGS_PARM5_CORE_SYSCALL(regs);
+	case 4: return PT_REGS_PARM5_CORE_SYSCALL(regs);
+#if defined(__TARGET_ARCH_x86)
+	default: return BPF_CORE_READ(regs, r9);
+#else
+	default: return BPF_CORE_READ(regs, regs[5]);
+#endif
 	}
 }
 

@@ -66,3 +66,13 @@ static __always_inline int task__in_compat_syscall(void)
 	return 0;
 #endif
 }
+
+/* The same from a tp_btf program: a direct load, no helper call. */
+static __always_inline int task__in_compat_syscall_btf(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	return bpf_get_current_task_btf()->thread_info.status & 0x0002 /* TS_COMPAT */;
+#else
+	return 0;
+#endif
+}

@@ -14,6 +14,7 @@
 #include "filter.bpf.h"
 #include "syscall_regs.bpf.h"
 #include "exec.bpf.h"
+#include "syscall.bpf.h"
 #include "lifecycle.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -66,7 +67,53 @@ int tracer_exec_exit(struct trace_event_raw_sys_exit *ctx)
 	return exec__on_sys_exit(ctx->ret);
 }
 
-/* The fallback syscall-entry dispatcher: the exec numbers, 64- and 32-bit. */
+/*
+ * Any other selected syscall by its own tracepoints: userspace attaches the
+ * entry program matching the syscall's argument count (a program may not read
+ * past its tracepoint's record) and the one exit program.
+ */
+static __always_inline int on_syscall_tracepoint_enter(struct trace_event_raw_sys_enter *ctx, int arg_count)
+{
+	__u64 args[TRACER_SYSCALL_ARGS] = {};
+
+	if (arg_count > 0)
+		args[0] = ctx->args[0];
+	if (arg_count > 1)
+		args[1] = ctx->args[1];
+	if (arg_count > 2)
+		args[2] = ctx->args[2];
+	if (arg_count > 3)
+		args[3] = ctx->args[3];
+	if (arg_count > 4)
+		args[4] = ctx->args[4];
+	if (arg_count > 5)
+		args[5] = ctx->args[5];
+	return syscall__on_enter(ctx->id, args);
+}
+
+#define SYSCALL_TRACEPOINT_ENTER(n)                                       \
+	SEC("tracepoint")                                                 \
+	int tracer_syscall_enter_##n(struct trace_event_raw_sys_enter *ctx) \
+	{                                                                 \
+		return on_syscall_tracepoint_enter(ctx, n);               \
+	}
+
+SYSCALL_TRACEPOINT_ENTER(0)
+SYSCALL_TRACEPOINT_ENTER(1)
+SYSCALL_TRACEPOINT_ENTER(2)
+SYSCALL_TRACEPOINT_ENTER(3)
+SYSCALL_TRACEPOINT_ENTER(4)
+SYSCALL_TRACEPOINT_ENTER(5)
+SYSCALL_TRACEPOINT_ENTER(6)
+
+SEC("tracepoint")
+int tracer_syscall_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return syscall__on_exit(ctx->id, ctx->ret);
+}
+
+/* The raw syscall-entry dispatcher, where per-syscall tracepoints are not
+ * used: the selected syscalls (64-bit), then the exec numbers, 64- and 32-bit. */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 {
@@ -74,6 +121,16 @@ int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 	int compat = 0;
 	__u16 event_id;
 
+	if (syscall__selected(nr)) {
+		__u64 raw_args[TRACER_SYSCALL_ARGS];
+
+		if (task__in_compat_syscall())
+			return 0;
+#pragma unroll
+		for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+			raw_args[i] = syscall__arg(regs, i, 0);
+		return syscall__on_enter(nr, raw_args);
+	}
 	if (nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
 		compat = task__in_compat_syscall();
 	event_id = exec__event_of_syscall(nr, compat);
@@ -83,12 +140,18 @@ int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 	return on_exec_enter(&args, event_id, compat);
 }
 
-/* tp_btf, not raw_tp: it reads regs directly (see syscall__nr_at_exit). */
+/* tp_btf, not raw_tp: it reads regs and the task directly (see
+ * syscall__nr_at_exit); no helper call for the unselected. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tracer_sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = syscall__nr_at_exit(regs);
 
+	if (syscall__selected(nr)) {
+		if (task__in_compat_syscall_btf())
+			return 0;
+		return syscall__on_exit(nr, ret);
+	}
 	if (nr == NR_EXECVE || nr == NR_EXECVEAT || nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
 		return exec__on_sys_exit(ret);
 	return 0;

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define TRACER_ABI_VERSION 2
+#define TRACER_ABI_VERSION 3
 
 #define TRACER_COMM_LEN 16
 /* Longest path string kept per field, NUL included (PATH_MAX). */
@@ -43,6 +43,11 @@ enum tracer_event_id {
 	TRACER_EVENT_ID_COUNT,
 };
 
+/* Any other syscall is an event too: its id is this base plus the syscall's
+ * number on the running architecture (64-bit calls only). */
+#define TRACER_EVENT_SYSCALL_BASE 1024
+#define TRACER_SYSCALL_NR_MAX 512 /* numbers 0..511 */
+
 /* Why a record, or part of one, was lost in the kernel. Index of drop_counters. */
 enum tracer_drop_cause {
 	TRACER_DROP_RINGBUF_FULL = 0,
@@ -52,6 +57,8 @@ enum tracer_drop_cause {
 	TRACER_DROP_FILENAME_READ = 4,
 	TRACER_DROP_ENTRY_MISSING = 5,
 	TRACER_DROP_STALE_INFLIGHT = 6,
+	TRACER_DROP_ARGUMENT_READ = 7, /* a syscall argument's memory */
+	TRACER_DROP_STATS_FULL = 8,    /* --stats: a process beyond the per-process table */
 	TRACER_DROP_CAUSE_COUNT,
 };
 
@@ -142,6 +149,56 @@ struct tracer_exit_record {
 	struct tracer_record_header header;
 	__s32 exit_code; /* as passed to exit(), when not killed by a signal */
 	__u32 signal;    /* the signal that killed it, 0 when it exited */
+};
+
+/* How the exit program captures one syscall argument (it reads user memory
+ * at return, when the kernel has faulted in what it used). */
+enum tracer_capture_kind {
+	TRACER_CAPTURE_NONE = 0,
+	TRACER_CAPTURE_STRING = 1,       /* NUL-terminated, at most TRACER_PATH_MAX */
+	TRACER_CAPTURE_SOCKADDR = 2,     /* length in argument length_arg */
+	TRACER_CAPTURE_SOCKADDR_OUT = 3, /* length in the int that argument length_arg points to */
+};
+#define TRACER_SOCKADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
+#define TRACER_SYSCALL_ARGS 6
+
+/* What to capture for one syscall (map syscall_capture_specs, by number). */
+struct tracer_syscall_capture_spec {
+	__u8 kind[TRACER_SYSCALL_ARGS];       /* enum tracer_capture_kind */
+	__u8 length_arg[TRACER_SYSCALL_ARGS]; /* for the sockaddr kinds */
+	__u8 emit_at_entry;                   /* the syscall never returns (exit, exit_group) */
+	__u8 _pad[3];
+};
+
+/* flags of struct tracer_syscall_record */
+#define TRACER_SYSCALL_NO_RETURN (1u << 0) /* sent at entry: the syscall does not return */
+
+/* Any syscall, at return: the raw arguments of its entry and, per argument,
+ * capture_len[i] bytes of the user memory it pointed to, in argument order. */
+struct tracer_syscall_record {
+	struct tracer_record_header header;
+	__s64 ret;
+	__u64 args[TRACER_SYSCALL_ARGS];
+	__u64 enter_boot_ns;
+	__u32 nr;
+	__u16 capture_len[TRACER_SYSCALL_ARGS];
+	__u8 capture_failed;    /* bit per argument: its memory could not be read */
+	__u8 capture_truncated; /* bit per argument: cut at the capture bound */
+	__u16 flags;            /* TRACER_SYSCALL_* */
+	__u32 _pad;
+};
+
+/* --stats: counted in the kernel at return, per syscall (array by number)
+ * and per process. */
+struct tracer_syscall_stats {
+	__u64 calls;
+	__u64 errors;
+};
+
+struct tracer_process_stats {
+	__u64 calls;
+	__u64 errors;
+	char comm[TRACER_COMM_LEN];
 };
 
 /*

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string_view>
 
-#include "tracer/pseudo_fs.hpp"
+#include "tracer/syscall_catalog.hpp"
 #include "tracer_bpf.skel.h"
 
 namespace tracer {
@@ -36,24 +36,34 @@ bool is_optional_hook(const bpf_program* program) {
   return std::string_view(bpf_program__name(program)) == "tracer_sched_prepare_exec";
 }
 
-constexpr const char* kSyscallTracepoints[] = {"sys_enter_execve", "sys_enter_execveat", "sys_exit_execve",
-                                               "sys_exit_execveat"};
+constexpr const char* kExecTracepoints[] = {"syscalls/sys_enter_execve", "syscalls/sys_enter_execveat",
+                                            "syscalls/sys_exit_execve", "syscalls/sys_exit_execveat"};
 
-// Ids of the exec syscalls' tracepoints ("syscalls/<name>" → id), all or none.
-std::vector<std::pair<std::string, uint64_t>> read_syscall_tracepoint_ids() {
-  std::vector<std::string> paths;
-  for (const char* name : kSyscallTracepoints)
-    paths.push_back(std::string("/sys/kernel/tracing/events/syscalls/") + name + "/id");
-  const std::vector<std::optional<std::string>> lines = read_pseudo_fs_lines("tracefs", "/sys/kernel/tracing", paths);
-  std::vector<std::pair<std::string, uint64_t>> ids;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    uint64_t id = 0;
-    if (!lines[i]) return {};
-    const auto [end, error] = std::from_chars(lines[i]->data(), lines[i]->data() + lines[i]->size(), id);
-    if (error != std::errc() || id == 0) return {};
-    ids.emplace_back(std::string("syscalls/") + kSyscallTracepoints[i], id);
+// Beyond this many selected syscalls, one raw hook costs less to attach (and
+// to run) than a tracepoint pair per syscall.
+constexpr size_t kMaxSyscallTracepoints = 64;
+
+bool has_id(const std::vector<std::pair<std::string, uint64_t>>& ids, const std::string& name) {
+  for (const auto& [tracepoint, id] : ids)
+    if (tracepoint == name) return true;
+  return false;
+}
+
+// Whether every tracepoint this run needs has an id: the exec ones, and the
+// exit (and, unless counting, the entry) of each selected syscall.
+std::string missing_tracepoint(const BpfSettings& settings) {
+  if (settings.exec_programs && !settings.syscall_stats)
+    for (const char* name : kExecTracepoints)
+      if (!has_id(settings.tracepoint_ids, name)) return name;
+  for (size_t number = 0; number < settings.syscalls.size(); ++number) {
+    if (!settings.syscalls.test(number)) continue;
+    const EventDefinition* definition = syscall_event(static_cast<uint16_t>(number));
+    const std::string name = definition ? std::string(definition->name) : std::to_string(number);
+    if (!settings.syscall_stats && !has_id(settings.tracepoint_ids, "syscalls/sys_enter_" + name))
+      return "syscalls/sys_enter_" + name;
+    if (!has_id(settings.tracepoint_ids, "syscalls/sys_exit_" + name)) return "syscalls/sys_exit_" + name;
   }
-  return ids;
+  return "";
 }
 
 }  // namespace
@@ -88,18 +98,50 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   }
   if (!settings.load_bprm_check) bpf_program__set_autoload(raw->progs.tracer_bprm_check, false);
 
-  if (settings.syscall_hook != SyscallHook::raw) bpf.tracepoint_ids_ = read_syscall_tracepoint_ids();
-  if (settings.syscall_hook == SyscallHook::tracepoints && bpf.tracepoint_ids_.empty())
-    return runtime_error("the exec syscalls' tracepoints are not available (tracefs cannot be read)");
-  bpf.syscall_hook_ = bpf.tracepoint_ids_.empty() ? SyscallHook::raw : SyscallHook::tracepoints;
-  const bool tracepoints = bpf.syscall_hook_ == SyscallHook::tracepoints;
-  bpf_program__set_autoload(raw->progs.tracer_enter_execve, tracepoints);
-  bpf_program__set_autoload(raw->progs.tracer_enter_execveat, tracepoints);
-  bpf_program__set_autoload(raw->progs.tracer_exec_exit, tracepoints);
+  // One hook for every syscall this run traces: their own tracepoints where
+  // tracefs gave every id (and not too many are selected), raw otherwise.
+  const std::string missing = missing_tracepoint(settings);
+  const bool tracepoints_possible = missing.empty() && settings.syscalls.count() <= kMaxSyscallTracepoints;
+  if (settings.syscall_hook == SyscallHook::tracepoints && !tracepoints_possible)
+    return runtime_error(missing.empty() ? "--syscall-hook tracepoint: more than " +
+                                               std::to_string(kMaxSyscallTracepoints) + " syscalls selected"
+                                         : "--syscall-hook tracepoint: tracepoint " + missing +
+                                               " is not available (tracefs cannot be read, or the kernel lacks it)");
+  const bool tracepoints = settings.syscall_hook != SyscallHook::raw && tracepoints_possible;
+  bpf.syscall_hook_ = tracepoints ? SyscallHook::tracepoints : SyscallHook::raw;
+  bpf.tracepoint_ids_ = settings.tracepoint_ids;
+  bpf.syscall_stats_ = settings.syscall_stats;
+  const bool exec = settings.exec_programs && !settings.syscall_stats;
+  const bool any_syscall = settings.syscalls.any();
+  bpf_program__set_autoload(raw->progs.tracer_enter_execve, tracepoints && exec);
+  bpf_program__set_autoload(raw->progs.tracer_enter_execveat, tracepoints && exec);
+  bpf_program__set_autoload(raw->progs.tracer_exec_exit, tracepoints && exec);
+  bpf_program__set_autoload(raw->progs.tracer_sched_process_exec, exec);
+  bpf_program__set_autoload(raw->progs.tracer_sched_prepare_exec, exec);
+  bpf_program__set_autoload(raw->progs.tracer_sys_enter,
+                            !tracepoints && !settings.syscall_stats && (exec || any_syscall));
+  bpf_program__set_autoload(raw->progs.tracer_sys_exit, !tracepoints && (exec || any_syscall));
+  bpf_program__set_autoload(raw->progs.tracer_syscall_exit, tracepoints && any_syscall);
+  bpf_program* const enter_programs[] = {raw->progs.tracer_syscall_enter_0, raw->progs.tracer_syscall_enter_1,
+                                         raw->progs.tracer_syscall_enter_2, raw->progs.tracer_syscall_enter_3,
+                                         raw->progs.tracer_syscall_enter_4, raw->progs.tracer_syscall_enter_5,
+                                         raw->progs.tracer_syscall_enter_6};
+  bool enter_needed[std::size(enter_programs)] = {};
+  for (size_t number = 0; number < settings.syscalls.size(); ++number) {
+    if (!settings.syscalls.test(number)) continue;
+    raw->rodata->syscall_selected[number / 64] |= uint64_t{1} << (number % 64);
+    const SyscallSignature* signature =
+        settings.syscall_signatures ? settings.syscall_signatures->find(static_cast<uint16_t>(number)) : nullptr;
+    const auto arg_count = static_cast<uint8_t>(signature ? signature->args.size() : TRACER_SYSCALL_ARGS);
+    if (tracepoints) bpf.syscall_tracepoints_.emplace_back(static_cast<uint16_t>(number), arg_count);
+    enter_needed[arg_count] = true;
+  }
+  for (size_t count = 0; count < std::size(enter_programs); ++count)
+    bpf_program__set_autoload(enter_programs[count], tracepoints && !settings.syscall_stats && enter_needed[count]);
+  raw->rodata->syscall_stats_mode = settings.syscall_stats;
+  raw->rodata->tracer_tgid = static_cast<uint32_t>(getpid());
   // follow's set is preallocated: keep it small unless follow is asked for.
   if (!settings.filter.config.follow) bpf_map__set_max_entries(raw->maps.followed_tgids, 1);
-  bpf_program__set_autoload(raw->progs.tracer_sys_enter, !tracepoints);
-  bpf_program__set_autoload(raw->progs.tracer_sys_exit, !tracepoints);
 
   if (int err = tracer_bpf__load(raw); err) {
     std::string message = "cannot load the BPF programs: " + errno_text(err);
@@ -108,6 +150,7 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
     return runtime_error(message + "; run with --verbose for the kernel's log");
   }
   if (Status status = bpf.fill_filter_maps(settings.filter); !status) return status.take_error();
+  if (Status status = bpf.fill_capture_specs(settings); !status) return status.take_error();
   // The tracer's own container, if it runs in one: its records are left out.
   LIBBPF_OPTS(bpf_test_run_opts, run);
   if (bpf_prog_test_run_opts(bpf_program__fd(raw->progs.tracer_whoami), &run) != 0)
@@ -128,11 +171,71 @@ Status TracerBpf::fill_filter_maps(const KernelFilter& filter) {
   return ok_status();
 }
 
+Status TracerBpf::fill_capture_specs(const BpfSettings& settings) {
+  if (!settings.syscall_signatures) return ok_status();
+  const int fd = bpf_map__fd(skeleton_->maps.syscall_capture_specs);
+  for (const SyscallSignature& signature : settings.syscall_signatures->all()) {
+    const uint32_t number = signature.number;
+    const tracer_syscall_capture_spec spec = signature.capture_spec();
+    if (bpf_map_update_elem(fd, &number, &spec, BPF_ANY) != 0)
+      return runtime_error("cannot fill the syscall_capture_specs map: " + errno_text(errno));
+  }
+  return ok_status();
+}
+
+// Each selected syscall's entry (the program for its argument count) and exit.
+void TracerBpf::attach_selected_syscalls(std::vector<AttachOutcome>& outcomes) {
+  bpf_program* const enter_programs[] = {
+      skeleton_->progs.tracer_syscall_enter_0, skeleton_->progs.tracer_syscall_enter_1,
+      skeleton_->progs.tracer_syscall_enter_2, skeleton_->progs.tracer_syscall_enter_3,
+      skeleton_->progs.tracer_syscall_enter_4, skeleton_->progs.tracer_syscall_enter_5,
+      skeleton_->progs.tracer_syscall_enter_6};
+  const auto attach_one = [&](bpf_program* program, const std::string& tracepoint) {
+    AttachOutcome outcome;
+    outcome.hook = "tracepoint/" + tracepoint;
+    if (bpf_link* link = attach_syscall_tracepoint(program, tracepoint)) {
+      outcome.attached = true;
+      links_.emplace_back(link);
+    } else {
+      outcome.error = errno_text(errno);
+    }
+    outcomes.push_back(std::move(outcome));
+  };
+  for (const auto& [number, arg_count] : syscall_tracepoints_) {
+    const EventDefinition* definition = syscall_event(number);
+    if (!definition) continue;
+    const std::string name(definition->name);
+    if (!syscall_stats_)
+      attach_one(enter_programs[arg_count % std::size(enter_programs)], "syscalls/sys_enter_" + name);
+    attach_one(skeleton_->progs.tracer_syscall_exit, "syscalls/sys_exit_" + name);
+  }
+}
+
+SyscallCounts TracerBpf::read_syscall_counts() const {
+  SyscallCounts counts;
+  counts.by_syscall.resize(TRACER_SYSCALL_NR_MAX);
+  const int syscalls_fd = bpf_map__fd(skeleton_->maps.syscall_stats);
+  for (uint32_t number = 0; number < TRACER_SYSCALL_NR_MAX; ++number)
+    bpf_map_lookup_elem(syscalls_fd, &number, &counts.by_syscall[number]);
+  const int processes_fd = bpf_map__fd(skeleton_->maps.process_syscall_stats);
+  uint32_t key = 0;
+  uint32_t next = 0;
+  const uint32_t* previous = nullptr;
+  while (bpf_map_get_next_key(processes_fd, previous, &next) == 0) {
+    tracer_process_stats value{};
+    if (bpf_map_lookup_elem(processes_fd, &next, &value) == 0) counts.by_process.emplace_back(next, value);
+    key = next;
+    previous = &key;
+  }
+  return counts;
+}
+
 Result<std::vector<AttachOutcome>> TracerBpf::attach() {
   std::vector<AttachOutcome> outcomes;
   bpf_program* program;
   bpf_object__for_each_program(program, skeleton_->obj) {
     if (!bpf_program__autoload(program) || program == skeleton_->progs.tracer_whoami) continue;
+    if (std::string_view(bpf_program__section_name(program)) == "tracepoint") continue;  // attach_selected_syscalls
     AttachOutcome outcome;
     outcome.hook = bpf_program__section_name(program);
     outcome.optional = is_optional_hook(program);
@@ -163,6 +266,7 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
     }
     outcomes.push_back(std::move(outcome));
   }
+  attach_selected_syscalls(outcomes);
   if (links_.empty()) {
     std::string message = "cannot attach any BPF program:";
     for (const AttachOutcome& outcome : outcomes) message += " " + outcome.hook + ": " + outcome.error + ";";

@@ -7,6 +7,7 @@
 
 #include "tracer/abi.hpp"
 #include "tracer/event_table.hpp"
+#include "tracer/syscall_decode.hpp"
 
 namespace tracer {
 namespace {
@@ -198,6 +199,7 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
     case TRACER_RECORD_PROCESS_EXIT:
       if (header.event_id != TRACER_EVENT_SCHED_PROCESS_EXIT) return runtime_error("exit record with another event id");
       return decode_exit(record, event);
+    case TRACER_RECORD_SYSCALL: return decode_syscall(record, event, options.syscalls);
     default: return runtime_error("unknown record kind " + std::to_string(header.kind));
   }
 }

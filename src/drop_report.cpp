@@ -16,12 +16,14 @@ struct CauseInfo {
 
 constexpr CauseInfo kCauses[] = {
     {TRACER_DROP_RINGBUF_FULL, "ring buffer full", true},
-    {TRACER_DROP_INFLIGHT_FULL, "too many execs in flight", true},
+    {TRACER_DROP_INFLIGHT_FULL, "too many calls in flight", true},
     {TRACER_DROP_STALE_INFLIGHT, "exec return not seen", true},
     {TRACER_DROP_PATHNAME_READ, "pathname read failed", false},
     {TRACER_DROP_ARGV_READ, "argv read failed", false},
     {TRACER_DROP_FILENAME_READ, "filename read failed", false},
     {TRACER_DROP_ENTRY_MISSING, "syscall entry not seen", false},
+    {TRACER_DROP_ARGUMENT_READ, "syscall argument read failed", false},
+    {TRACER_DROP_STATS_FULL, "processes not counted per process (--stats table full)", false},
 };
 
 std::string list_causes(const LossCounts& counts, bool whole_record) {

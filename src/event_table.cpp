@@ -3,6 +3,7 @@
 #include <array>
 
 #include "tracer/abi.hpp"
+#include "tracer/syscall_catalog.hpp"
 
 namespace tracer {
 namespace {
@@ -40,12 +41,14 @@ std::span<const EventDefinition> event_definitions() { return kDefinitions; }
 const EventDefinition* find_event(std::string_view name) {
   for (const EventDefinition& definition : kDefinitions)
     if (definition.name == name) return &definition;
+  if (std::optional<uint16_t> number = syscall_number(name)) return syscall_event(*number);
   return nullptr;
 }
 
 const EventDefinition* event_by_id(uint16_t id) {
   for (const EventDefinition& definition : kDefinitions)
     if (definition.id == id) return &definition;
+  if (std::optional<uint16_t> number = syscall_of_event(id)) return syscall_event(*number);
   return nullptr;
 }
 

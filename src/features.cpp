@@ -17,6 +17,7 @@
 #include "tracer/event_table.hpp"
 #include "tracer/privileges.hpp"
 #include "tracer/pseudo_fs.hpp"
+#include "tracer/syscall_catalog.hpp"
 #include "tracer_probe_bpf.skel.h"
 
 namespace tracer {
@@ -102,6 +103,19 @@ std::string format_events(const EventHooks& hooks) {
   for (const EventDefinition& definition : event_definitions())
     fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
                    definition.on_by_default ? "default" : "", event_support(definition, hooks));
+  // Every syscall is an event by its name; groups name several.
+  std::string names;
+  for (const SyscallName& syscall : syscall_names()) names += (names.empty() ? "" : " ") + std::string(syscall.name);
+  fmt::format_to(std::back_inserter(out),
+                 "\nsyscalls (event=NAME; {} on this architecture, 64-bit calls; arguments named from the kernel's "
+                 "syscall tracepoint formats):\n{}\n\ngroups:\n",
+                 syscall_names().size(), names);
+  for (const SyscallGroup& group : syscall_groups()) {
+    std::string members;
+    for (std::string_view member : group.members)
+      if (syscall_number(member)) members += (members.empty() ? "" : " ") + std::string(member);
+    fmt::format_to(std::back_inserter(out), "{:<9} {}\n          {}\n", group.name, group.description, members);
+  }
   return out;
 }
 

@@ -1,10 +1,13 @@
 #include <algorithm>
+#include <bitset>
 #include <cctype>
 #include <charconv>
 #include <string>
 
 #include "tracer/event_table.hpp"
 #include "tracer/filter.hpp"
+#include "tracer/syscall_catalog.hpp"
+#include "tracer/syscall_decode.hpp"
 
 namespace tracer {
 namespace {
@@ -212,23 +215,64 @@ Status apply_container(const Parser& parser, const Expression& expression, const
   return ok_status();
 }
 
+// The events an event= list names: built-in ones as bits, syscalls (and
+// @groups of them) by number.
+struct EventSelection {
+  uint64_t builtin = 0;
+  std::bitset<TRACER_SYSCALL_NR_MAX> syscalls;
+  bool empty() const { return builtin == 0 && syscalls.none(); }
+};
+
+std::string unknown_event_message(const std::string& value) {
+  std::string message = "unknown event '" + value + "'";
+  const std::vector<std::string> closest = closest_event_names(value, 3);
+  if (!closest.empty()) {
+    message += " (did you mean ";
+    for (size_t i = 0; i < closest.size(); ++i) message += (i ? ", " : "") + closest[i];
+    message += "?)";
+  }
+  return message + "; tracer --list shows the events";
+}
+
 Status apply_events(const Parser& parser, const Expression& expression, const std::vector<std::string>& values,
-                    bool& events_given, uint64_t& wanted) {
+                    bool& events_given, EventSelection& wanted) {
   if (expression.op != Op::eq && expression.op != Op::ne) return parser.fail("event takes only = or !=");
-  uint64_t listed = 0;
+  EventSelection listed;
   for (const std::string& value : values) {
+    if (value.starts_with('@')) {
+      std::optional<std::vector<uint16_t>> group = syscall_group_numbers(value);
+      if (!group) return parser.fail(unknown_event_message(value));
+      for (uint16_t number : *group) {
+        // execve/execveat in @proc are the exec events, with their own records.
+        const EventDefinition* definition = find_event(syscall_event(number)->name);
+        if (definition && !syscall_of_event(definition->id))
+          listed.builtin |= uint64_t{1} << definition->id;
+        else
+          listed.syscalls.set(number);
+      }
+      continue;
+    }
     const EventDefinition* definition = find_event(value);
-    if (!definition) return parser.fail("unknown event '" + value + "' (tracer --list shows the events)");
+    if (!definition) return parser.fail(unknown_event_message(value));
     if (!definition->implemented) return parser.fail("event '" + value + "' is not produced by this version");
-    listed |= uint64_t{1} << definition->id;
+    if (std::optional<uint16_t> number = syscall_of_event(definition->id))
+      listed.syscalls.set(*number);
+    else
+      listed.builtin |= uint64_t{1} << definition->id;
   }
   if (expression.op == Op::eq) {
-    wanted = events_given ? (wanted & listed) : listed;
+    if (events_given) {
+      wanted.builtin &= listed.builtin;
+      wanted.syscalls &= listed.syscalls;
+    } else {
+      wanted = listed;
+    }
     events_given = true;
   } else {
-    wanted &= ~listed;
+    wanted.builtin &= ~listed.builtin;
+    wanted.syscalls &= ~listed.syscalls;
   }
-  if (!wanted) return parser.fail("no event is left to trace");
+  if (wanted.empty()) return parser.fail("no event is left to trace");
   return ok_status();
 }
 
@@ -241,8 +285,9 @@ Status apply_argument(const Parser& parser, const Expression& expression, const 
   const EventDefinition* definition = find_event(event_name);
   if (!definition) return parser.fail("unknown event '" + event_name + "' (tracer --list shows the events)");
   if (argument.empty()) return parser.fail("expected EVENT.ARGUMENT, e.g. execve.pathname");
+  // A syscall's argument names come from the kernel at start-up: checked then.
   const auto& names = definition->argument_names;
-  if (std::find(names.begin(), names.end(), argument) == names.end())
+  if (!syscall_of_event(definition->id) && std::find(names.begin(), names.end(), argument) == names.end())
     return parser.fail(event_name + " has no argument '" + argument + "'");
   ArgumentFilter filter;
   filter.event_id = definition->id;
@@ -290,8 +335,9 @@ bool FilterSpec::has_context_filter() const {
 Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
   FilterSpec spec;
   bool events_given = false;
+  EventSelection wanted;
   for (const EventDefinition& definition : event_definitions())
-    if (definition.on_by_default) spec.wanted_events |= uint64_t{1} << definition.id;
+    if (definition.on_by_default) wanted.builtin |= uint64_t{1} << definition.id;
 
   for (const std::string& text : expressions) {
     const Parser parser(text);
@@ -326,7 +372,7 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
     } else if (field == "exe") {
       status = apply_text(parser, field, *expression, *values, TRACER_EXE_PATTERN_MAX - 1, spec.exe);
     } else if (field == "event") {
-      status = apply_events(parser, *expression, *values, events_given, spec.wanted_events);
+      status = apply_events(parser, *expression, *values, events_given, wanted);
     } else if (field == "container") {
       status = apply_container(parser, *expression, *values, spec);
     } else {
@@ -339,32 +385,70 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
     }
     if (!status) return status.take_error();
   }
+  spec.wanted_events = wanted.builtin;
+  spec.wanted_syscalls = wanted.syscalls;
+  spec.events_given = events_given;
   return spec;
 }
+
+namespace {
+
+// The decoded texts an argument filter compares with: the value, and for a
+// symbolic number also the number itself.
+template <typename Test>
+void for_each_text(const Value& value, Test&& test) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string_view>) {
+          test(v);
+        } else if constexpr (std::is_same_v<T, StringList>) {
+          v.for_each(test);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          test(v ? "true" : "false");
+        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
+          test(symbolic_text(v));
+          test(std::to_string(v.raw));
+        } else if constexpr (std::is_same_v<T, SocketAddress>) {
+          const SocketAddressFields fields = describe_socket_address(v.bytes);
+          if (fields.address && fields.port) test(*fields.address + ":" + std::to_string(*fields.port));
+          if (fields.path) test(*fields.path);
+        } else {
+          test(std::to_string(v));
+        }
+      },
+      value);
+}
+
+// family, address, port, path: a field of the event's socket address.
+template <typename Test>
+bool for_each_socket_field(const Event& event, std::string_view field, Test&& test) {
+  for (const Arg& arg : event.args) {
+    const auto* address = std::get_if<SocketAddress>(&arg.value);
+    if (!address) continue;
+    const SocketAddressFields fields = describe_socket_address(address->bytes);
+    if (field == "family") test(fields.family);
+    if (field == "address" && fields.address) test(*fields.address);
+    if (field == "port" && fields.port) test(std::to_string(*fields.port));
+    if (field == "path" && fields.path) test(*fields.path);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 bool passes_argument_filters(const FilterSpec& filters, const Event& event) {
   for (const ArgumentFilter& filter : filters.argument_filters) {
     if (filter.event_id != event.definition->id) continue;
-    const Arg* argument = event.args.find(filter.argument);
     bool matched = false;
     const auto test = [&](std::string_view value) {
       for (const Pattern& pattern : filter.patterns) matched |= pattern.matches(value);
     };
-    if (argument) {
-      std::visit(
-          [&](const auto& value) {
-            using T = std::decay_t<decltype(value)>;
-            if constexpr (std::is_same_v<T, std::string_view>)
-              test(value);
-            else if constexpr (std::is_same_v<T, StringList>)
-              value.for_each(test);
-            else if constexpr (std::is_same_v<T, bool>)
-              test(value ? "true" : "false");
-            else
-              test(std::to_string(value));
-          },
-          argument->value);
-    }
+    if (const Arg* argument = event.args.find(filter.argument))
+      for_each_text(argument->value, test);
+    else
+      for_each_socket_field(event, filter.argument, test);
     if (matched == filter.negate) return false;
   }
   return true;

@@ -4,6 +4,7 @@
 #include "tracer/event_table.hpp"
 #include "tracer/exec_id.hpp"
 #include "tracer/format.hpp"
+#include "tracer/syscall_decode.hpp"
 
 namespace tracer {
 namespace {
@@ -20,6 +21,8 @@ bool append_json_string(std::string& out, std::string_view bytes) {
   out += '"';
   return had_invalid;
 }
+
+bool append_socket_address(std::string& out, const SocketAddress& address);
 
 bool append_value(std::string& out, const Value& value) {
   bool had_invalid = false;
@@ -39,12 +42,63 @@ bool append_value(std::string& out, const Value& value) {
             had_invalid |= append_json_string(out, item);
           });
           out += ']';
+        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
+          if (json_shows_number(v))
+            append_number(out, v.raw);
+          else
+            append_json_string(out, symbolic_text(v));
+        } else if constexpr (std::is_same_v<T, SocketAddress>) {
+          had_invalid = append_socket_address(out, v);
         } else {
           append_number(out, v);
         }
       },
       value);
   return had_invalid;
+}
+
+// {"family":"AF_INET","address":"127.0.0.1","port":443} or
+// {"family":"AF_UNIX","path":"/run/x.sock"} (abstract: "abstract":true).
+bool append_socket_address(std::string& out, const SocketAddress& address) {
+  const SocketAddressFields fields = describe_socket_address(address.bytes);
+  bool had_invalid = false;
+  out += R"({"family":)";
+  append_json_string(out, fields.family);
+  if (fields.address) {
+    out += R"(,"address":)";
+    append_json_string(out, *fields.address);
+  }
+  if (fields.port) {
+    out += R"(,"port":)";
+    append_number(out, *fields.port);
+  }
+  if (fields.path) {
+    out += R"(,"path":)";
+    had_invalid = append_json_string(out, *fields.path);
+    if (fields.abstract) out += R"(,"abstract":true)";
+  }
+  out += '}';
+  return had_invalid;
+}
+
+// "syscall":{"nr":257,"raw_args":[-100,140737488346112,524288,0],"duration_ns":1234}
+void append_syscall(std::string& out, const SyscallRaw& syscall) {
+  out += R"(,"syscall":{"nr":)";
+  append_number(out, syscall.number);
+  out += R"(,"raw_args":[)";
+  for (uint8_t i = 0; i < syscall.count; ++i) {
+    if (i) out += ',';
+    if (syscall.signed_mask & (1u << i))
+      append_number(out, static_cast<int64_t>(syscall.args[i]));
+    else
+      append_number(out, syscall.args[i]);
+  }
+  out += ']';
+  if (!syscall.no_return) {
+    out += R"(,"duration_ns":)";
+    append_number(out, syscall.duration_ns);
+  }
+  out += '}';
 }
 
 }  // namespace
@@ -132,7 +186,14 @@ void JsonFormatter::append(std::string& out, const Event& event) {
   if (event.ret) {
     out += R"(,"ret":)";
     append_number(out, *event.ret);
+    if (event.syscall)
+      if (std::optional<std::string_view> name = errno_name_of_return(*event.ret)) {
+        out += R"(,"errno":")";
+        out += *name;
+        out += '"';
+      }
   }
+  if (event.syscall) append_syscall(out, *event.syscall);
 
   // args first into a side buffer: whether any string was invalid UTF-8 is a
   // flag, and flags come before args.

@@ -44,6 +44,28 @@ Status apply_output_spec(const std::string& spec, Options& options) {
   return ok_status();
 }
 
+namespace {
+
+// --stats counts syscalls in the kernel: no per-event output to combine with.
+Status check_stats_options(const Options& options) {
+  if (!options.stats) {
+    if (options.stats_interval_s) return usage_error("--stats-interval needs --stats");
+    return ok_status();
+  }
+  if (options.audit_log) return usage_error("--stats counts syscalls; it cannot write an audit log of events");
+  if (!options.filters.argument_filters.empty())
+    return usage_error("--stats counts in the kernel: argument filters (" +
+                       options.filters.argument_filters.front().expression + ") need each event decoded");
+  if (options.lineage != Lineage::none)
+    return usage_error("--stats prints counts: option:parent/ancestors do not apply");
+  const uint64_t exec_syscalls = (uint64_t{1} << TRACER_EVENT_EXECVE) | (uint64_t{1} << TRACER_EVENT_EXECVEAT);
+  if (options.filters.events_given && (options.filters.wanted_events & ~exec_syscalls))
+    return usage_error("--stats counts syscalls: event= may name syscalls and @groups only");
+  return ok_status();
+}
+
+}  // namespace
+
 Result<Options> parse_command_line(int argc, const char* const* argv) {
   Options options;
   CLI::App app{"tracer: exec and syscall tracer (CO-RE eBPF)", "tracer"};
@@ -69,6 +91,15 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
                  "tracefs) or raw (raw sys_enter/sys_exit: every syscall runs a program; sees 32-bit execs)")
       ->type_name("HOOK")
       ->check(CLI::IsMember({"auto", "tracepoint", "raw"}));
+  app.add_flag("--stats", options.stats,
+               "Count syscalls in the kernel (per syscall and per process) instead of printing events; the summary "
+               "is printed at exit (all syscalls unless event= selects some)");
+  app.add_option("--stats-interval", options.stats_interval_s, "With --stats: also print the counts every SECONDS")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--stats-top", options.stats_top, "With --stats: rows per table (default 20)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 100000));
   app.add_flag("--list", list, "List the events and whether this kernel supports them");
   app.add_flag("--check", check, "Report the kernel features the tracer uses");
   app.add_flag("-v,--verbose", options.verbose, "Explain hook choices and libbpf diagnostics on stderr");
@@ -125,6 +156,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   Result<FilterSpec> filters = parse_filters(options.trace_expressions);
   if (!filters) return filters.take_error();
   options.filters = std::move(*filters);
+  if (Status status = check_stats_options(options); !status) return status.take_error();
   return options;
 }
 

@@ -5,66 +5,97 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <fstream>
+#include <sstream>
 
 namespace tracer {
 namespace {
 
-std::optional<std::string> read_first_line(const std::string& path) {
-  std::ifstream file(path);
-  std::string line;
-  if (!file || !std::getline(file, line)) return std::nullopt;
-  return line;
+std::optional<std::string> read_whole(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return std::nullopt;
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  if (file.bad()) return std::nullopt;
+  return contents.str();
 }
 
 std::vector<std::optional<std::string>> read_all(const std::vector<std::string>& paths) {
-  std::vector<std::optional<std::string>> lines;
-  for (const std::string& path : paths) lines.push_back(read_first_line(path));
-  return lines;
+  std::vector<std::optional<std::string>> files;
+  for (const std::string& path : paths) files.push_back(read_whole(path));
+  return files;
+}
+
+bool write_all(int fd, const std::string& bytes) {
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t written = write(fd, bytes.data() + done, bytes.size() - done);
+    if (written <= 0) return false;
+    done += static_cast<size_t>(written);
+  }
+  return true;
+}
+
+// The child's reply: per path "1<length>\n<bytes>" or "0\n".
+std::string encode(const std::vector<std::optional<std::string>>& files) {
+  std::string reply;
+  for (const auto& file : files) reply += file ? "1" + std::to_string(file->size()) + "\n" + *file : std::string("0\n");
+  return reply;
+}
+
+void decode_into(std::string_view reply, std::vector<std::optional<std::string>>& files) {
+  for (size_t index = 0; index < files.size() && !reply.empty(); ++index) {
+    const size_t newline = reply.find('\n');
+    if (newline == std::string_view::npos) return;
+    if (reply.front() == '1') {
+      size_t length = 0;
+      const auto [end, error] = std::from_chars(reply.data() + 1, reply.data() + newline, length);
+      if (error != std::errc() || newline + 1 + length > reply.size()) return;
+      files[index] = std::string(reply.substr(newline + 1, length));
+      reply.remove_prefix(newline + 1 + length);
+    } else {
+      reply.remove_prefix(newline + 1);
+    }
+  }
 }
 
 }  // namespace
 
-std::vector<std::optional<std::string>> read_pseudo_fs_lines(const std::string& fs_type, const std::string& mount_point,
+std::vector<std::optional<std::string>> read_pseudo_fs_files(const std::string& fs_type, const std::string& mount_point,
                                                              const std::vector<std::string>& paths) {
-  std::vector<std::optional<std::string>> lines = read_all(paths);
+  std::vector<std::optional<std::string>> files = read_all(paths);
   bool any_read = false;
-  for (const auto& line : lines) any_read |= line.has_value();
-  if (any_read || paths.empty()) return lines;  // mounted already
+  for (const auto& file : files) any_read |= file.has_value();
+  if (any_read || paths.empty()) return files;  // mounted already
 
-  // The child writes "1<line>\n" or "0\n" per path.
   int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return lines;
+  if (pipe(pipe_fds) != 0) return files;
   const pid_t child = fork();
   if (child == 0) {
     close(pipe_fds[0]);
     std::string reply;
     if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-        mount(fs_type.c_str(), mount_point.c_str(), fs_type.c_str(), 0, nullptr) == 0) {
-      for (const auto& line : read_all(paths)) reply += line ? "1" + *line + "\n" : "0\n";
-    }
-    for (size_t done = 0; done < reply.size();) {
-      const ssize_t written = write(pipe_fds[1], reply.data() + done, reply.size() - done);
-      if (written <= 0) break;
-      done += static_cast<size_t>(written);
-    }
+        mount(fs_type.c_str(), mount_point.c_str(), fs_type.c_str(), 0, nullptr) == 0)
+      reply = encode(read_all(paths));
+    write_all(pipe_fds[1], reply);
     _exit(0);
   }
   close(pipe_fds[1]);
   std::string reply;
-  char buffer[512];
+  char buffer[4096];
   ssize_t got;
   while ((got = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) reply.append(buffer, static_cast<size_t>(got));
   close(pipe_fds[0]);
   if (child > 0) waitpid(child, nullptr, 0);
+  decode_into(reply, files);
+  return files;
+}
 
-  size_t index = 0;
-  for (size_t start = 0; start < reply.size() && index < lines.size(); ++index) {
-    const size_t end = reply.find('\n', start);
-    if (end == std::string::npos) break;
-    if (reply[start] == '1') lines[index] = reply.substr(start + 1, end - start - 1);
-    start = end + 1;
-  }
+std::vector<std::optional<std::string>> read_pseudo_fs_lines(const std::string& fs_type, const std::string& mount_point,
+                                                             const std::vector<std::string>& paths) {
+  std::vector<std::optional<std::string>> lines = read_pseudo_fs_files(fs_type, mount_point, paths);
+  for (auto& line : lines)
+    if (line) line = line->substr(0, line->find('\n'));
   return lines;
 }
 

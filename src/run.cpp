@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cstdio>
 #include <string>
 
@@ -13,6 +14,9 @@
 #include "tracer/privileges.hpp"
 #include "tracer/proc_scan.hpp"
 #include "tracer/sinks.hpp"
+#include "tracer/stats_mode.hpp"
+#include "tracer/syscall_catalog.hpp"
+#include "tracer/syscall_tracefs.hpp"
 
 namespace tracer {
 namespace {
@@ -23,14 +27,59 @@ uint64_t boot_clock_now_ns() {
   return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
 }
 
-std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable) {
+std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable,
+                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls) {
   std::string names;
-  for (const EventDefinition& definition : event_definitions()) {
-    if (!filters.wants(definition.id) || (unavailable & (uint64_t{1} << definition.id))) continue;
+  const auto add = [&](std::string_view name) {
     if (!names.empty()) names += ", ";
-    names += definition.name;
+    names += name;
+  };
+  for (const EventDefinition& definition : event_definitions())
+    if (filters.wants(definition.id) && !(unavailable & (uint64_t{1} << definition.id))) add(definition.name);
+  if (syscalls.count() > 16) {
+    add(std::to_string(syscalls.count()) + " syscalls");
+    return names;
   }
+  for (const SyscallName& syscall : syscall_names())
+    if (syscall.number < TRACER_SYSCALL_NR_MAX && syscalls.test(syscall.number)) add(syscall.name);
   return names;
+}
+
+// The syscalls this run hooks: those event= names; with --stats every
+// syscall unless event= names some (execve/execveat counted as syscalls).
+std::bitset<TRACER_SYSCALL_NR_MAX> selected_syscalls(const Options& options) {
+  std::bitset<TRACER_SYSCALL_NR_MAX> selected = options.filters.wanted_syscalls;
+  if (!options.stats) return selected;
+  for (const SyscallName& syscall : syscall_names()) {
+    if (syscall.number >= TRACER_SYSCALL_NR_MAX) continue;
+    const EventDefinition* builtin = find_event(syscall.name);
+    const bool wanted = !options.filters.events_given || (builtin && options.filters.wants(builtin->id));
+    if (wanted) selected.set(syscall.number);
+  }
+  return selected;
+}
+
+// A syscall's argument names are known only now (from the kernel's formats).
+Status check_syscall_argument_filters(const FilterSpec& filters, const SyscallSignatures& signatures) {
+  for (const ArgumentFilter& filter : filters.argument_filters) {
+    const std::optional<uint16_t> number = syscall_of_event(filter.event_id);
+    if (!number) continue;
+    const SyscallSignature* signature = signatures.find(*number);
+    if (!signature) continue;
+    const std::vector<std::string> names = signature->filterable_names();
+    if (std::find(names.begin(), names.end(), filter.argument) != names.end()) continue;
+    std::string known;
+    for (const std::string& name : names) known += (known.empty() ? "" : ", ") + name;
+    return usage_error("--trace '" + filter.expression + "': " + signature->name + " has no argument '" +
+                       filter.argument + "' (it has " + known + ")");
+  }
+  return ok_status();
+}
+
+bool wants_exec_programs(const Options& options) {
+  const FilterSpec& filters = options.filters;
+  return filters.wants(TRACER_EVENT_EXECVE) || filters.wants(TRACER_EVENT_EXECVEAT) ||
+         filters.wants(TRACER_EVENT_SCHED_PROCESS_EXEC) || options.lineage != Lineage::none;
 }
 
 }  // namespace
@@ -40,8 +89,12 @@ Status run_trace(const Options& options) {
   if (Status status = block_handled_signals(); !status) return status;
 
   BootToWallClock clock = BootToWallClock::calibrate();
-  Result<std::unique_ptr<Sink>> sink = make_sink(options, clock);
-  if (!sink) return sink.take_error();
+  std::unique_ptr<Sink> sink;
+  if (!options.stats) {
+    Result<std::unique_ptr<Sink>> made = make_sink(options, clock);
+    if (!made) return made.take_error();
+    sink = std::move(*made);
+  }
 
   BpfSettings settings;
   settings.max_args = options.max_args;
@@ -54,6 +107,16 @@ Status run_trace(const Options& options) {
   settings.syscall_hook = options.syscall_hook == "tracepoint" ? SyscallHook::tracepoints
                           : options.syscall_hook == "raw"      ? SyscallHook::raw
                                                                : SyscallHook::automatic;
+  settings.exec_programs = wants_exec_programs(options);
+  settings.syscalls = selected_syscalls(options);
+  settings.syscall_stats = options.stats;
+  // Tracepoint ids and the selected syscalls' argument names, from tracefs.
+  TracefsSyscalls tracefs;
+  if (settings.syscall_hook != SyscallHook::raw || settings.syscalls.any())
+    tracefs = read_tracefs_syscalls(settings.syscalls);
+  if (Status status = check_syscall_argument_filters(options.filters, tracefs.signatures); !status) return status;
+  settings.tracepoint_ids = tracefs.tracepoint_ids;
+  settings.syscall_signatures = &tracefs.signatures;
 
   // security_bprm_check needs a BPF LSM program: probed, never assumed.
   uint64_t unavailable = 0;
@@ -68,7 +131,7 @@ Status run_trace(const Options& options) {
                    refusal.c_str());
     }
   }
-  if ((options.filters.wanted_events & ~unavailable) == 0)
+  if ((options.filters.wanted_events & ~unavailable) == 0 && settings.syscalls.none())
     return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
 
   Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
@@ -77,16 +140,27 @@ Status run_trace(const Options& options) {
     std::fprintf(stderr, "tracer: running in a container (cgroup %llu): its own records are left out\n",
                  static_cast<unsigned long long>(bpf->own_container_cgroup_id()));
   if (options.verbose)
-    std::fprintf(stderr, "tracer: exec syscalls hooked by %s\n",
+    std::fprintf(stderr, "tracer: syscalls hooked by %s\n",
                  bpf->syscall_hook() == SyscallHook::tracepoints
-                     ? "their tracepoints (syscalls:sys_{enter,exit}_execve[at]; 32-bit execs are seen at exec only)"
-                     : "raw_tp/sys_enter and sys_exit");
+                     ? "their own tracepoints (syscalls:sys_{enter,exit}_<name>; 32-bit calls are not seen, a 32-bit "
+                       "exec is seen at exec only)"
+                     : "raw_tp/sys_enter and tp_btf/sys_exit");
   Result<std::vector<AttachOutcome>> outcomes = bpf->attach();
   if (!outcomes) return outcomes.take_error();
   for (const AttachOutcome& outcome : *outcomes)
     if (!outcome.attached && (!outcome.optional || options.verbose))
       std::fprintf(stderr, "tracer: %s could not be attached (%s); events that need it are not produced\n",
                    outcome.hook.c_str(), outcome.error.c_str());
+
+  if (options.stats) {
+    std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
+                 traced_event_names(FilterSpec{}, 0, settings.syscalls).c_str());
+    RunTotals totals;
+    Status status = run_stats_loop(*bpf, options, totals.events_emitted, totals.losses);
+    if (!status && status.error().kind == ExitKind::reader_gone) return status;
+    std::fprintf(stderr, "%s\n", summary_line(totals.events_emitted, totals.losses).c_str());
+    return status;
+  }
 
   // Tests and scripts wait for this line: from here on every event is seen.
   std::optional<ProcessTable> table;
@@ -99,12 +173,13 @@ Status run_trace(const Options& options) {
   Enricher enricher(bpf->container_ids_fd(), options.lineage, std::move(table));
 
   std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n",
-               traced_event_names(options.filters, unavailable).c_str());
+               traced_event_names(options.filters, unavailable, settings.syscalls).c_str());
 
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
+  decode_options.syscalls = &tracefs.signatures;
   RunTotals totals;
-  Status status = run_event_loop(*bpf, **sink, decode_options, options.filters, enricher, clock, totals);
+  Status status = run_event_loop(*bpf, *sink, decode_options, options.filters, enricher, clock, totals);
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),
                  enricher.table()->peak_size());

@@ -3,6 +3,7 @@
 #include "tracer/escape.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/format.hpp"
+#include "tracer/syscall_decode.hpp"
 
 namespace tracer {
 namespace {
@@ -34,6 +35,22 @@ void append_quoted_argument(std::string& out, std::string_view argument) {
   out += '\'';
 }
 
+// 127.0.0.1:443, [::1]:443, /run/x.sock, @abstract, AF_NETLINK.
+void append_socket_address(std::string& out, const SocketAddress& address) {
+  const SocketAddressFields fields = describe_socket_address(address.bytes);
+  if (fields.address && fields.port) {
+    if (fields.family == "AF_INET6")
+      fmt::format_to(std::back_inserter(out), "[{}]:{}", *fields.address, *fields.port);
+    else
+      fmt::format_to(std::back_inserter(out), "{}:{}", *fields.address, *fields.port);
+  } else if (fields.path) {
+    if (fields.abstract) out += '@';
+    append_quoted_argument(out, *fields.path);
+  } else {
+    out += fields.family;
+  }
+}
+
 void append_value(std::string& out, const Value& value) {
   std::visit(
       [&](const auto& v) {
@@ -49,6 +66,10 @@ void append_value(std::string& out, const Value& value) {
             first = false;
             append_quoted_argument(out, item);
           });
+        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
+          out += symbolic_text(v);
+        } else if constexpr (std::is_same_v<T, SocketAddress>) {
+          append_socket_address(out, v);
         } else {
           fmt::format_to(std::back_inserter(out), "{}", v);
         }
@@ -89,6 +110,14 @@ void append_args(std::string& out, const Event& event) {
   }
 }
 
+// A syscall's error by name (ENOENT); other values as numbers.
+std::string return_text(const Event& event) {
+  if (!event.ret) return "-";
+  if (event.syscall)
+    if (std::optional<std::string_view> name = errno_name_of_return(*event.ret)) return std::string(*name);
+  return fmt::format("{}", *event.ret);
+}
+
 constexpr size_t kTimeWidth = 15, kUidWidth = 6, kCommWidth = 16, kPidWidth = 7, kRetWidth = 4, kEventWidth = 10;
 
 }  // namespace
@@ -116,7 +145,7 @@ void TableFormatter::append(std::string& out, const Event& event) const {
   append_padded(out, comm, kCommWidth);
   append_number_padded(out, event.task.pid, kPidWidth);
   append_number_padded(out, event.task.tid, kPidWidth);
-  append_padded(out, event.ret ? fmt::format("{}", *event.ret) : std::string("-"), kRetWidth);
+  append_padded(out, return_text(event), kRetWidth);
   append_padded(out, event.definition->name, kEventWidth);
   append_args(out, event);
   out += '\n';

@@ -26,5 +26,10 @@ static_assert(offsetof(tracer_exec_record, cwd_len) == 160);
 static_assert(alignof(tracer_exec_record) == 8);
 static_assert(sizeof(tracer_fork_record) == 120);
 static_assert(sizeof(tracer_exit_record) == 112);
+static_assert(sizeof(tracer_syscall_record) == 192);
+static_assert(offsetof(tracer_syscall_record, args) == 112);
+static_assert(offsetof(tracer_syscall_record, capture_len) == 172);
+static_assert(sizeof(tracer_syscall_capture_spec) == 16);
+static_assert(sizeof(tracer_process_stats) == 32);
 
 }  // namespace tracer::abi

@@ -3,6 +3,7 @@
 // handle owned by RAII. Hooks attach one by one so that a hook the kernel
 // refuses is reported by name and the others keep working.
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,8 @@
 #include "tracer/drop_report.hpp"
 #include "tracer/filter_compile.hpp"
 #include "tracer/result.hpp"
+#include "tracer/stats_report.hpp"
+#include "tracer/syscall_signature.hpp"
 
 struct tracer_bpf;
 struct bpf_link;
@@ -36,6 +39,15 @@ struct BpfSettings {
   // Load lsm/bprm_check_security: only where a probe showed the kernel permits it.
   bool load_bprm_check = false;
   SyscallHook syscall_hook = SyscallHook::automatic;
+  // Load the exec programs: an exec event is wanted, or the process table.
+  bool exec_programs = true;
+  // Syscall events by number; with syscall_stats counted in the kernel
+  // instead of sent.
+  std::bitset<TRACER_SYSCALL_NR_MAX> syscalls;
+  const SyscallSignatures* syscall_signatures = nullptr;  // capture specs, argument counts
+  bool syscall_stats = false;
+  // "syscalls/sys_enter_openat" → id (read_tracefs_syscalls).
+  std::vector<std::pair<std::string, uint64_t>> tracepoint_ids;
 };
 
 struct AttachOutcome {
@@ -62,6 +74,7 @@ class TracerBpf {
   // The hook in use for the exec syscalls (tracepoints or raw).
   SyscallHook syscall_hook() const { return syscall_hook_; }
   LossCounts read_kernel_losses() const;
+  SyscallCounts read_syscall_counts() const;
 
  private:
   struct SkeletonDeleter {
@@ -73,11 +86,16 @@ class TracerBpf {
   explicit TracerBpf(tracer_bpf* skeleton) : skeleton_(skeleton) {}
   Status fill_filter_maps(const KernelFilter& filter);
   bpf_link* attach_syscall_tracepoint(bpf_program* program, const std::string& name);
+  void attach_selected_syscalls(std::vector<AttachOutcome>& outcomes);
+  Status fill_capture_specs(const BpfSettings& settings);
 
   std::unique_ptr<tracer_bpf, SkeletonDeleter> skeleton_;
   SyscallHook syscall_hook_ = SyscallHook::raw;
   std::vector<std::pair<std::string, uint64_t>> tracepoint_ids_;  // "syscalls/sys_enter_execve" → id
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;     // declared last: destroyed first
+  // Selected syscalls hooked by their own tracepoints: number, argument count.
+  std::vector<std::pair<uint16_t, uint8_t>> syscall_tracepoints_;
+  bool syscall_stats_ = false;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
 
  public:
   TracerBpf(TracerBpf&&) noexcept = default;

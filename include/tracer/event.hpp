@@ -60,8 +60,33 @@ struct ProcessSummary {
   bool argv_truncated = false;
 };
 
+// How a number is shown by name (syscall_decode.hpp).
+enum class Symbols : uint8_t {
+  fd,  // a number; AT_FDCWD by name in the table
+  open_flags,
+  file_mode,
+  access_mode,
+  signal,
+  clone_flags,
+  socket_family,
+  socket_type,
+  memory_protection,
+};
+
+// A number and how to name it: JSON shows the name (the number stays in
+// raw_args), the table the name.
+struct SymbolicValue {
+  int64_t raw = 0;
+  Symbols symbols = Symbols::fd;
+};
+
+// A struct sockaddr as the call passed or received it (untrusted bytes).
+struct SocketAddress {
+  std::string_view bytes;
+};
+
 // Bytes as captured: not necessarily UTF-8; sinks escape them.
-using Value = std::variant<int64_t, uint64_t, bool, std::string_view, StringList>;
+using Value = std::variant<int64_t, uint64_t, bool, std::string_view, StringList, SymbolicValue, SocketAddress>;
 
 struct Arg {
   std::string_view name;
@@ -80,8 +105,10 @@ enum class EventFlag : uint32_t {
   compat_syscall = 1u << 7,
   exe_truncated = 1u << 8,
   cwd_truncated = 1u << 9,
+  argument_read_failed = 1u << 10,  // a syscall argument's memory could not be read
+  argument_truncated = 1u << 11,    // a captured syscall argument was cut at its bound
 };
-inline constexpr std::array<std::pair<EventFlag, std::string_view>, 10> kEventFlagNames{{
+inline constexpr std::array<std::pair<EventFlag, std::string_view>, 12> kEventFlagNames{{
     {EventFlag::argv_truncated, "argv_truncated"},
     {EventFlag::path_mismatch, "path_mismatch"},
     {EventFlag::fileless, "fileless"},
@@ -92,7 +119,19 @@ inline constexpr std::array<std::pair<EventFlag, std::string_view>, 10> kEventFl
     {EventFlag::compat_syscall, "compat_syscall"},
     {EventFlag::exe_truncated, "exe_truncated"},
     {EventFlag::cwd_truncated, "cwd_truncated"},
+    {EventFlag::argument_read_failed, "argument_read_failed"},
+    {EventFlag::argument_truncated, "argument_truncated"},
 }};
+
+// A syscall record's raw side: the number and the registers as passed.
+struct SyscallRaw {
+  uint16_t number = 0;
+  uint8_t count = 0;        // arguments the syscall takes
+  uint8_t signed_mask = 0;  // bit per argument: a signed type
+  std::array<uint64_t, 6> args{};
+  uint64_t duration_ns = 0;
+  bool no_return = false;  // reported at entry: the call does not return
+};
 
 class ArgList {
  public:
@@ -124,7 +163,8 @@ struct Event {
   std::optional<std::string_view> cwd;  // exec records: the caller's working directory
   // Sent only to keep the process table right: no filter selected it.
   bool context_only = false;
-  uint64_t child_start_boot_ns = 0;  // sched_process_fork: the child's start
+  uint64_t child_start_boot_ns = 0;   // sched_process_fork: the child's start
+  std::optional<SyscallRaw> syscall;  // syscall events
 
   // Filled in by enrichment, after decoding.
   std::string_view container_id;            // empty: the host

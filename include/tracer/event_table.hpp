@@ -17,7 +17,9 @@ struct EventDefinition {
   std::span<const std::string_view> argument_names;  // what EVENT.ARG filters may name
 };
 
+// The built-in events (exec, process lifecycle, LSM); syscalls: syscall_catalog.hpp.
 std::span<const EventDefinition> event_definitions();
+// Built-in events first, then syscalls by name.
 const EventDefinition* find_event(std::string_view name);
 const EventDefinition* event_by_id(uint16_t id);
 

@@ -4,6 +4,7 @@
 // decoded events).
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -65,13 +66,20 @@ struct FilterSpec {
   bool only_new = false;  // pid=new
   bool follow = false;
   ContainerScope container = ContainerScope::any;
-  bool container_new = false;              // container=new
-  std::vector<std::string> container_ids;  // container=ID: lowercase hex prefixes
-  uint64_t wanted_events = 0;              // bit per event id
+  bool container_new = false;                          // container=new
+  std::vector<std::string> container_ids;              // container=ID: lowercase hex prefixes
+  uint64_t wanted_events = 0;                          // bit per built-in event id
+  std::bitset<TRACER_SYSCALL_NR_MAX> wanted_syscalls;  // syscall events, by number
+  bool events_given = false;                           // an event= expression was given
   std::vector<ArgumentFilter> argument_filters;
 
   bool has_context_filter() const;
-  bool wants(uint16_t event_id) const { return wanted_events & (uint64_t{1} << event_id); }
+  bool wants(uint16_t event_id) const {
+    if (event_id >= TRACER_EVENT_SYSCALL_BASE)
+      return event_id < TRACER_EVENT_SYSCALL_BASE + TRACER_SYSCALL_NR_MAX &&
+             wanted_syscalls.test(event_id - TRACER_EVENT_SYSCALL_BASE);
+    return event_id < 64 && (wanted_events & (uint64_t{1} << event_id));
+  }
 };
 
 // Parses every --trace expression. An error names the expression and what is

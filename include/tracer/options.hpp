@@ -30,6 +30,11 @@ struct Options {
   uint32_t ring_buffer_kib = 4096;
   std::string syscall_hook = "auto";  // --syscall-hook auto|tracepoint|raw
   bool verbose = false;
+  // --stats: count syscalls in the kernel; print every stats_interval_s (0:
+  // at exit only) the stats_top busiest syscalls and processes.
+  bool stats = false;
+  uint32_t stats_interval_s = 0;
+  uint32_t stats_top = 20;
 
   // --output audit-log:PATH, beside the chosen format.
   std::optional<std::string> audit_log;

@@ -11,6 +11,11 @@
 namespace tracer {
 
 // fs_type e.g. "tracefs", mounted at mount_point; paths are absolute, under it.
+// One entry per path: its whole contents, or nothing when it cannot be read.
+std::vector<std::optional<std::string>> read_pseudo_fs_files(const std::string& fs_type, const std::string& mount_point,
+                                                             const std::vector<std::string>& paths);
+
+// fs_type e.g. "tracefs", mounted at mount_point; paths are absolute, under it.
 // One entry per path: its first line, or nothing when it cannot be read.
 std::vector<std::optional<std::string>> read_pseudo_fs_lines(const std::string& fs_type, const std::string& mount_point,
                                                              const std::vector<std::string>& paths);

@@ -68,17 +68,10 @@ int exec_until_tracer_exits(TracerProcess& tracer, const std::string& tag) {
   return -1;
 }
 
-std::unique_ptr<TracerProcess> start_or_fail(const std::vector<std::string>& args) {
-  std::string why;
-  auto tracer = TracerProcess::start(args, why);
-  EXPECT_TRUE(tracer) << why;
-  return tracer;
-}
-
 TEST(Lifecycle, SigtermDrainsSummarisesAndLeavesNoProgramOrLink) {
   TRACER_E2E_REQUIRE_ROOT();
   ASSERT_TRUE(tracer_programs_gone()) << "programs of an earlier tracer are still loaded";
-  auto tracer = start_or_fail({"--output", "json"});
+  auto tracer = start_tracer({"--output", "json"});
   ASSERT_TRUE(tracer);
   const std::set<uint32_t> programs = tracer_program_ids();
   // The exec syscalls' entry (two tracepoints, or raw sys_enter) and exit (one
@@ -105,7 +98,7 @@ TEST(Lifecycle, SigtermDrainsSummarisesAndLeavesNoProgramOrLink) {
 
 TEST(Lifecycle, SigintStopsWithStatusZero) {
   TRACER_E2E_REQUIRE_ROOT();
-  auto tracer = start_or_fail({"--output", "none"});
+  auto tracer = start_tracer({"--output", "none"});
   ASSERT_TRUE(tracer);
   run_execve("/bin/true", {"/bin/true", unique_marker("sigint")});
   EXPECT_EQ(tracer->stop(SIGINT), 0);
@@ -115,7 +108,7 @@ TEST(Lifecycle, SigintStopsWithStatusZero) {
 
 TEST(Lifecycle, SigkillLeavesNoProgram) {
   TRACER_E2E_REQUIRE_ROOT();
-  auto tracer = start_or_fail({"--output", "none"});
+  auto tracer = start_tracer({"--output", "none"});
   ASSERT_TRUE(tracer);
   EXPECT_FALSE(tracer_program_ids().empty());
   const int status = tracer->stop(SIGKILL);
@@ -125,7 +118,7 @@ TEST(Lifecycle, SigkillLeavesNoProgram) {
 
 TEST(Lifecycle, ClosedStdoutExitsZeroQuietly) {
   TRACER_E2E_REQUIRE_ROOT();
-  auto tracer = start_or_fail({"--output", "json"});
+  auto tracer = start_tracer({"--output", "json"});
   ASSERT_TRUE(tracer);
   const std::string marker = unique_marker("head");
   run_execve("/bin/true", {"/bin/true", marker});
@@ -148,7 +141,7 @@ TEST(Lifecycle, OutFileIsCreated0640AndAppended) {
     std::ofstream existing(path);
     existing << "previous line\n";
   }
-  auto tracer = start_or_fail({"--output", "json", "--output", "out-file:" + path});
+  auto tracer = start_tracer({"--output", "json", "--output", "out-file:" + path});
   ASSERT_TRUE(tracer);
   const std::string marker = unique_marker("file");
   run_execve("/bin/true", {"/bin/true", marker});
@@ -163,7 +156,7 @@ TEST(Lifecycle, OutFileIsCreated0640AndAppended) {
   EXPECT_TRUE(tracer->out().lines().empty());
 
   const std::string fresh = dir.path() + "/fresh.json";
-  auto second = start_or_fail({"--output", "json", "--output", "out-file:" + fresh});
+  auto second = start_tracer({"--output", "json", "--output", "out-file:" + fresh});
   ASSERT_TRUE(second);
   EXPECT_EQ(second->stop(), 0);
   struct stat info {};
@@ -173,7 +166,7 @@ TEST(Lifecycle, OutFileIsCreated0640AndAppended) {
 
 TEST(Lifecycle, LostRecordsAreCountedAndReported) {
   TRACER_E2E_REQUIRE_ROOT();
-  auto tracer = start_or_fail({"--output", "json", "--ring-buffer-kib", "64"});
+  auto tracer = start_tracer({"--output", "json", "--ring-buffer-kib", "64"});
   ASSERT_TRUE(tracer);
   // A stopped consumer cannot drain: the small ring buffer must overflow.
   kill(tracer->pid(), SIGSTOP);
@@ -230,7 +223,7 @@ TEST(Lifecycle, UnwritableOutFileIsStatusOne) {
 
 TEST(Lifecycle, FullDiskIsOneLineAndStatusOne) {
   TRACER_E2E_REQUIRE_ROOT();
-  auto tracer = start_or_fail({"--output", "json", "--output", "out-file:/dev/full"});
+  auto tracer = start_tracer({"--output", "json", "--output", "out-file:/dev/full"});
   ASSERT_TRUE(tracer);
   const int status = exec_until_tracer_exits(*tracer, "full");
   ASSERT_NE(status, -1);

@@ -17,19 +17,6 @@
 namespace tracer::e2e {
 namespace {
 
-std::unique_ptr<TracerProcess> start_tracer(const std::vector<std::string>& args) {
-  std::string why;
-  auto tracer = TracerProcess::start(args, why);
-  EXPECT_TRUE(tracer) << why;
-  return tracer;
-}
-
-Json expect_record(TracerProcess& tracer, const std::function<bool(const Json&)>& match, const std::string& what) {
-  std::optional<Json> record = tracer.wait_for_json(match);
-  EXPECT_TRUE(record) << what << " not reported; stderr:\n" << tracer.err().text();
-  return record.value_or(Json::object());
-}
-
 std::function<bool(const Json&)> event_with_marker(const std::string& event, const std::string& marker) {
   auto marked = has_marker(marker);
   return [=](const Json& line) { return line["event"] == event && marked(line); };

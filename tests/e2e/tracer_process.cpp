@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -218,6 +219,19 @@ Completed run_tracer_to_completion(const std::vector<std::string>& args, uid_t a
   completed.out = out.text();
   completed.err = err.text();
   return completed;
+}
+
+std::unique_ptr<TracerProcess> start_tracer(const std::vector<std::string>& args) {
+  std::string why;
+  auto tracer = TracerProcess::start(args, why);
+  EXPECT_TRUE(tracer) << why;
+  return tracer;
+}
+
+Json expect_record(TracerProcess& tracer, const std::function<bool(const Json&)>& match, const std::string& what) {
+  std::optional<Json> record = tracer.wait_for_json(match);
+  EXPECT_TRUE(record) << what << " not reported; stderr:\n" << tracer.err().text();
+  return record.value_or(Json::object());
 }
 
 }  // namespace tracer::e2e

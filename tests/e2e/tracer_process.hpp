@@ -100,4 +100,9 @@ struct Completed {
 };
 Completed run_tracer_to_completion(const std::vector<std::string>& args, uid_t as_uid = 0);
 
+// Starts a tracer; a failure to start is a test failure (with the reason).
+std::unique_ptr<TracerProcess> start_tracer(const std::vector<std::string>& args);
+// The first JSON line matching, or a test failure naming `what` and an empty object.
+Json expect_record(TracerProcess& tracer, const std::function<bool(const Json&)>& match, const std::string& what);
+
 }  // namespace tracer::e2e

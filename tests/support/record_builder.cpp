@@ -95,3 +95,29 @@ std::string nul_joined(const std::vector<std::string>& items) {
 }
 
 }  // namespace tracer::testing
+
+namespace tracer::testing {
+
+std::vector<std::byte> build_syscall_record(const SyscallRecordSpec& spec) {
+  tracer_syscall_record record{};
+  fill_header(record.header, TRACER_RECORD_SYSCALL, static_cast<uint16_t>(TRACER_EVENT_SYSCALL_BASE + spec.number), 0,
+              spec.task);
+  record.ret = spec.ret;
+  record.nr = spec.number;
+  record.flags = spec.flags;
+  record.enter_boot_ns = spec.task.boot_ns - spec.duration_ns;
+  record.capture_failed = spec.capture_failed;
+  record.capture_truncated = spec.capture_truncated;
+  std::string captures;
+  for (size_t i = 0; i < TRACER_SYSCALL_ARGS; ++i) {
+    record.args[i] = spec.args[i];
+    record.capture_len[i] = static_cast<uint16_t>(spec.captures[i].size());
+    captures += spec.captures[i];
+  }
+  record.header.size = static_cast<uint32_t>(sizeof(record) + captures.size());
+  std::vector<std::byte> bytes = bytes_of(record);
+  for (char c : captures) bytes.push_back(static_cast<std::byte>(c));
+  return bytes;
+}
+
+}  // namespace tracer::testing

@@ -2,6 +2,9 @@
 // Builds ring-buffer records byte by byte from the ABI header, as the kernel
 // would, so that decode() can be tested without a kernel.
 
+#include <sys/syscall.h>
+
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -50,6 +53,20 @@ std::vector<std::byte> build_fork_record(const TaskSpec& parent, uint32_t child_
                                          uint8_t header_flags = 0);
 std::vector<std::byte> build_exit_record(const TaskSpec& task, int32_t exit_code, uint32_t signal,
                                          uint8_t header_flags = 0);
+// A syscall's return: raw arguments and the bytes captured per argument.
+struct SyscallRecordSpec {
+  TaskSpec task;
+  uint32_t number = __NR_openat;
+  int64_t ret = 3;
+  std::array<uint64_t, TRACER_SYSCALL_ARGS> args{};
+  std::array<std::string, TRACER_SYSCALL_ARGS> captures{};
+  uint8_t capture_failed = 0;
+  uint8_t capture_truncated = 0;
+  uint16_t flags = 0;
+  uint64_t duration_ns = 1500;
+};
+std::vector<std::byte> build_syscall_record(const SyscallRecordSpec& spec);
+
 std::string nul_joined(const std::vector<std::string>& items);
 
 }  // namespace tracer::testing

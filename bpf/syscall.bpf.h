@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Any syscall by name (the exec syscalls have their own records, exec.bpf.h).
+ *
+ * Entry stashes the caller's context and the six raw arguments per tid; the
+ * return sends one record with ret and, per argument, the user memory its
+ * capture spec names (strings, socket addresses), read at return, when the
+ * kernel has already faulted it in. A syscall that never returns (exit,
+ * exit_group) is sent at entry. With --stats nothing is stashed or sent: the
+ * return counts per syscall and per process.
+ *
+ * Selection comes first: a bit per syscall number in read-only data, so an
+ * unselected syscall costs one test where the raw hooks run for every call,
+ * and nothing at all where per-syscall tracepoints are attached.
+ */
+#pragma once
+
+const volatile __u64 syscall_selected[TRACER_SYSCALL_NR_MAX / 64] = {};
+const volatile __u8 syscall_stats_mode = 0;
+/* The tracer's own process: its writes to its output must not trace
+ * themselves (a feedback loop with event=write). */
+const volatile __u32 tracer_tgid = 0;
+
+static __always_inline int syscall__from_tracer(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == tracer_tgid;
+}
+
+struct syscall_inflight {
+	struct tracer_task_context task;
+	__u64 args[TRACER_SYSCALL_ARGS];
+	__u64 enter_boot_ns;
+	__u32 nr;
+	__u32 _pad;
+};
+
+/* LRU: a thread that dies inside a syscall leaves its entry behind. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct syscall_inflight);
+} syscall_inflight_by_tid SEC(".maps");
+
+/* Filled by userspace for the selected syscalls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACER_SYSCALL_NR_MAX);
+	__type(key, __u32);
+	__type(value, struct tracer_syscall_capture_spec);
+} syscall_capture_specs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACER_SYSCALL_NR_MAX);
+	__type(key, __u32);
+	__type(value, struct tracer_syscall_stats);
+} syscall_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32); /* tgid */
+	__type(value, struct tracer_process_stats);
+} process_syscall_stats SEC(".maps");
+
+static __always_inline int syscall__selected(long nr)
+{
+	if ((unsigned long)nr >= TRACER_SYSCALL_NR_MAX)
+		return 0;
+	return (syscall_selected[(nr / 64) & (TRACER_SYSCALL_NR_MAX / 64 - 1)] >> (nr % 64)) & 1;
+}
+
+#define SYSCALL_CAPTURE_MASK PATH_OFFSET_MASK /* each capture starts below 32 KiB */
+
+/* Appends the capture of one argument at *offset; sets its length. */
+static __always_inline void syscall__capture(struct tracer_syscall_record *record, __u8 *data, __u32 *offset,
+					     const struct tracer_syscall_capture_spec *spec, int i)
+{
+	__u8 kind = spec->kind[i];
+	__u64 pointer = record->args[i];
+	__u32 at = *offset & SYSCALL_CAPTURE_MASK;
+	long len;
+
+	if (kind == TRACER_CAPTURE_NONE || !pointer)
+		return;
+	if (kind == TRACER_CAPTURE_STRING) {
+		len = bpf_probe_read_user_str(&data[at], TRACER_PATH_MAX, (const void *)pointer);
+		if (len < 0) {
+			record->capture_failed |= 1u << i;
+			drops__count(TRACER_DROP_ARGUMENT_READ);
+			return;
+		}
+		len = user_str__length(len);
+		if (len == TRACER_PATH_MAX - 1)
+			record->capture_truncated |= 1u << i;
+	} else {
+		/* & 7: a bound the verifier sees (the scratch holds far more). */
+		__u32 length_arg = spec->length_arg[i] & 7;
+		__s64 wanted;
+
+		if (length_arg >= TRACER_SYSCALL_ARGS)
+			return;
+		wanted = (__s32)record->args[length_arg];
+
+		if (kind == TRACER_CAPTURE_SOCKADDR_OUT) {
+			__s32 out_len = 0;
+
+			if ((__s64)record->ret < 0)
+				return; /* nothing was written */
+			if (bpf_probe_read_user(&out_len, sizeof(out_len), (const void *)record->args[length_arg])) {
+				record->capture_failed |= 1u << i;
+				return;
+			}
+			wanted = out_len;
+		}
+		if (wanted <= 0)
+			return;
+		if (wanted > TRACER_SOCKADDR_MAX) {
+			wanted = TRACER_SOCKADDR_MAX;
+			record->capture_truncated |= 1u << i;
+		}
+		len = wanted & (TRACER_SOCKADDR_MAX * 2 - 1);
+		if (bpf_probe_read_user(&data[at], len, (const void *)pointer)) {
+			record->capture_failed |= 1u << i;
+			drops__count(TRACER_DROP_ARGUMENT_READ);
+			return;
+		}
+	}
+	record->capture_len[i] = (__u16)len;
+	*offset = at + len;
+}
+
+/* One record from a stashed (or just read) entry and the return value. */
+static __always_inline int syscall__send(const struct syscall_inflight *entry, long ret, __u16 flags)
+{
+	struct record_scratch *scratch = record__scratch();
+	const struct tracer_syscall_capture_spec *spec;
+	struct tracer_syscall_record *record;
+	__u32 nr = entry->nr;
+	__u32 offset = sizeof(*record);
+
+	if (!scratch)
+		return 0;
+	record = (struct tracer_syscall_record *)scratch->bytes;
+	__builtin_memset(record, 0, sizeof(*record));
+	record__init_header(&record->header, TRACER_RECORD_SYSCALL, TRACER_EVENT_SYSCALL_BASE + nr, 0, 0);
+	record->header.task = entry->task;
+	record->ret = ret;
+	__builtin_memcpy(record->args, entry->args, sizeof(record->args));
+	record->enter_boot_ns = entry->enter_boot_ns;
+	record->nr = nr;
+	record->flags = flags;
+	spec = bpf_map_lookup_elem(&syscall_capture_specs, &nr);
+	if (spec) {
+#pragma unroll
+		for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+			syscall__capture(record, scratch->bytes, &offset, spec, i);
+	}
+	record->header.size = offset;
+	record__send(record, offset & RECORD_OFFSET_MASK);
+	return 0;
+}
+
+/* args: the six raw arguments; nr already known selected. */
+static __always_inline int syscall__on_enter(long nr, const __u64 *args)
+{
+	struct syscall_inflight entry = {};
+	const struct tracer_syscall_capture_spec *spec;
+	__u32 key = (__u32)nr;
+
+	if (syscall__from_tracer())
+		return 0;
+	task__read_context(&entry.task);
+	if (!filter__selects(&entry.task))
+		return 0;
+	__builtin_memcpy(entry.args, args, sizeof(entry.args));
+	entry.enter_boot_ns = bpf_ktime_get_boot_ns();
+	entry.nr = key;
+	spec = bpf_map_lookup_elem(&syscall_capture_specs, &key);
+	if (spec && spec->emit_at_entry)
+		return syscall__send(&entry, 0, TRACER_SYSCALL_NO_RETURN);
+	if (bpf_map_update_elem(&syscall_inflight_by_tid, &entry.task.tid, &entry, BPF_ANY))
+		drops__count(TRACER_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+/* --stats: one more call of nr by the current process, if it is selected. */
+static __always_inline int syscall__count(long nr, long ret)
+{
+	struct tracer_task_context task;
+	struct tracer_syscall_stats *per_syscall;
+	struct tracer_process_stats *per_process;
+	__u32 key = (__u32)nr;
+	__u64 failed = ret < 0 && ret >= -4095;
+
+	if (syscall__from_tracer())
+		return 0;
+	if (filter.enabled || self_container_cgroup_id) {
+		task__read_context(&task);
+		if (!filter__selects(&task))
+			return 0;
+	}
+	per_syscall = bpf_map_lookup_elem(&syscall_stats, &key);
+	if (per_syscall) {
+		__sync_fetch_and_add(&per_syscall->calls, 1);
+		if (failed)
+			__sync_fetch_and_add(&per_syscall->errors, 1);
+	}
+	key = bpf_get_current_pid_tgid() >> 32;
+	per_process = bpf_map_lookup_elem(&process_syscall_stats, &key);
+	if (!per_process) {
+		struct tracer_process_stats fresh = {};
+
+		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+		if (bpf_map_update_elem(&process_syscall_stats, &key, &fresh, BPF_NOEXIST) == -7 /* -E2BIG: full */)
+			drops__count(TRACER_DROP_STATS_FULL);
+		per_process = bpf_map_lookup_elem(&process_syscall_stats, &key);
+		if (!per_process)
+			return 0;
+	}
+	__sync_fetch_and_add(&per_process->calls, 1);
+	if (failed)
+		__sync_fetch_and_add(&per_process->errors, 1);
+	return 0;
+}
+
+/* nr already known selected. */
+static __always_inline int syscall__on_exit(long nr, long ret)
+{
+	struct syscall_inflight *entry;
+	__u32 tid;
+
+	if (syscall_stats_mode)
+		return syscall__count(nr, ret);
+	tid = (__u32)bpf_get_current_pid_tgid();
+	entry = bpf_map_lookup_elem(&syscall_inflight_by_tid, &tid);
+	if (!entry)
+		return 0; /* filtered out at entry, or entered before attach */
+	if (entry->nr == (__u32)nr)
+		syscall__send(entry, ret, 0);
+	bpf_map_delete_elem(&syscall_inflight_by_tid, &tid);
+	return 0;
+}

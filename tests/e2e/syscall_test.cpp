@@ -1,0 +1,260 @@
+// End-to-end: syscalls by name (§2 "any syscall name", §3 event= and
+// EVENT.ARG=, §4): real calls made by a child, checked in the exact JSON (and
+// table) the tracer printed, under both syscall hooks; and --stats.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <functional>
+
+#include "exec_helpers.hpp"
+#include "tracer_process.hpp"
+
+namespace tracer::e2e {
+namespace {
+
+// fork; the child runs body and exits with its result. Waits; the child's
+// pid, and its exit status in `status`.
+pid_t run_in_child(const std::function<int()>& body, int& status) {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(body());
+  int wait_status = 0;
+  waitpid(pid, &wait_status, 0);
+  status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  return pid;
+}
+
+std::function<bool(const Json&)> syscall_with(const std::string& event, const std::string& arg, const Json& value) {
+  return [=](const Json& line) {
+    return line["event"] == event && line["args"].contains(arg) && line["args"][arg] == value;
+  };
+}
+
+class SyscallTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { TRACER_E2E_REQUIRE_ROOT(); }
+
+  std::unique_ptr<TracerProcess> start(std::vector<std::string> args) {
+    args.insert(args.end(), {"--syscall-hook", GetParam()});
+    return start_tracer(args);
+  }
+
+  TempDir dir_;
+};
+
+TEST_P(SyscallTest, OpenatPathFlagsAndModeDecodedExactly) {
+  auto tracer = start({"--output", "json", "--trace", "event=openat"});
+  ASSERT_TRUE(tracer);
+  const std::string path = dir_.path() + "/" + unique_marker("openat");
+  int fd = -1;
+  const pid_t child =
+      run_in_child([&] { return openat(AT_FDCWD, path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640); }, fd);
+  ASSERT_GE(fd, 0);
+  const Json record = expect_record(*tracer, syscall_with("openat", "pathname", path), "the openat");
+  EXPECT_EQ(record["pid"], child);
+  EXPECT_EQ(record["tid"], child);
+  EXPECT_EQ(record["ret"], fd);
+  EXPECT_FALSE(record.contains("errno"));
+  EXPECT_EQ(record["args"],
+            (Json{{"dirfd", -100}, {"pathname", path}, {"flags", "O_WRONLY|O_CREAT|O_CLOEXEC"}, {"mode", "0640"}}));
+  EXPECT_EQ(record["syscall"]["nr"], __NR_openat);
+  EXPECT_EQ(record["syscall"]["raw_args"][0], -100);
+  EXPECT_EQ(record["syscall"]["raw_args"][2], O_WRONLY | O_CREAT | O_CLOEXEC);
+  EXPECT_EQ(record["flags"], Json::array());
+}
+
+TEST_P(SyscallTest, FailedOpenatIsEnoentInJsonAndTable) {
+  auto json_tracer = start({"--output", "json", "--trace", "event=openat"});
+  auto table_tracer = start({"--trace", "event=openat"});
+  ASSERT_TRUE(json_tracer && table_tracer);
+  const std::string path = dir_.path() + "/missing/" + unique_marker("enoent");
+  int status = 0;
+  const pid_t child = run_in_child([&] { return openat(AT_FDCWD, path.c_str(), O_RDONLY) == -1 ? errno : 0; }, status);
+  ASSERT_EQ(status, ENOENT);
+  const Json record = expect_record(*json_tracer, syscall_with("openat", "pathname", path), "the failed openat");
+  EXPECT_EQ(record["pid"], child);
+  EXPECT_EQ(record["ret"], -2);
+  EXPECT_EQ(record["errno"], "ENOENT");
+  EXPECT_EQ(record["args"]["flags"], "O_RDONLY");
+
+  const auto line =
+      table_tracer->out().wait_for([&](const std::string& text) { return text.find(path) != std::string::npos; }, 20s);
+  ASSERT_TRUE(line) << table_tracer->err().text();
+  const std::string text = table_tracer->out().lines()[*line];
+  EXPECT_NE(text.find(" ENOENT "), std::string::npos) << text;
+  EXPECT_NE(text.find(" openat "), std::string::npos) << text;
+  EXPECT_NE(text.find("dirfd=AT_FDCWD pathname=" + path + " flags=O_RDONLY"), std::string::npos) << text;
+}
+
+TEST_P(SyscallTest, ConnectToLoopbackTcpAndUnixSocket) {
+  auto tracer = start({"--output", "json", "--trace", "event=connect"});
+  ASSERT_TRUE(tracer);
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const int port = ntohs(address.sin_port);
+
+  const std::string unix_path = dir_.path() + "/" + unique_marker("sock").substr(0, 40);
+  const int unix_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un unix_address{};
+  unix_address.sun_family = AF_UNIX;
+  ASSERT_LT(unix_path.size(), sizeof(unix_address.sun_path));
+  std::strcpy(unix_address.sun_path, unix_path.c_str());
+  ASSERT_EQ(bind(unix_listener, reinterpret_cast<sockaddr*>(&unix_address), sizeof(unix_address)), 0);
+  ASSERT_EQ(listen(unix_listener, 4), 0);
+
+  int status = 0;
+  const pid_t child = run_in_child(
+      [&] {
+        const int tcp = socket(AF_INET, SOCK_STREAM, 0);
+        const int local = socket(AF_UNIX, SOCK_STREAM, 0);
+        const bool ok = connect(tcp, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0 &&
+                        connect(local, reinterpret_cast<const sockaddr*>(&unix_address), sizeof(unix_address)) == 0;
+        return ok ? 0 : 1;
+      },
+      status);
+  ASSERT_EQ(status, 0);
+  const Json inet = expect_record(
+      *tracer,
+      [&](const Json& r) {
+        return r["event"] == "connect" && r["pid"] == child && r["args"]["addr"]["family"] == "AF_INET";
+      },
+      "the TCP connect");
+  EXPECT_EQ(inet["ret"], 0);
+  EXPECT_EQ(inet["args"]["addr"], (Json{{"family", "AF_INET"}, {"address", "127.0.0.1"}, {"port", port}}));
+  EXPECT_EQ(inet["args"]["addrlen"], sizeof(address));
+  const Json local = expect_record(
+      *tracer,
+      [&](const Json& r) {
+        return r["event"] == "connect" && r["pid"] == child && r["args"]["addr"]["family"] == "AF_UNIX";
+      },
+      "the unix connect");
+  EXPECT_EQ(local["ret"], 0);
+  EXPECT_EQ(local["args"]["addr"], (Json{{"family", "AF_UNIX"}, {"path", unix_path}}));
+  close(listener);
+  close(unix_listener);
+}
+
+TEST_P(SyscallTest, KillShowsTheSignalByName) {
+  auto tracer = start({"--output", "json", "--trace", "event=kill"});
+  ASSERT_TRUE(tracer);
+  const pid_t target = fork();
+  if (target == 0) {
+    pause();
+    _exit(0);
+  }
+  int status = 0;
+  const pid_t child = run_in_child([&] { return kill(target, SIGTERM); }, status);
+  waitpid(target, nullptr, 0);
+  const Json record = expect_record(*tracer, syscall_with("kill", "pid", target), "the kill");
+  EXPECT_EQ(record["pid"], child);
+  EXPECT_EQ(record["ret"], 0);
+  EXPECT_EQ(record["args"], (Json{{"pid", target}, {"sig", "SIGTERM"}}));
+}
+
+TEST_P(SyscallTest, UnselectedSyscallsNeverAppear) {
+  auto tracer = start({"--output", "json", "--trace", "event=openat"});
+  ASSERT_TRUE(tracer);
+  const std::string path = dir_.path() + "/" + unique_marker("only-openat");
+  int status = 0;
+  run_in_child(
+      [&] {
+        // unlinkat, getppid and close are not selected; the openat comes last.
+        unlinkat(AT_FDCWD, path.c_str(), 0);
+        getppid();
+        close(openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CREAT, 0600));
+        return 0;
+      },
+      status);
+  expect_record(*tracer, syscall_with("openat", "pathname", path), "the openat");
+  for (const Json& line : tracer->json_lines()) EXPECT_EQ(line["event"], "openat") << line.dump();
+}
+
+TEST_P(SyscallTest, ArgumentFilterOnPathWithControl) {
+  const std::string keep = dir_.path() + "/keep-" + unique_marker("arg");
+  const std::string drop = dir_.path() + "/drop-" + unique_marker("arg");
+  auto tracer =
+      start({"--output", "json", "--trace", "event=openat", "--trace", "openat.pathname=" + dir_.path() + "/keep-*"});
+  ASSERT_TRUE(tracer);
+  int status = 0;
+  run_in_child(
+      [&] {
+        close(open(drop.c_str(), O_RDONLY | O_CREAT, 0600));
+        close(open(keep.c_str(), O_RDONLY | O_CREAT, 0600));
+        return 0;
+      },
+      status);
+  expect_record(*tracer, syscall_with("openat", "pathname", keep), "the selected openat");
+  for (const Json& line : tracer->json_lines()) EXPECT_NE(line["args"]["pathname"], drop) << line.dump();
+}
+
+TEST_P(SyscallTest, StatsCountExactlyTheCallsMade) {
+  constexpr int kCalls = 1234;
+  const std::string comm = "stats-" + std::to_string(getpid() % 100000);
+  auto tracer = start({"--stats", "--output", "json", "--trace", "event=getppid", "--trace", "comm=" + comm});
+  ASSERT_TRUE(tracer);
+  int status = 0;
+  const pid_t child = run_in_child(
+      [&] {
+        prctl(PR_SET_NAME, comm.c_str());
+        for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
+        syscall(SYS_getppid, 1);  // still counted: one more
+        return 0;
+      },
+      status);
+  ASSERT_EQ(tracer->stop(SIGINT), 0) << tracer->err().text();
+  const std::vector<Json> lines = tracer->json_lines();
+  ASSERT_FALSE(lines.empty()) << tracer->err().text();
+  const Json& total = lines.back();
+  EXPECT_EQ(total["event"], "syscall_stats");
+  EXPECT_EQ(total["final"], true);
+  EXPECT_EQ(total["calls"], kCalls + 1);
+  ASSERT_EQ(total["syscalls"].size(), 1u) << total.dump();
+  EXPECT_EQ(total["syscalls"][0],
+            (Json{{"name", "getppid"}, {"nr", __NR_getppid}, {"calls", kCalls + 1}, {"errors", 0}}));
+  ASSERT_EQ(total["processes"].size(), 1u) << total.dump();
+  EXPECT_EQ(total["processes"][0]["pid"], child);
+  EXPECT_EQ(total["processes"][0]["calls"], kCalls + 1);
+}
+
+TEST(SyscallUsage, UnknownNamesAndArgumentsAreOneLineUsageErrors) {
+  TRACER_E2E_REQUIRE_ROOT();
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--trace", "event=opnat"},
+       "tracer: --trace 'event=opnat': unknown event 'opnat' (did you mean openat, openat2?); tracer --list shows "
+       "the events\n"},
+      {{"--trace", "event=connect", "--trace", "connect.nosuch=1"},
+       "tracer: --trace 'connect.nosuch=1': connect has no argument 'nosuch' (it has fd, addr, addrlen, family, "
+       "address, port, path)\n"},
+      {{"--stats", "--trace", "event=sched_process_fork"},
+       "tracer: --stats counts syscalls: event= may name syscalls and @groups only\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Completed completed = run_tracer_to_completion(args);
+    ASSERT_TRUE(WIFEXITED(completed.status));
+    EXPECT_EQ(WEXITSTATUS(completed.status), 2);
+    EXPECT_EQ(completed.err, message);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SyscallHook, SyscallTest, ::testing::Values("tracepoint", "raw"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           return param_info.param == "tracepoint" ? std::string("Tracepoints")
+                                                                   : std::string("RawSysEnterExit");
+                         });
+
+}  // namespace
+}  // namespace tracer::e2e
