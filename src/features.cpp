@@ -105,7 +105,10 @@ std::string format_events(const EventHooks& hooks) {
                    definition.on_by_default ? "default" : "", event_support(definition, hooks));
   // Every syscall is an event by its name; groups name several.
   std::string names;
-  for (const SyscallName& syscall : syscall_names()) names += (names.empty() ? "" : " ") + std::string(syscall.name);
+  for (const SyscallName& syscall : syscall_names()) {
+    if (!names.empty()) names += ' ';
+    names += syscall.name;
+  }
   fmt::format_to(std::back_inserter(out),
                  "\nsyscalls (event=NAME; {} on this architecture, 64-bit calls; arguments named from the kernel's "
                  "syscall tracepoint formats):\n{}\n\ngroups:\n",
@@ -113,7 +116,10 @@ std::string format_events(const EventHooks& hooks) {
   for (const SyscallGroup& group : syscall_groups()) {
     std::string members;
     for (std::string_view member : group.members)
-      if (syscall_number(member)) members += (members.empty() ? "" : " ") + std::string(member);
+      if (syscall_number(member)) {
+        if (!members.empty()) members += ' ';
+        members += member;
+      }
     fmt::format_to(std::back_inserter(out), "{:<9} {}\n          {}\n", group.name, group.description, members);
   }
   return out;

@@ -228,7 +228,10 @@ std::string unknown_event_message(const std::string& value) {
   const std::vector<std::string> closest = closest_event_names(value, 3);
   if (!closest.empty()) {
     message += " (did you mean ";
-    for (size_t i = 0; i < closest.size(); ++i) message += (i ? ", " : "") + closest[i];
+    for (size_t i = 0; i < closest.size(); ++i) {
+      if (i) message += ", ";
+      message += closest[i];
+    }
     message += "?)";
   }
   return message + "; tracer --list shows the events";

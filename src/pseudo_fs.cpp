@@ -39,7 +39,16 @@ bool write_all(int fd, const std::string& bytes) {
 // The child's reply: per path "1<length>\n<bytes>" or "0\n".
 std::string encode(const std::vector<std::optional<std::string>>& files) {
   std::string reply;
-  for (const auto& file : files) reply += file ? "1" + std::to_string(file->size()) + "\n" + *file : std::string("0\n");
+  for (const auto& file : files) {
+    if (!file) {
+      reply += "0\n";
+      continue;
+    }
+    reply += '1';
+    reply += std::to_string(file->size());
+    reply += '\n';
+    reply += *file;
+  }
   return reply;
 }
 

@@ -69,7 +69,10 @@ Status check_syscall_argument_filters(const FilterSpec& filters, const SyscallSi
     const std::vector<std::string> names = signature->filterable_names();
     if (std::find(names.begin(), names.end(), filter.argument) != names.end()) continue;
     std::string known;
-    for (const std::string& name : names) known += (known.empty() ? "" : ", ") + name;
+    for (const std::string& name : names) {
+      if (!known.empty()) known += ", ";
+      known += name;
+    }
     return usage_error("--trace '" + filter.expression + "': " + signature->name + " has no argument '" +
                        filter.argument + "' (it has " + known + ")");
   }

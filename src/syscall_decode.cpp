@@ -105,7 +105,9 @@ std::string bits_text(uint64_t value, std::span<const NamedBit> names, std::stri
 std::string value_name(int64_t value, std::span<const NamedValue> names, std::string_view prefix) {
   for (const NamedValue& named : names)
     if (named.value == value) return std::string(named.name);
-  return std::string(prefix) + std::to_string(value);
+  std::string text(prefix);
+  text += std::to_string(value);
+  return text;
 }
 
 std::string open_flags_text(uint64_t flags) {
@@ -122,8 +124,13 @@ std::string open_flags_text(uint64_t flags) {
 
 std::string signal_text(int64_t signal) {
   if (signal == 0) return "0";
-  if (const char* abbreviation = sigabbrev_np(static_cast<int>(signal))) return std::string("SIG") + abbreviation;
-  if (signal >= SIGRTMIN && signal <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(signal - SIGRTMIN);
+  std::string text = "SIG";
+  if (const char* abbreviation = sigabbrev_np(static_cast<int>(signal))) return text += abbreviation;
+  if (signal >= SIGRTMIN && signal <= SIGRTMAX) {
+    text += "RTMIN+";
+    text += std::to_string(signal - SIGRTMIN);
+    return text;
+  }
   return std::to_string(signal);
 }
 
@@ -131,14 +138,20 @@ std::string clone_flags_text(uint64_t flags) {
   // The low byte of clone()'s flags is the exit signal.
   const uint64_t exit_signal = flags & 0xff;
   std::string text = bits_text(flags & ~uint64_t{0xff}, kCloneFlags, "");
-  if (exit_signal) text += (text.empty() ? "" : "|") + signal_text(static_cast<int64_t>(exit_signal));
+  if (exit_signal) {
+    if (!text.empty()) text += '|';
+    text += signal_text(static_cast<int64_t>(exit_signal));
+  }
   return text.empty() ? "0" : text;
 }
 
 std::string socket_type_text(uint64_t type) {
   const uint64_t flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   std::string text = value_name(static_cast<int64_t>(type & ~flags), kSocketTypes, "SOCK_");
-  if (type & flags) text += "|" + bits_text(type & flags, kSocketTypeFlags, "");
+  if (type & flags) {
+    text += '|';
+    text += bits_text(type & flags, kSocketTypeFlags, "");
+  }
   return text;
 }
 

@@ -17,14 +17,16 @@ cache=${TRACER_KERNEL_CACHE:-${HOME:-/root}/.cache/tracer-kernels}
 mkdir -p "$work" "$cache"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# The guest suite: what matters most for exec tracing, and the LSM hook. Left
+# The guest suite: what matters most for exec tracing, the LSM hook, and
+# syscalls by name (both hooks, --stats). Left
 # out: PathnameNotYetMappedAtEntryIsStillRead, a pathname that is a string
 # literal not yet faulted in at syscall entry: the retry needs
 # sched_prepare_exec (6.10+), so on 6.1 such a record is flagged
 # pathname_read_failed and path_mismatch (docs/kernels.md).
 included='SyscallHook/ExecTest.*:ProcessContextTest.SchedProcessExecReportsTheNewImage:'
 included+='ProcessContextTest.BprmCheckIsReportedOrFallsBackWithEveryOtherEvent:'
-included+='ProcessContextTest.ExecIdJoinsForkExecAndExit:Lifecycle.CheckAndListDescribeTheKernel'
+included+='ProcessContextTest.ExecIdJoinsForkExecAndExit:Lifecycle.CheckAndListDescribeTheKernel:'
+included+='SyscallHook/SyscallTest.*:SyscallUsage.*'
 excluded='SyscallHook/ExecTest.PathnameNotYetMappedAtEntryIsStillRead/*'
 # TRACER_MATRIX_EXTRA_FILTER=':TEST...': more guest tests (e.g. to show a failing one).
 suite_filter="$included${TRACER_MATRIX_EXTRA_FILTER:-}-$excluded"
@@ -71,6 +73,7 @@ cat >"$root/init" <<EOF
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+ip link set lo up  # the syscall tests connect to 127.0.0.1
 # No tmpfs on /tmp: the initramfs is writable, and the build tree (which
 # holds the test binary) may itself live under /tmp.
 echo "GUEST-KERNEL \$(uname -r)"
