@@ -50,15 +50,16 @@ struct {
 	__type(value, struct tracer_syscall_capture_spec);
 } syscall_capture_specs SEC(".maps");
 
+/* Per CPU: counting is a plain increment, no atomic on a shared line. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TRACER_SYSCALL_NR_MAX);
 	__type(key, __u32);
 	__type(value, struct tracer_syscall_stats);
 } syscall_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 32768);
 	__type(key, __u32); /* tgid */
 	__type(value, struct tracer_process_stats);
@@ -203,9 +204,8 @@ static __always_inline int syscall__count(long nr, long ret)
 	}
 	per_syscall = bpf_map_lookup_elem(&syscall_stats, &key);
 	if (per_syscall) {
-		__sync_fetch_and_add(&per_syscall->calls, 1);
-		if (failed)
-			__sync_fetch_and_add(&per_syscall->errors, 1);
+		per_syscall->calls += 1;
+		per_syscall->errors += failed;
 	}
 	key = bpf_get_current_pid_tgid() >> 32;
 	per_process = bpf_map_lookup_elem(&process_syscall_stats, &key);
@@ -213,15 +213,15 @@ static __always_inline int syscall__count(long nr, long ret)
 		struct tracer_process_stats fresh = {};
 
 		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+		/* This CPU's slot; the other CPUs' start at zero. */
 		if (bpf_map_update_elem(&process_syscall_stats, &key, &fresh, BPF_NOEXIST) == -7 /* -E2BIG: full */)
 			drops__count(TRACER_DROP_STATS_FULL);
 		per_process = bpf_map_lookup_elem(&process_syscall_stats, &key);
 		if (!per_process)
 			return 0;
 	}
-	__sync_fetch_and_add(&per_process->calls, 1);
-	if (failed)
-		__sync_fetch_and_add(&per_process->errors, 1);
+	per_process->calls += 1;
+	per_process->errors += failed;
 	return 0;
 }
 

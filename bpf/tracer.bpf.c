@@ -72,7 +72,17 @@ int tracer_exec_exit(struct trace_event_raw_sys_exit *ctx)
  * entry program matching the syscall's argument count (a program may not read
  * past its tracepoint's record) and the one exit program.
  */
-static __always_inline int on_syscall_tracepoint_enter(struct trace_event_raw_sys_enter *ctx, int arg_count)
+/* The record of syscalls:sys_enter_<name>: __syscall_nr is an int, and the
+ * record ends after the syscall's own arguments (12 bytes for none), so
+ * vmlinux.h's struct trace_event_raw_sys_enter (a long id) cannot be used. */
+struct syscall_enter_record {
+	__u64 common;
+	__s32 nr;
+	__s32 _pad;
+	__u64 args[TRACER_SYSCALL_ARGS];
+};
+
+static __always_inline int on_syscall_tracepoint_enter(struct syscall_enter_record *ctx, int arg_count)
 {
 	__u64 args[TRACER_SYSCALL_ARGS] = {};
 
@@ -88,14 +98,14 @@ static __always_inline int on_syscall_tracepoint_enter(struct trace_event_raw_sy
 		args[4] = ctx->args[4];
 	if (arg_count > 5)
 		args[5] = ctx->args[5];
-	return syscall__on_enter(ctx->id, args);
+	return syscall__on_enter(ctx->nr, args);
 }
 
-#define SYSCALL_TRACEPOINT_ENTER(n)                                       \
-	SEC("tracepoint")                                                 \
-	int tracer_syscall_enter_##n(struct trace_event_raw_sys_enter *ctx) \
-	{                                                                 \
-		return on_syscall_tracepoint_enter(ctx, n);               \
+#define SYSCALL_TRACEPOINT_ENTER(n)                                         \
+	SEC("tracepoint")                                                   \
+	int tracer_syscall_enter_##n(struct syscall_enter_record *ctx)      \
+	{                                                                   \
+		return on_syscall_tracepoint_enter(ctx, n);                 \
 	}
 
 SYSCALL_TRACEPOINT_ENTER(0)

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdarg>
@@ -211,21 +212,36 @@ void TracerBpf::attach_selected_syscalls(std::vector<AttachOutcome>& outcomes) {
   }
 }
 
+// The maps are per CPU: each value is the sum of the CPUs' slots.
 SyscallCounts TracerBpf::read_syscall_counts() const {
+  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
   SyscallCounts counts;
   counts.by_syscall.resize(TRACER_SYSCALL_NR_MAX);
+  std::vector<tracer_syscall_stats> syscall_slots(static_cast<size_t>(cpus));
   const int syscalls_fd = bpf_map__fd(skeleton_->maps.syscall_stats);
-  for (uint32_t number = 0; number < TRACER_SYSCALL_NR_MAX; ++number)
-    bpf_map_lookup_elem(syscalls_fd, &number, &counts.by_syscall[number]);
+  for (uint32_t number = 0; number < TRACER_SYSCALL_NR_MAX; ++number) {
+    if (bpf_map_lookup_elem(syscalls_fd, &number, syscall_slots.data()) != 0) continue;
+    for (const tracer_syscall_stats& slot : syscall_slots) {
+      counts.by_syscall[number].calls += slot.calls;
+      counts.by_syscall[number].errors += slot.errors;
+    }
+  }
+  std::vector<tracer_process_stats> process_slots(static_cast<size_t>(cpus));
   const int processes_fd = bpf_map__fd(skeleton_->maps.process_syscall_stats);
   uint32_t key = 0;
   uint32_t next = 0;
   const uint32_t* previous = nullptr;
   while (bpf_map_get_next_key(processes_fd, previous, &next) == 0) {
-    tracer_process_stats value{};
-    if (bpf_map_lookup_elem(processes_fd, &next, &value) == 0) counts.by_process.emplace_back(next, value);
     key = next;
     previous = &key;
+    if (bpf_map_lookup_elem(processes_fd, &next, process_slots.data()) != 0) continue;
+    tracer_process_stats total{};
+    for (const tracer_process_stats& slot : process_slots) {
+      total.calls += slot.calls;
+      total.errors += slot.errors;
+      if (!total.comm[0]) std::memcpy(total.comm, slot.comm, sizeof(total.comm));
+    }
+    counts.by_process.emplace_back(next, total);
   }
   return counts;
 }

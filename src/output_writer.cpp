@@ -83,6 +83,12 @@ Status OutputWriter::end_of_batch() {
   return ok_status();
 }
 
+Status OutputWriter::write_if_full() {
+  // A ring buffer that never drains would otherwise grow the batch unbounded.
+  if (buffer_.size() >= kBufferHighWater) return flush();
+  return ok_status();
+}
+
 Status OutputWriter::reopen() {
   if (!path_) return ok_status();
   if (Status status = flush(); !status) return status;

@@ -18,7 +18,7 @@ class FormattingSink final : public Sink {
 
   Status write(const Event& event) override {
     formatter_.append(writer_.buffer(), event);
-    return ok_status();
+    return writer_.write_if_full();
   }
   Status end_of_batch() override { return writer_.end_of_batch(); }
   Status flush() override { return writer_.flush(); }

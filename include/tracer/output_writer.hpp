@@ -25,6 +25,9 @@ class OutputWriter {
   std::string& buffer() { return buffer_; }
   // Called after each batch of events: writes when the policy says so.
   Status end_of_batch();
+  // Writes when the buffer passed its high-water mark (256 KiB), whatever
+  // the policy: a batch of records never holds more memory than that.
+  Status write_if_full();
   // Writes everything buffered now.
   Status flush();
   // Reopens the file (log rotation). No-op for stdout.

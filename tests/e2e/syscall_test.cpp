@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,6 +164,18 @@ TEST_P(SyscallTest, KillShowsTheSignalByName) {
   EXPECT_EQ(record["pid"], child);
   EXPECT_EQ(record["ret"], 0);
   EXPECT_EQ(record["args"], (Json{{"pid", target}, {"sig", "SIGTERM"}}));
+}
+
+TEST_P(SyscallTest, SyscallWithoutArgumentsIsReported) {
+  auto tracer = start({"--output", "json", "--trace", "event=getppid"});
+  ASSERT_TRUE(tracer);
+  int status = 0;
+  const pid_t child = run_in_child([] { return syscall(SYS_getppid) > 0 ? 0 : 1; }, status);
+  const Json record = expect_record(
+      *tracer, [&](const Json& r) { return r["event"] == "getppid" && r["pid"] == child; }, "the getppid");
+  EXPECT_EQ(record["ret"], getpid());
+  EXPECT_EQ(record["args"], Json::object());
+  EXPECT_EQ(record["syscall"]["raw_args"], Json::array());
 }
 
 TEST_P(SyscallTest, UnselectedSyscallsNeverAppear) {
