@@ -266,9 +266,13 @@ Result<Event> decode_syscall(std::span<const std::byte> record, Event event, con
   if (!details.no_return) event.ret = raw.ret;
   add_syscall_flags(raw.capture_failed, raw.capture_truncated, event);
 
+  // Argument names are views: of the run's signatures, or of static text for
+  // a generic signature built here (which dies with this call).
+  constexpr std::string_view kGenericNames[TRACER_SYSCALL_ARGS] = {"arg0", "arg1", "arg2", "arg3", "arg4", "arg5"};
   size_t offset = sizeof(raw);
   for (size_t i = 0; i < signature->args.size(); ++i) {
     const SyscallArg& arg = signature->args[i];
+    const std::string_view name = generic ? kGenericNames[i % TRACER_SYSCALL_ARGS] : std::string_view(arg.name);
     const bool is_signed = arg.is_signed;
     const uint64_t value = normalized(raw.args[i], arg, is_signed);
     details.args[i] = value;
@@ -279,23 +283,21 @@ Result<Event> decode_syscall(std::span<const std::byte> record, Event event, con
     switch (arg.format) {
       case ArgFormat::string:
         if (read) {
-          event.args.add(arg.name, bytes);
+          event.args.add(name, bytes);
           continue;
         }
         break;
       case ArgFormat::sockaddr:
         if (read && !bytes.empty()) {
-          event.args.add(arg.name, SocketAddress{bytes});
+          event.args.add(name, SocketAddress{bytes});
           continue;
         }
         break;
-      case ArgFormat::symbolic:
-        event.args.add(arg.name, SymbolicValue{static_cast<int64_t>(value), arg.symbols});
-        continue;
-      case ArgFormat::signed_number: event.args.add(arg.name, static_cast<int64_t>(value)); continue;
+      case ArgFormat::symbolic: event.args.add(name, SymbolicValue{static_cast<int64_t>(value), arg.symbols}); continue;
+      case ArgFormat::signed_number: event.args.add(name, static_cast<int64_t>(value)); continue;
       default: break;
     }
-    event.args.add(arg.name, value);  // unsigned, pointers, and what could not be read
+    event.args.add(name, value);  // unsigned, pointers, and what could not be read
   }
   event.syscall = details;
   return event;
