@@ -87,8 +87,9 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
       ->type_name("KIB")
       ->check(CLI::Range(64, 1 << 20));
   app.add_option("--syscall-hook", options.syscall_hook,
-                 "How exec syscalls are hooked: auto (default), tracepoint (per-syscall tracepoints, found through "
-                 "tracefs) or raw (raw sys_enter/sys_exit: every syscall runs a program; sees 32-bit execs)")
+                 "How syscalls (the execs, and those event= names) are hooked: auto (default), tracepoint (each "
+                 "one's own tracepoints, found through tracefs) or raw (raw sys_enter/sys_exit: every syscall runs a "
+                 "program; sees 32-bit execs)")
       ->type_name("HOOK")
       ->check(CLI::IsMember({"auto", "tracepoint", "raw"}));
   app.add_flag("--stats", options.stats,
