@@ -58,9 +58,11 @@ struct {
 	__type(value, struct tracer_syscall_stats);
 } syscall_stats SEC(".maps");
 
+/* Not preallocated: per CPU, 32768 entries would pin 1 MiB per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 32768);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32); /* tgid */
 	__type(value, struct tracer_process_stats);
 } process_syscall_stats SEC(".maps");

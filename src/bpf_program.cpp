@@ -141,6 +141,9 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
     bpf_program__set_autoload(enter_programs[count], tracepoints && !settings.syscall_stats && enter_needed[count]);
   raw->rodata->syscall_stats_mode = settings.syscall_stats;
   raw->rodata->tracer_tgid = static_cast<uint32_t>(getpid());
+  // Preallocated maps a run does not use are kept small.
+  if (!settings.syscall_stats) bpf_map__set_max_entries(raw->maps.process_syscall_stats, 1);
+  if (settings.syscall_stats || !any_syscall) bpf_map__set_max_entries(raw->maps.syscall_inflight_by_tid, 64);
   // follow's set is preallocated: keep it small unless follow is asked for.
   if (!settings.filter.config.follow) bpf_map__set_max_entries(raw->maps.followed_tgids, 1);
 
