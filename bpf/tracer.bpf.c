@@ -16,6 +16,7 @@
 #include "exec.bpf.h"
 #include "syscall.bpf.h"
 #include "lifecycle.bpf.h"
+#include "user_function.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -202,6 +203,20 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(tracer_sched_process_exit, struct task_struct *task)
 {
 	return lifecycle__on_exit(task);
+}
+
+/* User-space functions: attached by userspace per configured function (its
+ * slot is the attach cookie); autoload off unless some are traced. */
+SEC("uprobe")
+int tracer_user_enter(struct pt_regs *ctx)
+{
+	return user_function__on_entry(ctx);
+}
+
+SEC("uretprobe")
+int tracer_user_return(struct pt_regs *ctx)
+{
+	return user_function__on_return(ctx);
 }
 
 /* Never attached: userspace runs it once (BPF_PROG_TEST_RUN runs a raw_tp

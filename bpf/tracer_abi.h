@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define TRACER_ABI_VERSION 3
+#define TRACER_ABI_VERSION 4
 
 #define TRACER_COMM_LEN 16
 /* Longest path string kept per field, NUL included (PATH_MAX). */
@@ -48,6 +48,12 @@ enum tracer_event_id {
 #define TRACER_EVENT_SYSCALL_BASE 1024
 #define TRACER_SYSCALL_NR_MAX 512 /* numbers 0..511 */
 
+/* A user-space function (uprobe) is an event too: its id is this base plus
+ * its slot in map user_function_specs. Slot 0 is the built-in bash_readline;
+ * the configured user tracers follow. */
+#define TRACER_EVENT_USER_FUNCTION_BASE 2048
+#define TRACER_USER_FUNCTION_MAX 64
+
 /* Why a record, or part of one, was lost in the kernel. Index of drop_counters. */
 enum tracer_drop_cause {
 	TRACER_DROP_RINGBUF_FULL = 0,
@@ -59,6 +65,7 @@ enum tracer_drop_cause {
 	TRACER_DROP_STALE_INFLIGHT = 6,
 	TRACER_DROP_ARGUMENT_READ = 7, /* a syscall argument's memory */
 	TRACER_DROP_STATS_FULL = 8,    /* --stats: a process beyond the per-process table */
+	TRACER_DROP_USER_ENTRY_MISSING = 9, /* a user function returned; its entry was not kept */
 	TRACER_DROP_CAUSE_COUNT,
 };
 
@@ -186,6 +193,68 @@ struct tracer_syscall_record {
 	__u8 capture_truncated; /* bit per argument: cut at the capture bound */
 	__u16 flags;            /* TRACER_SYSCALL_* */
 	__u32 _pad;
+};
+
+/*
+ * User functions (uprobes): what to capture per parameter, set by userspace
+ * per slot (map user_function_specs) and told to the generic programs by the
+ * attach cookie (the slot). Parameters are the function's arguments in order
+ * (the first six, passed in registers), plus the return value.
+ */
+#define TRACER_USER_PARAMS_MAX 8
+#define TRACER_USER_SOURCE_RETURN 6 /* source: the return value; 0..5 an argument */
+#define TRACER_USER_STRING_MAX 4096 /* NUL included */
+#define TRACER_USER_BYTES_MAX 1024  /* a ByteArray or a value through a pointer */
+
+enum tracer_user_capture {
+	TRACER_USER_CAPTURE_VALUE = 0,  /* the register itself: nothing is read */
+	TRACER_USER_CAPTURE_STRING = 1, /* the NUL-terminated string it points to */
+	TRACER_USER_CAPTURE_BYTES = 2,  /* `size` bytes it points to */
+};
+
+struct tracer_user_param_spec {
+	__u8 source;    /* argument 0..5, or TRACER_USER_SOURCE_RETURN */
+	__u8 at_return; /* read when the function returns (mode Out), else at entry */
+	__u8 capture;   /* enum tracer_user_capture */
+	__u8 _pad;
+	__u16 size;     /* TRACER_USER_CAPTURE_BYTES: bytes to read */
+	__u16 _pad2;
+};
+
+/* flags of struct tracer_user_function_spec */
+#define TRACER_USER_EXE_FILTER (1u << 0) /* only processes whose executable is in user_function_exes */
+
+struct tracer_user_function_spec {
+	__u8 param_count;
+	__u8 flags; /* TRACER_USER_* */
+	__u8 _pad[6];
+	struct tracer_user_param_spec params[TRACER_USER_PARAMS_MAX];
+};
+
+/* Key of user_function_exes: an executable a slot is limited to. */
+struct tracer_user_exe_key {
+	__u64 inode;
+	__u32 dev; /* kernel dev_t of its superblock */
+	__u32 slot;
+};
+
+/*
+ * One call of a user function, sent when it returns: the registers at entry,
+ * the return value and, per parameter, capture_len[i] bytes of the memory it
+ * points to. The captures follow the fixed part: first those read at entry,
+ * then those read at return, each group in parameter order.
+ */
+struct tracer_user_function_record {
+	struct tracer_record_header header;
+	__u64 return_value;
+	__u64 args[TRACER_SYSCALL_ARGS];
+	__u64 enter_boot_ns;
+	__u32 slot;
+	__u16 capture_len[TRACER_USER_PARAMS_MAX];
+	__u8 capture_failed;    /* bit per parameter: its memory could not be read */
+	__u8 capture_truncated; /* bit per parameter: cut at its bound */
+	__u8 pointer_null;      /* bit per parameter: the pointer was NULL, nothing read */
+	__u8 _pad[5];
 };
 
 /* --stats: counted in the kernel at return, per syscall (array by number)

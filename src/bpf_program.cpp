@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <string_view>
 
 #include "tracer/syscall_catalog.hpp"
+#include "tracer/user_tracer.hpp"
 #include "tracer_bpf.skel.h"
 
 namespace tracer {
@@ -144,6 +146,10 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   // Preallocated maps a run does not use are kept small.
   if (!settings.syscall_stats) bpf_map__set_max_entries(raw->maps.process_syscall_stats, 1);
   if (settings.syscall_stats || !any_syscall) bpf_map__set_max_entries(raw->maps.syscall_inflight_by_tid, 64);
+  const bool user_functions = !settings.user_function_targets.empty();
+  bpf_program__set_autoload(raw->progs.tracer_user_enter, user_functions);
+  bpf_program__set_autoload(raw->progs.tracer_user_return, user_functions);
+  bpf.user_function_targets_ = settings.user_function_targets;
   // follow's set is preallocated: keep it small unless follow is asked for.
   if (!settings.filter.config.follow) bpf_map__set_max_entries(raw->maps.followed_tgids, 1);
 
@@ -155,6 +161,7 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   }
   if (Status status = bpf.fill_filter_maps(settings.filter); !status) return status.take_error();
   if (Status status = bpf.fill_capture_specs(settings); !status) return status.take_error();
+  if (Status status = bpf.fill_user_function_specs(settings); !status) return status.take_error();
   // The tracer's own container, if it runs in one: its records are left out.
   LIBBPF_OPTS(bpf_test_run_opts, run);
   if (bpf_prog_test_run_opts(bpf_program__fd(raw->progs.tracer_whoami), &run) != 0)
@@ -185,6 +192,74 @@ Status TracerBpf::fill_capture_specs(const BpfSettings& settings) {
       return runtime_error("cannot fill the syscall_capture_specs map: " + errno_text(errno));
   }
   return ok_status();
+}
+
+Status TracerBpf::fill_user_function_specs(const BpfSettings& settings) {
+  if (!settings.user_functions) return ok_status();
+  const int specs_fd = bpf_map__fd(skeleton_->maps.user_function_specs);
+  const int exes_fd = bpf_map__fd(skeleton_->maps.user_function_exes);
+  for (const UserFunctionTarget& target : settings.user_function_targets) {
+    if (target.slot >= settings.user_functions->tracers().size()) continue;
+    tracer_user_function_spec spec = capture_spec(settings.user_functions->tracers()[target.slot]);
+    if (!target.executables.empty()) spec.flags |= TRACER_USER_EXE_FILTER;
+    if (bpf_map_update_elem(specs_fd, &target.slot, &spec, BPF_ANY) != 0)
+      return runtime_error("cannot fill the user_function_specs map: " + errno_text(errno));
+    const uint8_t present = 1;
+    for (const ExecutableId& executable : target.executables) {
+      const tracer_user_exe_key key{executable.inode, executable.kernel_dev, target.slot};
+      if (bpf_map_update_elem(exes_fd, &key, &present, BPF_ANY) != 0)
+        return runtime_error("cannot fill the user_function_exes map: " + errno_text(errno));
+    }
+  }
+  return ok_status();
+}
+
+std::vector<AttachOutcome> TracerBpf::attach_user_function(const UserFunctionTarget& target) {
+  std::vector<AttachOutcome> outcomes;
+  const int exes_fd = bpf_map__fd(skeleton_->maps.user_function_exes);
+  const uint8_t present = 1;
+  for (const ExecutableId& executable : target.executables) {
+    const tracer_user_exe_key key{executable.inode, executable.kernel_dev, target.slot};
+    bpf_map_update_elem(exes_fd, &key, &present, BPF_ANY);
+  }
+  for (const UprobePoint& point : target.points) {
+    for (const bool at_return : {false, true}) {
+      AttachOutcome outcome;
+      outcome.hook =
+          std::string(at_return ? "uretprobe:" : "uprobe:") + point.binary + "+" + std::to_string(point.offset);
+      LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = target.slot, .retprobe = at_return);
+      bpf_program* program = at_return ? skeleton_->progs.tracer_user_return : skeleton_->progs.tracer_user_enter;
+      if (bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, point.binary.c_str(), point.offset, &options)) {
+        outcome.attached = true;
+        links_.emplace_back(link);
+      } else {
+        outcome.error = errno_text(errno);
+      }
+      outcomes.push_back(std::move(outcome));
+    }
+  }
+  return outcomes;
+}
+
+size_t TracerBpf::sweep_user_calls() {
+  if (user_function_targets_.empty()) return 0;
+  const int fd = bpf_map__fd(skeleton_->maps.user_calls);
+  struct CallKey {
+    uint32_t tid;
+    uint32_t slot;
+  };
+  std::vector<CallKey> gone;
+  CallKey key{};
+  CallKey next{};
+  const CallKey* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+    key = next;
+    previous = &key;
+    // A thread that no longer exists: it died inside the function.
+    if (::kill(static_cast<pid_t>(next.tid), 0) != 0 && errno == ESRCH) gone.push_back(next);
+  }
+  for (const CallKey& call : gone) bpf_map_delete_elem(fd, &call);
+  return gone.size();
 }
 
 // Each selected syscall's entry (the program for its argument count) and exit.
@@ -254,7 +329,9 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
   bpf_program* program;
   bpf_object__for_each_program(program, skeleton_->obj) {
     if (!bpf_program__autoload(program) || program == skeleton_->progs.tracer_whoami) continue;
-    if (std::string_view(bpf_program__section_name(program)) == "tracepoint") continue;  // attach_selected_syscalls
+    const std::string_view section = bpf_program__section_name(program);
+    if (section == "tracepoint") continue;                        // attach_selected_syscalls
+    if (section == "uprobe" || section == "uretprobe") continue;  // attach_user_function
     AttachOutcome outcome;
     outcome.hook = bpf_program__section_name(program);
     outcome.optional = is_optional_hook(program);
@@ -286,6 +363,8 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
     outcomes.push_back(std::move(outcome));
   }
   attach_selected_syscalls(outcomes);
+  for (const UserFunctionTarget& target : user_function_targets_)
+    for (AttachOutcome& outcome : attach_user_function(target)) outcomes.push_back(std::move(outcome));
   if (links_.empty()) {
     std::string message = "cannot attach any BPF program:";
     for (const AttachOutcome& outcome : outcomes) message += " " + outcome.hook + ": " + outcome.error + ";";

@@ -8,6 +8,7 @@
 #include "tracer/abi.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/syscall_decode.hpp"
+#include "tracer/user_tracer.hpp"
 
 namespace tracer {
 namespace {
@@ -182,6 +183,9 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
 
   Event event;
   event.definition = event_by_id(header.event_id);
+  const UserTracer* user_tracer =
+      options.user_functions ? options.user_functions->tracer_of_event(header.event_id) : nullptr;
+  if (user_tracer) event.definition = options.user_functions->by_id(header.event_id);
   if (!event.definition) return runtime_error("unknown event id " + std::to_string(header.event_id));
   event.boot_ns = header.boot_ns;
   event.task = task_context_of(header.task, record);
@@ -200,6 +204,9 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
       if (header.event_id != TRACER_EVENT_SCHED_PROCESS_EXIT) return runtime_error("exit record with another event id");
       return decode_exit(record, event);
     case TRACER_RECORD_SYSCALL: return decode_syscall(record, event, options.syscalls);
+    case TRACER_RECORD_USER_FUNCTION:
+      if (!user_tracer) return runtime_error("user function record with event id " + std::to_string(header.event_id));
+      return decode_user_function(record, event, *user_tracer);
     default: return runtime_error("unknown record kind " + std::to_string(header.kind));
   }
 }

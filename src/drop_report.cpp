@@ -22,7 +22,8 @@ constexpr CauseInfo kCauses[] = {
     {TRACER_DROP_ARGV_READ, "argv read failed", false},
     {TRACER_DROP_FILENAME_READ, "filename read failed", false},
     {TRACER_DROP_ENTRY_MISSING, "syscall entry not seen", false},
-    {TRACER_DROP_ARGUMENT_READ, "syscall argument read failed", false},
+    {TRACER_DROP_ARGUMENT_READ, "argument read failed", false},
+    {TRACER_DROP_USER_ENTRY_MISSING, "user function entry not kept (nested, or too many in flight)", true},
     {TRACER_DROP_STATS_FULL, "processes not counted per process (--stats table full)", false},
 };
 

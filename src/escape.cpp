@@ -155,4 +155,13 @@ void append_terminal_safe(std::string& out, std::string_view bytes) {
   }
 }
 
+void append_hex(std::string& out, std::string_view bytes) {
+  constexpr char kDigits[] = "0123456789abcdef";
+  for (char byte : bytes) {
+    const auto value = static_cast<unsigned char>(byte);
+    out += kDigits[value >> 4];
+    out += kDigits[value & 0xf];
+  }
+}
+
 }  // namespace tracer

@@ -148,6 +148,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     if (now >= next_calibration) {
       next_calibration = now + kClockRecalibration;
       clock = BootToWallClock::calibrate();
+      bpf.sweep_user_calls();
     }
   }
 

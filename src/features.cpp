@@ -18,6 +18,7 @@
 #include "tracer/privileges.hpp"
 #include "tracer/pseudo_fs.hpp"
 #include "tracer/syscall_catalog.hpp"
+#include "tracer/user_tracer.hpp"
 #include "tracer_probe_bpf.skel.h"
 
 namespace tracer {
@@ -98,11 +99,22 @@ std::string event_support(const EventDefinition& definition, const EventHooks& h
   return "supported via " + std::string(definition.hooks);
 }
 
-std::string format_events(const EventHooks& hooks) {
+std::string format_events(const EventHooks& hooks, const UserFunctions& user_functions) {
   std::string out;
   for (const EventDefinition& definition : event_definitions())
     fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
                    definition.on_by_default ? "default" : "", event_support(definition, hooks));
+  // User tracers: bash_readline, and those of --config.
+  const bool uprobes = path_exists("/sys/bus/event_source/devices/uprobe/type");
+  for (size_t slot = 0; slot < user_functions.tracers().size(); ++slot) {
+    const UserTracer& tracer = user_functions.tracers()[slot];
+    const EventDefinition& definition = user_functions.definitions()[slot];
+    const std::string what = tracer.builtin ? std::string(definition.hooks)
+                                            : "uprobe + uretprobe on " + tracer.function_name + " in " + tracer.path;
+    fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
+                   definition.on_by_default ? "default" : "",
+                   uprobes ? "supported via " + what : "unsupported here: no perf uprobe PMU");
+  }
   // Every syscall is an event by its name; groups name several.
   std::string names;
   for (const SyscallName& syscall : syscall_names()) {
@@ -127,7 +139,7 @@ std::string format_events(const EventHooks& hooks) {
 
 }  // namespace
 
-std::string describe_kernel_features() {
+std::string describe_kernel_features(const UserFunctions& user_functions) {
   utsname uts{};
   uname(&uts);
   std::string out = fmt::format("kernel                 {} {}\n", uts.release, uts.machine);
@@ -137,11 +149,13 @@ std::string describe_kernel_features() {
                    feature.detail);
   }
   out += "\nevents:\n";
-  out += format_events(hooks);
+  out += format_events(hooks, user_functions);
   return out;
 }
 
-std::string describe_events() { return format_events(probe_event_hooks()); }
+std::string describe_events(const UserFunctions& user_functions) {
+  return format_events(probe_event_hooks(), user_functions);
+}
 
 std::string probe_bpf_lsm() { return probe_program(false); }
 

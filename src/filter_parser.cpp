@@ -4,10 +4,12 @@
 #include <charconv>
 #include <string>
 
+#include "tracer/escape.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/filter.hpp"
 #include "tracer/syscall_catalog.hpp"
 #include "tracer/syscall_decode.hpp"
+#include "tracer/user_tracer.hpp"
 
 namespace tracer {
 namespace {
@@ -220,8 +222,23 @@ Status apply_container(const Parser& parser, const Expression& expression, const
 struct EventSelection {
   uint64_t builtin = 0;
   std::bitset<TRACER_SYSCALL_NR_MAX> syscalls;
-  bool empty() const { return builtin == 0 && syscalls.none(); }
+  std::bitset<TRACER_USER_FUNCTION_MAX> user_functions;
+  bool empty() const { return builtin == 0 && syscalls.none() && user_functions.none(); }
+  void add(const EventDefinition& definition) {
+    if (std::optional<uint16_t> number = syscall_of_event(definition.id))
+      syscalls.set(*number);
+    else if (std::optional<uint32_t> slot = user_slot_of_event(definition.id))
+      user_functions.set(*slot);
+    else
+      builtin |= uint64_t{1} << definition.id;
+  }
 };
+
+// An event by name: built-in, syscall, or user tracer.
+const EventDefinition* find_any_event(std::string_view name, const UserFunctions& user_functions) {
+  if (const EventDefinition* definition = user_functions.find(name)) return definition;
+  return find_event(name);
+}
 
 std::string unknown_event_message(const std::string& value) {
   std::string message = "unknown event '" + value + "'";
@@ -238,7 +255,7 @@ std::string unknown_event_message(const std::string& value) {
 }
 
 Status apply_events(const Parser& parser, const Expression& expression, const std::vector<std::string>& values,
-                    bool& events_given, EventSelection& wanted) {
+                    const UserFunctions& user_functions, bool& events_given, EventSelection& wanted) {
   if (expression.op != Op::eq && expression.op != Op::ne) return parser.fail("event takes only = or !=");
   EventSelection listed;
   for (const std::string& value : values) {
@@ -255,18 +272,16 @@ Status apply_events(const Parser& parser, const Expression& expression, const st
       }
       continue;
     }
-    const EventDefinition* definition = find_event(value);
+    const EventDefinition* definition = find_any_event(value, user_functions);
     if (!definition) return parser.fail(unknown_event_message(value));
     if (!definition->implemented) return parser.fail("event '" + value + "' is not produced by this version");
-    if (std::optional<uint16_t> number = syscall_of_event(definition->id))
-      listed.syscalls.set(*number);
-    else
-      listed.builtin |= uint64_t{1} << definition->id;
+    listed.add(*definition);
   }
   if (expression.op == Op::eq) {
     if (events_given) {
       wanted.builtin &= listed.builtin;
       wanted.syscalls &= listed.syscalls;
+      wanted.user_functions &= listed.user_functions;
     } else {
       wanted = listed;
     }
@@ -274,18 +289,19 @@ Status apply_events(const Parser& parser, const Expression& expression, const st
   } else {
     wanted.builtin &= ~listed.builtin;
     wanted.syscalls &= ~listed.syscalls;
+    wanted.user_functions &= ~listed.user_functions;
   }
   if (wanted.empty()) return parser.fail("no event is left to trace");
   return ok_status();
 }
 
 Status apply_argument(const Parser& parser, const Expression& expression, const std::vector<std::string>& values,
-                      const std::string& text, FilterSpec& spec) {
+                      const std::string& text, const UserFunctions& user_functions, FilterSpec& spec) {
   if (expression.op != Op::eq && expression.op != Op::ne) return parser.fail("argument filters take only = or !=");
   const size_t dot = expression.field.find('.');
   const std::string event_name = expression.field.substr(0, dot);
   const std::string argument = expression.field.substr(dot + 1);
-  const EventDefinition* definition = find_event(event_name);
+  const EventDefinition* definition = find_any_event(event_name, user_functions);
   if (!definition) return parser.fail("unknown event '" + event_name + "' (tracer --list shows the events)");
   if (argument.empty()) return parser.fail("expected EVENT.ARGUMENT, e.g. execve.pathname");
   // A syscall's argument names come from the kernel at start-up: checked then.
@@ -336,11 +352,18 @@ bool FilterSpec::has_context_filter() const {
 }
 
 Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
+  const UserFunctions builtin_only({});
+  return parse_filters(expressions, builtin_only);
+}
+
+Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions, const UserFunctions& user_functions) {
   FilterSpec spec;
   bool events_given = false;
   EventSelection wanted;
   for (const EventDefinition& definition : event_definitions())
-    if (definition.on_by_default) wanted.builtin |= uint64_t{1} << definition.id;
+    if (definition.on_by_default) wanted.add(definition);
+  for (const EventDefinition& definition : user_functions.definitions())
+    if (definition.on_by_default) wanted.add(definition);
 
   for (const std::string& text : expressions) {
     const Parser parser(text);
@@ -366,7 +389,7 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
 
     Status status = ok_status();
     if (field.find('.') != std::string::npos) {
-      status = apply_argument(parser, *expression, *values, text, spec);
+      status = apply_argument(parser, *expression, *values, text, user_functions, spec);
     } else if (field == "pid" && expression->value == "new") {
       if (expression->op != Op::eq) return parser.fail("pid=new takes only =");
       spec.only_new = true;
@@ -375,7 +398,7 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
     } else if (field == "exe") {
       status = apply_text(parser, field, *expression, *values, TRACER_EXE_PATTERN_MAX - 1, spec.exe);
     } else if (field == "event") {
-      status = apply_events(parser, *expression, *values, events_given, wanted);
+      status = apply_events(parser, *expression, *values, user_functions, events_given, wanted);
     } else if (field == "container") {
       status = apply_container(parser, *expression, *values, spec);
     } else {
@@ -390,6 +413,7 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
   }
   spec.wanted_events = wanted.builtin;
   spec.wanted_syscalls = wanted.syscalls;
+  spec.wanted_user_functions = wanted.user_functions;
   spec.events_given = events_given;
   return spec;
 }
@@ -416,6 +440,12 @@ void for_each_text(const Value& value, Test&& test) {
           const SocketAddressFields fields = describe_socket_address(v.bytes);
           if (fields.address && fields.port) test(*fields.address + ":" + std::to_string(*fields.port));
           if (fields.path) test(*fields.path);
+        } else if constexpr (std::is_same_v<T, ByteArray>) {
+          std::string hex;
+          append_hex(hex, v.bytes);
+          test(hex);
+        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+          test("NULL");
         } else {
           test(std::to_string(v));
         }

@@ -49,6 +49,12 @@ bool append_value(std::string& out, const Value& value) {
             append_json_string(out, symbolic_text(v));
         } else if constexpr (std::is_same_v<T, SocketAddress>) {
           had_invalid = append_socket_address(out, v);
+        } else if constexpr (std::is_same_v<T, ByteArray>) {
+          out += '"';
+          append_hex(out, v.bytes);
+          out += '"';
+        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+          out += "null";
         } else {
           append_number(out, v);
         }

@@ -29,8 +29,10 @@ int main(int argc, char** argv) {
   tracer::route_libbpf_messages(options->verbose);
 
   switch (options->command) {
-    case tracer::Command::check: std::fputs(tracer::describe_kernel_features().c_str(), stdout); return 0;
-    case tracer::Command::list: std::fputs(tracer::describe_events().c_str(), stdout); return 0;
+    case tracer::Command::check:
+      std::fputs(tracer::describe_kernel_features(*options->user_functions).c_str(), stdout);
+      return 0;
+    case tracer::Command::list: std::fputs(tracer::describe_events(*options->user_functions).c_str(), stdout); return 0;
     case tracer::Command::verify: {
       tracer::Result<bool> verified = tracer::verify_audit_log(
           {options->verify_path, options->audit_key_file, options->from_state, options->save_state});

@@ -2,9 +2,15 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tracer/abi.hpp"
+#include "tracer/user_tracer.hpp"
 
 namespace tracer {
 
@@ -61,6 +67,139 @@ Status check_stats_options(const Options& options) {
   const uint64_t exec_syscalls = (uint64_t{1} << TRACER_EVENT_EXECVE) | (uint64_t{1} << TRACER_EVENT_EXECVEAT);
   if (options.filters.events_given && (options.filters.wanted_events & ~exec_syscalls))
     return usage_error("--stats counts syscalls: event= may name syscalls and @groups only");
+  return ok_status();
+}
+
+// The options a --config file sets, where the command line did not set them:
+// a flag on the command line wins over the file.
+class ConfigFile {
+ public:
+  ConfigFile(std::string path, nlohmann::json document, const CLI::App& app)
+      : path_(std::move(path)), document_(std::move(document)), app_(app) {}
+
+  Error fail(const std::string& what) const { return usage_error("--config " + path_ + ": " + what); }
+
+  // Unknown keys are errors: a typo must not silently change what is traced.
+  Status check_keys() const {
+    static constexpr std::string_view kKeys[] = {"trace",        "output",    "max_args",   "ring_buffer_kib",
+                                                 "syscall_hook", "verbose",   "stats",      "stats_interval",
+                                                 "stats_top",    "audit_key", "audit_sync", "user_tracers"};
+    for (const auto& [key, value] : document_.items())
+      if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
+        return fail("unknown key \"" + key +
+                    "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
+                    "stats_interval, stats_top, audit_key, audit_sync, user_tracers)");
+    return ok_status();
+  }
+
+  // Whether the file sets key and the command line does not set option.
+  bool applies(const char* key, const char* option) const { return document_.contains(key) && app_.count(option) == 0; }
+
+  Status strings(const char* key, const char* option, std::vector<std::string>& out) const {
+    if (!applies(key, option)) return ok_status();
+    const nlohmann::json& value = document_[key];
+    out.clear();
+    if (value.is_string()) {
+      out.push_back(value.get<std::string>());
+      return ok_status();
+    }
+    if (!value.is_array()) return fail(std::string("\"") + key + "\" must be a string or an array of strings");
+    for (const nlohmann::json& item : value) {
+      if (!item.is_string()) return fail(std::string("\"") + key + "\" must be a string or an array of strings");
+      out.push_back(item.get<std::string>());
+    }
+    return ok_status();
+  }
+
+  Status number(const char* key, const char* option, uint32_t min, uint32_t max, uint32_t& out) const {
+    if (!applies(key, option)) return ok_status();
+    const nlohmann::json& value = document_[key];
+    if (!value.is_number_unsigned() || value.get<uint64_t>() < min || value.get<uint64_t>() > max)
+      return fail(std::string("\"") + key + "\" must be a number from " + std::to_string(min) + " to " +
+                  std::to_string(max));
+    out = value.get<uint32_t>();
+    return ok_status();
+  }
+
+  Status flag(const char* key, const char* option, bool& out) const {
+    if (!applies(key, option)) return ok_status();
+    if (!document_[key].is_boolean()) return fail(std::string("\"") + key + "\" must be true or false");
+    out = document_[key].get<bool>();
+    return ok_status();
+  }
+
+  Status text(const char* key, const char* option, std::string& out) const {
+    if (!applies(key, option)) return ok_status();
+    const nlohmann::json& value = document_[key];
+    if (value.is_number_unsigned()) {
+      out = std::to_string(value.get<uint64_t>());
+      return ok_status();
+    }
+    if (!value.is_string()) return fail(std::string("\"") + key + "\" must be a string");
+    out = value.get<std::string>();
+    return ok_status();
+  }
+
+  Result<std::vector<UserTracer>> user_tracers() const {
+    if (!document_.contains("user_tracers")) return std::vector<UserTracer>{};
+    Result<std::vector<UserTracer>> tracers = parse_user_tracers(document_["user_tracers"]);
+    if (!tracers) return fail(tracers.error().message);
+    for (UserTracer& tracer : *tracers) tracer.origin = "--config " + path_ + ": " + tracer.origin;
+    return tracers;
+  }
+
+ private:
+  std::string path_;
+  nlohmann::json document_;
+  const CLI::App& app_;
+};
+
+Result<ConfigFile> read_config_file(const std::string& path, const CLI::App& app) {
+  std::ifstream in(path);
+  if (!in) return usage_error("--config " + path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& error) {
+    // The parser's own message says where (line and column).
+    std::string message = error.what();
+    if (const size_t bracket = message.find("] ");
+        message.starts_with("[json.exception") && bracket != std::string::npos)
+      message.erase(0, bracket + 2);
+    return usage_error("--config " + path + ": not valid JSON: " + message);
+  }
+  if (!document.is_object()) return usage_error("--config " + path + ": must hold a JSON object");
+  ConfigFile config(path, std::move(document), app);
+  if (Status status = config.check_keys(); !status) return status.take_error();
+  return config;
+}
+
+struct ConfigTargets {
+  std::vector<std::string>& outputs;
+  std::string& audit_sync;
+  std::string& audit_key;
+};
+
+Status apply_config_file(const ConfigFile& config, Options& options, ConfigTargets targets) {
+  Status status = config.strings("trace", "--trace", options.trace_expressions);
+  if (status) status = config.strings("output", "--output", targets.outputs);
+  if (status) status = config.number("max_args", "--max-args", 1, TRACER_MAX_ARGS_LIMIT, options.max_args);
+  if (status) status = config.number("ring_buffer_kib", "--ring-buffer-kib", 64, 1 << 20, options.ring_buffer_kib);
+  if (status) status = config.text("syscall_hook", "--syscall-hook", options.syscall_hook);
+  if (status && options.syscall_hook != "auto" && options.syscall_hook != "tracepoint" && options.syscall_hook != "raw")
+    status = config.fail("\"syscall_hook\" must be auto, tracepoint or raw");
+  if (status) status = config.flag("verbose", "--verbose", options.verbose);
+  if (status) status = config.flag("stats", "--stats", options.stats);
+  if (status) status = config.number("stats_interval", "--stats-interval", 1, 86400, options.stats_interval_s);
+  if (status) status = config.number("stats_top", "--stats-top", 1, 100000, options.stats_top);
+  if (status) status = config.text("audit_key", "--audit-key", targets.audit_key);
+  if (status) status = config.text("audit_sync", "--audit-sync", targets.audit_sync);
+  if (!status) return status;
+  Result<std::vector<UserTracer>> tracers = config.user_tracers();
+  if (!tracers) return tracers.take_error();
+  options.user_functions = std::make_shared<const UserFunctions>(std::move(*tracers));
   return ok_status();
 }
 
@@ -128,12 +267,24 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
     return usage_error(error.what());
   }
 
-  for (const std::string& spec : outputs) {
-    if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
-  }
   if (verify->parsed()) {
+    for (const std::string& spec : outputs)
+      if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
     options.command = Command::verify;
     return options;
+  }
+  if (options.config_file) {
+    Result<ConfigFile> config = read_config_file(*options.config_file, app);
+    if (!config) return config.take_error();
+    std::string audit_key = options.audit_key_file.value_or("");
+    if (Status status = apply_config_file(*config, options, ConfigTargets{outputs, audit_sync, audit_key}); !status)
+      return status.take_error();
+    if (!audit_key.empty()) options.audit_key_file = audit_key;
+  }
+  if (!options.user_functions)
+    options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserTracer>{});
+  for (const std::string& spec : outputs) {
+    if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
   }
   if (!audit_sync.empty()) {
     if (audit_sync == "always") {
@@ -153,8 +304,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   const uint32_t kib = options.ring_buffer_kib;
   if ((kib & (kib - 1)) != 0)
     return usage_error("--ring-buffer-kib " + std::to_string(kib) + ": must be a power of two");
-  if (options.config_file) return usage_error("--config: configuration files are not supported yet");
-  Result<FilterSpec> filters = parse_filters(options.trace_expressions);
+  Result<FilterSpec> filters = parse_filters(options.trace_expressions, *options.user_functions);
   if (!filters) return filters.take_error();
   options.filters = std::move(*filters);
   if (Status status = check_stats_options(options); !status) return status.take_error();

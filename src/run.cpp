@@ -17,6 +17,8 @@
 #include "tracer/stats_mode.hpp"
 #include "tracer/syscall_catalog.hpp"
 #include "tracer/syscall_tracefs.hpp"
+#include "tracer/user_function_target.hpp"
+#include "tracer/user_tracer.hpp"
 
 namespace tracer {
 namespace {
@@ -28,7 +30,8 @@ uint64_t boot_clock_now_ns() {
 }
 
 std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable,
-                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls) {
+                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls,
+                               const UserFunctions* user_functions) {
   std::string names;
   const auto add = [&](std::string_view name) {
     if (!names.empty()) names += ", ";
@@ -36,6 +39,9 @@ std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable,
   };
   for (const EventDefinition& definition : event_definitions())
     if (filters.wants(definition.id) && !(unavailable & (uint64_t{1} << definition.id))) add(definition.name);
+  if (user_functions)
+    for (const EventDefinition& definition : user_functions->definitions())
+      if (filters.wants(definition.id)) add(definition.name);
   if (syscalls.count() > 16) {
     add(std::to_string(syscalls.count()) + " syscalls");
     return names;
@@ -79,6 +85,22 @@ Status check_syscall_argument_filters(const FilterSpec& filters, const SyscallSi
   return ok_status();
 }
 
+// The functions of the user tracers this run produces, found in their ELF
+// files before anything is loaded (a missing one is a usage error).
+Result<std::vector<UserFunctionTarget>> resolve_user_functions(const Options& options) {
+  std::vector<UserFunctionTarget> targets;
+  if (options.stats) return targets;
+  const std::span<const UserTracer> tracers = options.user_functions->tracers();
+  for (uint32_t slot = 0; slot < tracers.size(); ++slot) {
+    if (!options.filters.wants(static_cast<uint16_t>(TRACER_EVENT_USER_FUNCTION_BASE + slot))) continue;
+    Result<UserFunctionTarget> target =
+        tracers[slot].builtin ? resolve_bash_readline(slot) : resolve_user_function(tracers[slot], slot);
+    if (!target) return target.take_error();
+    targets.push_back(std::move(*target));
+  }
+  return targets;
+}
+
 bool wants_exec_programs(const Options& options) {
   const FilterSpec& filters = options.filters;
   return filters.wants(TRACER_EVENT_EXECVE) || filters.wants(TRACER_EVENT_EXECVEAT) ||
@@ -120,6 +142,10 @@ Status run_trace(const Options& options) {
   if (Status status = check_syscall_argument_filters(options.filters, tracefs.signatures); !status) return status;
   settings.tracepoint_ids = tracefs.tracepoint_ids;
   settings.syscall_signatures = &tracefs.signatures;
+  Result<std::vector<UserFunctionTarget>> user_targets = resolve_user_functions(options);
+  if (!user_targets) return user_targets.take_error();
+  settings.user_function_targets = std::move(*user_targets);
+  settings.user_functions = options.user_functions.get();
 
   // security_bprm_check needs a BPF LSM program: probed, never assumed.
   uint64_t unavailable = 0;
@@ -134,7 +160,8 @@ Status run_trace(const Options& options) {
                    refusal.c_str());
     }
   }
-  if ((options.filters.wanted_events & ~unavailable) == 0 && settings.syscalls.none())
+  if ((options.filters.wanted_events & ~unavailable) == 0 && settings.syscalls.none() &&
+      settings.user_function_targets.empty())
     return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
 
   Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
@@ -157,7 +184,7 @@ Status run_trace(const Options& options) {
 
   if (options.stats) {
     std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
-                 traced_event_names(FilterSpec{}, 0, settings.syscalls).c_str());
+                 traced_event_names(FilterSpec{}, 0, settings.syscalls, nullptr).c_str());
     RunTotals totals;
     Status status = run_stats_loop(*bpf, options, totals.events_emitted, totals.losses);
     if (!status && status.error().kind == ExitKind::reader_gone) return status;
@@ -175,12 +202,14 @@ Status run_trace(const Options& options) {
   }
   Enricher enricher(bpf->container_ids_fd(), options.lineage, std::move(table));
 
-  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n",
-               traced_event_names(options.filters, unavailable, settings.syscalls).c_str());
+  std::fprintf(
+      stderr, "tracer: tracing %s (Ctrl-C to stop)\n",
+      traced_event_names(options.filters, unavailable, settings.syscalls, options.user_functions.get()).c_str());
 
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
   decode_options.syscalls = &tracefs.signatures;
+  decode_options.user_functions = options.user_functions.get();
   RunTotals totals;
   Status status = run_event_loop(*bpf, *sink, decode_options, options.filters, enricher, clock, totals);
   if (options.verbose && enricher.table())

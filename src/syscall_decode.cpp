@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -192,6 +193,7 @@ std::string symbolic_text(const SymbolicValue& value) {
     case Symbols::socket_family: return value_name(value.raw, kFamilies, "AF_");
     case Symbols::socket_type: return socket_type_text(raw);
     case Symbols::memory_protection: return bits_text(raw, kProtections, "PROT_NONE");
+    case Symbols::address: return fmt::format("{:#x}", raw);
   }
   return std::to_string(value.raw);
 }

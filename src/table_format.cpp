@@ -70,6 +70,10 @@ void append_value(std::string& out, const Value& value) {
           out += symbolic_text(v);
         } else if constexpr (std::is_same_v<T, SocketAddress>) {
           append_socket_address(out, v);
+        } else if constexpr (std::is_same_v<T, ByteArray>) {
+          append_hex(out, v.bytes);
+        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+          out += "NULL";
         } else {
           fmt::format_to(std::back_inserter(out), "{}", v);
         }

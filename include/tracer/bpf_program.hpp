@@ -15,6 +15,7 @@
 #include "tracer/result.hpp"
 #include "tracer/stats_report.hpp"
 #include "tracer/syscall_signature.hpp"
+#include "tracer/user_function_target.hpp"
 
 struct tracer_bpf;
 struct bpf_link;
@@ -48,6 +49,9 @@ struct BpfSettings {
   bool syscall_stats = false;
   // "syscalls/sys_enter_openat" → id (read_tracefs_syscalls).
   std::vector<std::pair<std::string, uint64_t>> tracepoint_ids;
+  // User functions to probe (resolved), and what each slot captures.
+  std::vector<UserFunctionTarget> user_function_targets;
+  const UserFunctions* user_functions = nullptr;
 };
 
 struct AttachOutcome {
@@ -75,6 +79,12 @@ class TracerBpf {
   SyscallHook syscall_hook() const { return syscall_hook_; }
   LossCounts read_kernel_losses() const;
   SyscallCounts read_syscall_counts() const;
+  // Probes one more user function target while running (a bash found later);
+  // the outcome per probe.
+  std::vector<AttachOutcome> attach_user_function(const UserFunctionTarget& target);
+  // Forgets calls in flight of threads that no longer exist (they died inside
+  // a traced function); how many.
+  size_t sweep_user_calls();
 
  private:
   struct SkeletonDeleter {
@@ -88,6 +98,7 @@ class TracerBpf {
   bpf_link* attach_syscall_tracepoint(bpf_program* program, const std::string& name);
   void attach_selected_syscalls(std::vector<AttachOutcome>& outcomes);
   Status fill_capture_specs(const BpfSettings& settings);
+  Status fill_user_function_specs(const BpfSettings& settings);
 
   std::unique_ptr<tracer_bpf, SkeletonDeleter> skeleton_;
   SyscallHook syscall_hook_ = SyscallHook::raw;
@@ -95,6 +106,7 @@ class TracerBpf {
   // Selected syscalls hooked by their own tracepoints: number, argument count.
   std::vector<std::pair<uint16_t, uint8_t>> syscall_tracepoints_;
   bool syscall_stats_ = false;
+  std::vector<UserFunctionTarget> user_function_targets_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
 
  public:

@@ -13,12 +13,15 @@
 namespace tracer {
 
 class SyscallSignatures;
+class UserFunctions;
 
 struct DecodeOptions {
   uint32_t max_args = 128;  // --max-args: argv beyond this is cut and flagged
   // Argument names and formats of the selected syscalls; without them a
   // syscall's arguments are arg0..arg5.
   const SyscallSignatures* syscalls = nullptr;
+  // The user tracers by slot: their records are undecodable without them.
+  const UserFunctions* user_functions = nullptr;
 };
 
 Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& options);

@@ -21,4 +21,7 @@ bool append_json_string_body(std::string& out, std::string_view bytes);
 // overrides as \u{NNNN}.
 void append_terminal_safe(std::string& out, std::string_view bytes);
 
+// Appends bytes as lowercase hex, two digits per byte.
+void append_hex(std::string& out, std::string_view bytes);
+
 }  // namespace tracer

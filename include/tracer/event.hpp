@@ -5,6 +5,7 @@
 // an Event lives no longer than the callback that received the record.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -71,6 +72,7 @@ enum class Symbols : uint8_t {
   socket_family,
   socket_type,
   memory_protection,
+  address,  // a pointer: 0x7ffd...
 };
 
 // A number and how to name it: JSON shows the name (the number stays in
@@ -85,8 +87,15 @@ struct SocketAddress {
   std::string_view bytes;
 };
 
-// Bytes as captured: not necessarily UTF-8; sinks escape them.
-using Value = std::variant<int64_t, uint64_t, bool, std::string_view, StringList, SymbolicValue, SocketAddress>;
+// Raw bytes (a user function's ByteArray): shown as lowercase hex.
+struct ByteArray {
+  std::string_view bytes;
+};
+
+// Bytes as captured: not necessarily UTF-8; sinks escape them. nullptr: a
+// NULL pointer where a string or bytes were expected (JSON null).
+using Value = std::variant<int64_t, uint64_t, bool, std::string_view, StringList, SymbolicValue, SocketAddress,
+                           ByteArray, std::nullptr_t>;
 
 struct Arg {
   std::string_view name;

@@ -6,6 +6,8 @@
 
 namespace tracer {
 
+class UserFunctions;
+
 struct Feature {
   std::string name;
   bool available = false;
@@ -13,9 +15,9 @@ struct Feature {
 };
 
 // --check: one line per kernel feature, then the events.
-std::string describe_kernel_features();
+std::string describe_kernel_features(const UserFunctions& user_functions);
 // --list: one line per event with its support here.
-std::string describe_events();
+std::string describe_events(const UserFunctions& user_functions);
 
 // Loads and attaches a do-nothing lsm/bprm_check_security program: "" when the
 // kernel permits BPF LSM programs, else why not.

@@ -66,15 +66,19 @@ struct FilterSpec {
   bool only_new = false;  // pid=new
   bool follow = false;
   ContainerScope container = ContainerScope::any;
-  bool container_new = false;                          // container=new
-  std::vector<std::string> container_ids;              // container=ID: lowercase hex prefixes
-  uint64_t wanted_events = 0;                          // bit per built-in event id
-  std::bitset<TRACER_SYSCALL_NR_MAX> wanted_syscalls;  // syscall events, by number
-  bool events_given = false;                           // an event= expression was given
+  bool container_new = false;                                   // container=new
+  std::vector<std::string> container_ids;                       // container=ID: lowercase hex prefixes
+  uint64_t wanted_events = 0;                                   // bit per built-in event id
+  std::bitset<TRACER_SYSCALL_NR_MAX> wanted_syscalls;           // syscall events, by number
+  std::bitset<TRACER_USER_FUNCTION_MAX> wanted_user_functions;  // user tracers, by slot
+  bool events_given = false;                                    // an event= expression was given
   std::vector<ArgumentFilter> argument_filters;
 
   bool has_context_filter() const;
   bool wants(uint16_t event_id) const {
+    if (event_id >= TRACER_EVENT_USER_FUNCTION_BASE)
+      return event_id < TRACER_EVENT_USER_FUNCTION_BASE + TRACER_USER_FUNCTION_MAX &&
+             wanted_user_functions.test(event_id - TRACER_EVENT_USER_FUNCTION_BASE);
     if (event_id >= TRACER_EVENT_SYSCALL_BASE)
       return event_id < TRACER_EVENT_SYSCALL_BASE + TRACER_SYSCALL_NR_MAX &&
              wanted_syscalls.test(event_id - TRACER_EVENT_SYSCALL_BASE);
@@ -82,9 +86,14 @@ struct FilterSpec {
   }
 };
 
+class UserFunctions;
+
 // Parses every --trace expression. An error names the expression and what is
-// wrong in one line: "--trace 'uid>abc': uid needs a number".
+// wrong in one line: "--trace 'uid>abc': uid needs a number". Events are the
+// built-in ones, syscalls and user_functions' tables (configured ones are
+// produced by default, like execve); without it, bash_readline only.
 Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions);
+Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions, const UserFunctions& user_functions);
 
 // Argument filters, on a decoded event: true when the event passes.
 bool passes_argument_filters(const FilterSpec& filters, const Event& event);

@@ -3,6 +3,7 @@
 // kernel: a usage error is reported before anything is loaded.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "tracer/result.hpp"
 
 namespace tracer {
+
+class UserFunctions;
 
 enum class Command { trace, list, check, version, verify };
 enum class OutputFormat { table, json, none };
@@ -25,7 +28,9 @@ struct Options {
   OutputFormat format = OutputFormat::table;
   std::optional<std::string> output_file;  // out-file:PATH
   Lineage lineage = Lineage::none;
-  std::optional<std::string> config_file;
+  std::optional<std::string> config_file;  // --config: any option below, and user_tracers
+  // bash_readline and the user tracers of --config (never null after parsing).
+  std::shared_ptr<const UserFunctions> user_functions;
   uint32_t max_args = 128;
   uint32_t ring_buffer_kib = 4096;
   std::string syscall_hook = "auto";  // --syscall-hook auto|tracepoint|raw

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * User-space functions (uprobes): one generic entry program and one generic
+ * return program, attached once per configured function with the function's
+ * slot as the attach cookie. What to capture is data (user_function_specs),
+ * never code generated at run time.
+ *
+ * Entry keeps the caller's context, the six argument registers and the
+ * parameters read at entry (mode In) per (tid, slot); the return reads the
+ * parameters read at return (mode Out) and sends one record per call.
+ */
+#pragma once
+
+/* The captures of one call's In parameters: each starts below
+ * USER_IN_OFFSET_MASK + 1 and is at most TRACER_USER_STRING_MAX long. */
+#define USER_IN_OFFSET_MASK (TRACER_USER_STRING_MAX - 1)
+#define USER_IN_BYTES (2 * TRACER_USER_STRING_MAX)
+/* Out captures start below 32 KiB in the record (scratch of 128 KiB). */
+#define USER_OUT_OFFSET_MASK (8 * TRACER_USER_STRING_MAX - 1)
+
+struct user_call_key {
+	__u32 tid;
+	__u32 slot;
+};
+
+struct user_call {
+	struct tracer_task_context task;
+	__u64 args[TRACER_SYSCALL_ARGS];
+	__u64 enter_boot_ns;
+	__u16 capture_len[TRACER_USER_PARAMS_MAX];
+	__u8 capture_failed;
+	__u8 capture_truncated;
+	__u8 pointer_null;
+	__u8 _pad;
+	__u32 in_len; /* bytes used in `bytes` */
+	__u8 bytes[USER_IN_BYTES];
+};
+
+/* Calls in progress. Not preallocated (a value is 8 KiB): memory only for
+ * the calls in flight, e.g. one per interactive shell waiting in readline. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct user_call_key);
+	__type(value, struct user_call);
+} user_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACER_USER_FUNCTION_MAX);
+	__type(key, __u32);
+	__type(value, struct tracer_user_function_spec);
+} user_function_specs SEC(".maps");
+
+/* For a slot with TRACER_USER_EXE_FILTER: the executables it traces (a
+ * library function, e.g. readline in libreadline, called by bash only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct tracer_user_exe_key);
+	__type(value, __u8);
+} user_function_exes SEC(".maps");
+
+static __always_inline int user_function__exe_allowed(__u32 slot)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	struct tracer_user_exe_key key = {
+		.inode = BPF_CORE_READ(inode, i_ino),
+		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
+		.slot = slot,
+	};
+
+	return bpf_map_lookup_elem(&user_function_exes, &key) != 0;
+}
+
+/* The sixth argument register (libbpf's bpf_tracing.h of Debian 12 stops at
+ * the fifth). */
+#if defined(__TARGET_ARCH_x86)
+#define USER_PARM6(ctx) ((ctx)->r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define USER_PARM6(ctx) (((const struct user_pt_regs *)(ctx))->regs[5])
+#else
+#error "user functions: unsupported architecture"
+#endif
+
+static __always_inline __u64 user_function__arg(struct pt_regs *ctx, int i)
+{
+	switch (i) {
+	case 0: return PT_REGS_PARM1(ctx);
+	case 1: return PT_REGS_PARM2(ctx);
+	case 2: return PT_REGS_PARM3(ctx);
+	case 3: return PT_REGS_PARM4(ctx);
+	case 4: return PT_REGS_PARM5(ctx);
+	default: return USER_PARM6(ctx);
+	}
+}
+
+/* Reads parameter i's memory to data[at & mask]; its length, or < 0. The
+ * bits say what happened (bit i of failed, truncated, null). */
+static __always_inline long user_function__capture(const struct tracer_user_param_spec *param, __u64 pointer,
+						   __u8 *data, __u8 *failed, __u8 *truncated, __u8 *null, int i)
+{
+	long len;
+
+	if (param->capture == TRACER_USER_CAPTURE_VALUE)
+		return 0;
+	if (!pointer) {
+		*null |= 1u << i;
+		return 0;
+	}
+	if (param->capture == TRACER_USER_CAPTURE_STRING) {
+		len = bpf_probe_read_user_str(data, TRACER_USER_STRING_MAX, (const void *)pointer);
+		if (len < 0)
+			goto failed;
+		len = user_str__length(len);
+		if (len == TRACER_USER_STRING_MAX - 1)
+			*truncated |= 1u << i;
+		return len;
+	}
+	len = param->size & (TRACER_USER_BYTES_MAX * 2 - 1);
+	if (len > TRACER_USER_BYTES_MAX)
+		len = TRACER_USER_BYTES_MAX;
+	if (bpf_probe_read_user(data, len, (const void *)pointer))
+		goto failed;
+	return len;
+failed:
+	*failed |= 1u << i;
+	drops__count(TRACER_DROP_ARGUMENT_READ);
+	return 0;
+}
+
+static __always_inline int user_function__on_entry(struct pt_regs *ctx)
+{
+	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
+	const struct tracer_user_function_spec *spec = bpf_map_lookup_elem(&user_function_specs, &slot);
+	struct tracer_task_context task;
+	struct record_scratch *scratch;
+	struct user_call *call;
+	struct user_call_key key;
+
+	if (!spec)
+		return 0;
+	if ((spec->flags & TRACER_USER_EXE_FILTER) && !user_function__exe_allowed(slot))
+		return 0;
+	task__read_context(&task);
+	if (!filter__selects(&task)) /* may use the scratch (exe=): before the call is built there */
+		return 0;
+	scratch = record__scratch();
+	if (!scratch)
+		return 0;
+	call = (struct user_call *)scratch->bytes;
+	__builtin_memset(call, 0, offsetof(struct user_call, bytes));
+	call->task = task;
+#pragma unroll
+	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+		call->args[i] = user_function__arg(ctx, i);
+	call->enter_boot_ns = bpf_ktime_get_boot_ns();
+#pragma unroll
+	for (int i = 0; i < TRACER_USER_PARAMS_MAX; i++) {
+		const struct tracer_user_param_spec *param = &spec->params[i];
+		__u32 at = call->in_len & USER_IN_OFFSET_MASK;
+		long len;
+
+		if (i >= spec->param_count || param->at_return || param->source >= TRACER_SYSCALL_ARGS)
+			continue;
+		len = user_function__capture(param, call->args[param->source], &call->bytes[at],
+					     &call->capture_failed, &call->capture_truncated, &call->pointer_null, i);
+		call->capture_len[i] = (__u16)len;
+		call->in_len = at + len;
+	}
+	key.tid = task.tid;
+	key.slot = slot;
+	if (!bpf_map_update_elem(&user_calls, &key, call, BPF_NOEXIST))
+		return 0;
+	/* An earlier call of this thread has not returned: a nested (recursive)
+	 * call, or a thread that died inside it. The earlier one is given up. */
+	if (bpf_map_lookup_elem(&user_calls, &key))
+		drops__count(TRACER_DROP_USER_ENTRY_MISSING);
+	if (bpf_map_update_elem(&user_calls, &key, call, BPF_ANY))
+		drops__count(TRACER_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+static __always_inline int user_function__on_return(struct pt_regs *ctx)
+{
+	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
+	const struct tracer_user_function_spec *spec = bpf_map_lookup_elem(&user_function_specs, &slot);
+	struct tracer_user_function_record *record;
+	struct record_scratch *scratch;
+	struct user_call_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .slot = slot};
+	struct user_call *call;
+	__u32 offset;
+
+	if (!spec)
+		return 0;
+	call = bpf_map_lookup_elem(&user_calls, &key);
+	if (!call)
+		return 0; /* filtered out at entry, or entered before the probe */
+	scratch = record__scratch();
+	if (!scratch)
+		goto done;
+	record = (struct tracer_user_function_record *)scratch->bytes;
+	__builtin_memset(record, 0, sizeof(*record));
+	record__init_header(&record->header, TRACER_RECORD_USER_FUNCTION, TRACER_EVENT_USER_FUNCTION_BASE + slot,
+			    0, 0);
+	record->header.task = call->task;
+	record->return_value = PT_REGS_RC(ctx);
+	__builtin_memcpy(record->args, call->args, sizeof(record->args));
+	record->enter_boot_ns = call->enter_boot_ns;
+	record->slot = slot;
+	__builtin_memcpy(record->capture_len, call->capture_len, sizeof(record->capture_len));
+	record->capture_failed = call->capture_failed;
+	record->capture_truncated = call->capture_truncated;
+	record->pointer_null = call->pointer_null;
+	offset = sizeof(*record);
+	if (call->in_len) {
+		__u32 in_len = call->in_len & (USER_IN_BYTES - 1);
+
+		bpf_probe_read_kernel(&scratch->bytes[offset], in_len, call->bytes);
+		offset += in_len;
+	}
+#pragma unroll
+	for (int i = 0; i < TRACER_USER_PARAMS_MAX; i++) {
+		const struct tracer_user_param_spec *param = &spec->params[i];
+		__u32 at = offset & USER_OUT_OFFSET_MASK;
+		__u32 source = param->source;
+		__u64 pointer;
+		long len;
+
+		if (i >= spec->param_count || !param->at_return)
+			continue;
+		pointer = source < TRACER_SYSCALL_ARGS ? record->args[source] : record->return_value;
+		len = user_function__capture(param, pointer, &scratch->bytes[at], &record->capture_failed,
+					     &record->capture_truncated, &record->pointer_null, i);
+		record->capture_len[i] = (__u16)len;
+		offset = at + len;
+	}
+	record->header.size = offset;
+	record__send(record, offset & RECORD_OFFSET_MASK);
+done:
+	bpf_map_delete_elem(&user_calls, &key);
+	return 0;
+}
