@@ -17,6 +17,7 @@
 #include "syscall.bpf.h"
 #include "lifecycle.bpf.h"
 #include "user_function.bpf.h"
+#include "executable_watch.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -217,6 +218,13 @@ SEC("uretprobe")
 int tracer_user_return(struct pt_regs *ctx)
 {
 	return user_function__on_return(ctx);
+}
+
+/* Loaded for bash_readline: a bash run from elsewhere is probed when first seen. */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(tracer_executable_watch, struct task_struct *task, pid_t old_tid, struct linux_binprm *bprm)
+{
+	return executable__on_exec(bprm);
 }
 
 /* Never attached: userspace runs it once (BPF_PROG_TEST_RUN runs a raw_tp

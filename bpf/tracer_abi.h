@@ -30,6 +30,7 @@ enum tracer_record_kind {
 	TRACER_RECORD_PROCESS_EXIT = 3,
 	TRACER_RECORD_SYSCALL = 4,
 	TRACER_RECORD_USER_FUNCTION = 5,
+	TRACER_RECORD_EXECUTABLE = 6, /* internal: an executable run for the first time (no event) */
 };
 
 /* Which event definition a record belongs to (userspace table: event_table.cpp). */
@@ -222,7 +223,7 @@ struct tracer_user_param_spec {
 };
 
 /* flags of struct tracer_user_function_spec */
-#define TRACER_USER_EXE_FILTER (1u << 0) /* only processes whose executable is in user_function_exes */
+#define TRACER_USER_EXE_FILTER (1u << 0) /* only processes whose executable user_function_exes allows */
 
 struct tracer_user_function_spec {
 	__u8 param_count;
@@ -230,6 +231,15 @@ struct tracer_user_function_spec {
 	__u8 _pad[6];
 	struct tracer_user_param_spec params[TRACER_USER_PARAMS_MAX];
 };
+
+/* flags of struct tracer_user_function_record */
+#define TRACER_USER_RECORD_UNVERIFIED_EXE (1u << 0) /* exe filter: the caller's executable is not judged yet */
+
+/* Values of user_function_exes. An executable not in the map is sent
+ * unverified: userspace judges it (and records its verdict) before the
+ * record counts, so a call is never lost to the time that takes. */
+#define TRACER_USER_EXE_ALLOWED 1
+#define TRACER_USER_EXE_REFUSED 2
 
 /* Key of user_function_exes: an executable a slot is limited to. */
 struct tracer_user_exe_key {
@@ -254,7 +264,26 @@ struct tracer_user_function_record {
 	__u8 capture_failed;    /* bit per parameter: its memory could not be read */
 	__u8 capture_truncated; /* bit per parameter: cut at its bound */
 	__u8 pointer_null;      /* bit per parameter: the pointer was NULL, nothing read */
-	__u8 _pad[5];
+	/* bit per In parameter whose memory could not be read at entry (a page
+	 * not yet faulted in) and was read at return instead: its capture is in
+	 * the second group. */
+	__u8 read_at_return;
+	__u8 flags; /* TRACER_USER_RECORD_* */
+	__u8 _pad[3];
+	/* The caller's executable, when TRACER_USER_RECORD_UNVERIFIED_EXE. */
+	__u64 exe_inode;
+	__u32 exe_dev;
+	__u32 _pad2;
+};
+
+/* An executable run for the first time since the tracer started (kept in
+ * known_executables), for userspace to look at: is it a bash to probe? The
+ * header's task is the process that runs it. Never printed. */
+struct tracer_executable_record {
+	struct tracer_record_header header;
+	__u64 inode;
+	__u32 dev; /* kernel dev_t of its superblock */
+	__u32 _pad;
 };
 
 /* --stats: counted in the kernel at return, per syscall (array by number)

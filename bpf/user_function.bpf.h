@@ -31,8 +31,11 @@ struct user_call {
 	__u8 capture_failed;
 	__u8 capture_truncated;
 	__u8 pointer_null;
-	__u8 _pad;
+	__u8 unverified_exe;
 	__u32 in_len; /* bytes used in `bytes` */
+	__u64 exe_inode;
+	__u32 exe_dev;
+	__u32 _pad;
 	__u8 bytes[USER_IN_BYTES];
 };
 
@@ -53,26 +56,27 @@ struct {
 	__type(value, struct tracer_user_function_spec);
 } user_function_specs SEC(".maps");
 
-/* For a slot with TRACER_USER_EXE_FILTER: the executables it traces (a
- * library function, e.g. readline in libreadline, called by bash only). */
+/* For a slot with TRACER_USER_EXE_FILTER: the verdict on each executable
+ * (TRACER_USER_EXE_*), e.g. readline in libreadline is for bash only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
+	__uint(max_entries, 4096);
 	__type(key, struct tracer_user_exe_key);
 	__type(value, __u8);
 } user_function_exes SEC(".maps");
 
-static __always_inline int user_function__exe_allowed(__u32 slot)
+/* The verdict on the caller's executable (0: none yet); key gets its id. */
+static __always_inline __u8 user_function__exe_verdict(__u32 slot, struct tracer_user_exe_key *key)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	struct tracer_user_exe_key key = {
-		.inode = BPF_CORE_READ(inode, i_ino),
-		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
-		.slot = slot,
-	};
+	__u8 *verdict;
 
-	return bpf_map_lookup_elem(&user_function_exes, &key) != 0;
+	key->inode = BPF_CORE_READ(inode, i_ino);
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->slot = slot;
+	verdict = bpf_map_lookup_elem(&user_function_exes, key);
+	return verdict ? *verdict : 0;
 }
 
 /* The sixth argument register (libbpf's bpf_tracing.h of Debian 12 stops at
@@ -127,7 +131,6 @@ static __always_inline long user_function__capture(const struct tracer_user_para
 	return len;
 failed:
 	*failed |= 1u << i;
-	drops__count(TRACER_DROP_ARGUMENT_READ);
 	return 0;
 }
 
@@ -135,14 +138,18 @@ static __always_inline int user_function__on_entry(struct pt_regs *ctx)
 {
 	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
 	const struct tracer_user_function_spec *spec = bpf_map_lookup_elem(&user_function_specs, &slot);
+	struct tracer_user_exe_key exe = {};
 	struct tracer_task_context task;
 	struct record_scratch *scratch;
 	struct user_call *call;
 	struct user_call_key key;
+	__u8 verdict = TRACER_USER_EXE_ALLOWED;
 
 	if (!spec)
 		return 0;
-	if ((spec->flags & TRACER_USER_EXE_FILTER) && !user_function__exe_allowed(slot))
+	if (spec->flags & TRACER_USER_EXE_FILTER)
+		verdict = user_function__exe_verdict(slot, &exe);
+	if (verdict == TRACER_USER_EXE_REFUSED)
 		return 0;
 	task__read_context(&task);
 	if (!filter__selects(&task)) /* may use the scratch (exe=): before the call is built there */
@@ -153,6 +160,9 @@ static __always_inline int user_function__on_entry(struct pt_regs *ctx)
 	call = (struct user_call *)scratch->bytes;
 	__builtin_memset(call, 0, offsetof(struct user_call, bytes));
 	call->task = task;
+	call->unverified_exe = !verdict;
+	call->exe_inode = exe.inode;
+	call->exe_dev = exe.dev;
 #pragma unroll
 	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
 		call->args[i] = user_function__arg(ctx, i);
@@ -214,6 +224,11 @@ static __always_inline int user_function__on_return(struct pt_regs *ctx)
 	record->capture_failed = call->capture_failed;
 	record->capture_truncated = call->capture_truncated;
 	record->pointer_null = call->pointer_null;
+	if (call->unverified_exe) {
+		record->flags = TRACER_USER_RECORD_UNVERIFIED_EXE;
+		record->exe_inode = call->exe_inode;
+		record->exe_dev = call->exe_dev;
+	}
 	offset = sizeof(*record);
 	if (call->in_len) {
 		__u32 in_len = call->in_len & (USER_IN_BYTES - 1);
@@ -226,17 +241,28 @@ static __always_inline int user_function__on_return(struct pt_regs *ctx)
 		const struct tracer_user_param_spec *param = &spec->params[i];
 		__u32 at = offset & USER_OUT_OFFSET_MASK;
 		__u32 source = param->source;
+		__u8 bit = 1u << i;
 		__u64 pointer;
 		long len;
 
-		if (i >= spec->param_count || !param->at_return)
+		if (i >= spec->param_count)
 			continue;
+		if (!param->at_return) {
+			/* An In parameter whose page was not in memory at entry:
+			 * the function has touched it since; read it now. */
+			if (!(record->capture_failed & bit) || source >= TRACER_SYSCALL_ARGS)
+				continue;
+			record->capture_failed &= ~bit;
+			record->read_at_return |= bit;
+		}
 		pointer = source < TRACER_SYSCALL_ARGS ? record->args[source] : record->return_value;
 		len = user_function__capture(param, pointer, &scratch->bytes[at], &record->capture_failed,
 					     &record->capture_truncated, &record->pointer_null, i);
 		record->capture_len[i] = (__u16)len;
 		offset = at + len;
 	}
+	if (record->capture_failed)
+		drops__count(TRACER_DROP_ARGUMENT_READ);
 	record->header.size = offset;
 	record__send(record, offset & RECORD_OFFSET_MASK);
 done:

@@ -7,7 +7,7 @@ BUILD_DIR=${TRACER_BUILD_DIR:-$TRACER_ROOT/build}
 
 RUNTIME_PACKAGES=(g++ cmake ninja-build pkg-config clang libbpf-dev bpftool libelf-dev zlib1g-dev
                   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev)
-TEST_PACKAGES=(libgtest-dev clang-format libbenchmark-dev)
+TEST_PACKAGES=(libgtest-dev clang-format libbenchmark-dev libreadline-dev)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -150,6 +150,8 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   bpf_program__set_autoload(raw->progs.tracer_user_enter, user_functions);
   bpf_program__set_autoload(raw->progs.tracer_user_return, user_functions);
   bpf.user_function_targets_ = settings.user_function_targets;
+  bpf_program__set_autoload(raw->progs.tracer_executable_watch, settings.watch_executables);
+  if (!settings.watch_executables) bpf_map__set_max_entries(raw->maps.known_executables, 1);
   // follow's set is preallocated: keep it small unless follow is asked for.
   if (!settings.filter.config.follow) bpf_map__set_max_entries(raw->maps.followed_tgids, 1);
 
@@ -162,6 +164,17 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   if (Status status = bpf.fill_filter_maps(settings.filter); !status) return status.take_error();
   if (Status status = bpf.fill_capture_specs(settings); !status) return status.take_error();
   if (Status status = bpf.fill_user_function_specs(settings); !status) return status.take_error();
+  const int known_fd = bpf_map__fd(raw->maps.known_executables);
+  for (const ExecutableId& executable : settings.known_executables) {
+    const struct {
+      uint64_t inode;
+      uint32_t dev;
+      uint32_t pad;
+    } key{executable.inode, executable.kernel_dev, 0};
+    const uint8_t seen = 1;
+    if (settings.watch_executables && bpf_map_update_elem(known_fd, &key, &seen, BPF_ANY) != 0)
+      return runtime_error("cannot fill the known_executables map: " + errno_text(errno));
+  }
   // The tracer's own container, if it runs in one: its records are left out.
   LIBBPF_OPTS(bpf_test_run_opts, run);
   if (bpf_prog_test_run_opts(bpf_program__fd(raw->progs.tracer_whoami), &run) != 0)
@@ -204,25 +217,29 @@ Status TracerBpf::fill_user_function_specs(const BpfSettings& settings) {
     if (!target.executables.empty()) spec.flags |= TRACER_USER_EXE_FILTER;
     if (bpf_map_update_elem(specs_fd, &target.slot, &spec, BPF_ANY) != 0)
       return runtime_error("cannot fill the user_function_specs map: " + errno_text(errno));
-    const uint8_t present = 1;
+    const uint8_t allowed = TRACER_USER_EXE_ALLOWED;
     for (const ExecutableId& executable : target.executables) {
       const tracer_user_exe_key key{executable.inode, executable.kernel_dev, target.slot};
-      if (bpf_map_update_elem(exes_fd, &key, &present, BPF_ANY) != 0)
+      if (bpf_map_update_elem(exes_fd, &key, &allowed, BPF_ANY) != 0)
         return runtime_error("cannot fill the user_function_exes map: " + errno_text(errno));
     }
   }
   return ok_status();
 }
 
+void TracerBpf::judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed) {
+  const tracer_user_exe_key key{executable.inode, executable.kernel_dev, slot};
+  const uint8_t verdict = allowed ? TRACER_USER_EXE_ALLOWED : TRACER_USER_EXE_REFUSED;
+  bpf_map_update_elem(bpf_map__fd(skeleton_->maps.user_function_exes), &key, &verdict, BPF_ANY);
+}
+
 std::vector<AttachOutcome> TracerBpf::attach_user_function(const UserFunctionTarget& target) {
   std::vector<AttachOutcome> outcomes;
-  const int exes_fd = bpf_map__fd(skeleton_->maps.user_function_exes);
-  const uint8_t present = 1;
-  for (const ExecutableId& executable : target.executables) {
-    const tracer_user_exe_key key{executable.inode, executable.kernel_dev, target.slot};
-    bpf_map_update_elem(exes_fd, &key, &present, BPF_ANY);
-  }
+  for (const ExecutableId& executable : target.executables) judge_executable(target.slot, executable, true);
   for (const UprobePoint& point : target.points) {
+    const std::string probed = std::to_string(target.slot) + ":" + point.binary + "+" + std::to_string(point.offset);
+    if (std::find(probed_points_.begin(), probed_points_.end(), probed) != probed_points_.end()) continue;
+    probed_points_.push_back(probed);
     for (const bool at_return : {false, true}) {
       AttachOutcome outcome;
       outcome.hook =

@@ -54,15 +54,26 @@ struct Consumer {
   const FilterSpec& filters;
   Enricher& enricher;
   RunTotals& totals;
+  const ExecutableHooks& executable_hooks;
   Status sink_status = ok_status();
 
   static int on_record(void* context, void* data, size_t size) {
     auto& self = *static_cast<Consumer*>(context);
+    if (size >= sizeof(tracer_executable_record) &&
+        static_cast<const tracer_record_header*>(data)->kind == TRACER_RECORD_EXECUTABLE) {
+      tracer_executable_record record;
+      std::memcpy(&record, data, sizeof(record));
+      if (self.executable_hooks.on_new_executable) self.executable_hooks.on_new_executable(record);
+      return 0;
+    }
     Result<Event> event = decode({static_cast<const std::byte*>(data), size}, self.decode_options);
     if (!event) {
       ++self.totals.losses.undecodable;
       return 0;
     }
+    if (event->unverified_executable && self.executable_hooks.admit_unverified &&
+        !self.executable_hooks.admit_unverified(*event))
+      return 0;  // not a program this event is about (e.g. readline, not in bash)
     self.enricher.observe(*event);
     if (event->context_only) return 0;
     if (!self.filters.argument_filters.empty() && !passes_argument_filters(self.filters, *event)) return 0;
@@ -87,8 +98,9 @@ Status block_handled_signals() {
 }
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
-                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals) {
-  Consumer consumer{sink, decode_options, filters, enricher, totals};
+                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
+                      const ExecutableHooks& executable_hooks) {
+  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
   if (!ring) return runtime_error(std::string("cannot map the ring buffer: ") + std::strerror(errno));

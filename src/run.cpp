@@ -146,6 +146,19 @@ Status run_trace(const Options& options) {
   if (!user_targets) return user_targets.take_error();
   settings.user_function_targets = std::move(*user_targets);
   settings.user_functions = options.user_functions.get();
+  // bash_readline: a bash run from elsewhere (copied, built) is probed when it
+  // first runs; the bashes probed already are known.
+  const UserFunctionTarget* bash_target = nullptr;
+  for (const UserFunctionTarget& target : settings.user_function_targets)
+    if (options.user_functions->tracers()[target.slot].builtin) bash_target = &target;
+  if (bash_target) {
+    settings.watch_executables = true;
+    for (const UprobePoint& point : bash_target->points)
+      if (std::optional<ExecutableId> id = executable_id(point.binary)) settings.known_executables.push_back(*id);
+    settings.known_executables.insert(settings.known_executables.end(), bash_target->executables.begin(),
+                                      bash_target->executables.end());
+  }
+  const std::optional<uint32_t> bash_slot = bash_target ? std::optional<uint32_t>(bash_target->slot) : std::nullopt;
 
   // security_bprm_check needs a BPF LSM program: probed, never assumed.
   uint64_t unavailable = 0;
@@ -210,8 +223,37 @@ Status run_trace(const Options& options) {
   decode_options.max_args = options.max_args;
   decode_options.syscalls = &tracefs.signatures;
   decode_options.user_functions = options.user_functions.get();
+  ExecutableHooks executable_hooks;
+  if (bash_slot) {
+    executable_hooks.on_new_executable = [&](const tracer_executable_record& record) {
+      std::string path;
+      const ExecutableId id{record.inode, record.dev};
+      std::optional<UserFunctionTarget> target =
+          bash_readline_of_process(record.header.task.tgid, id, *bash_slot, path);
+      if (!target) return;
+      for (const AttachOutcome& outcome : bpf->attach_user_function(*target))
+        if (!outcome.attached)
+          std::fprintf(stderr, "tracer: bash_readline: %s could not be attached (%s)\n", outcome.hook.c_str(),
+                       outcome.error.c_str());
+      std::fprintf(stderr, "tracer: bash_readline: %s is a bash too (pid %u): its readline is probed from now on\n",
+                   path.c_str(), record.header.task.tgid);
+      if (options.verbose)
+        std::fprintf(stderr, "tracer: bash_readline: probed %.1f ms after its first exec\n",
+                     double(boot_clock_now_ns() - record.header.boot_ns) / 1e6);
+    };
+    // readline in a library: called by a program the kernel has no verdict
+    // on yet. Judged once, by its binary; the kernel keeps the verdict.
+    executable_hooks.admit_unverified = [&](const Event& event) {
+      const ExecutableId id{event.unverified_executable->inode, event.unverified_executable->kernel_dev};
+      std::string path;
+      const bool bash = bash_readline_of_process(event.task.pid, id, *bash_slot, path).has_value();
+      bpf->judge_executable(*bash_slot, id, bash);
+      return bash;
+    };
+  }
   RunTotals totals;
-  Status status = run_event_loop(*bpf, *sink, decode_options, options.filters, enricher, clock, totals);
+  Status status =
+      run_event_loop(*bpf, *sink, decode_options, options.filters, enricher, clock, totals, executable_hooks);
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),
                  enricher.table()->peak_size());

@@ -169,8 +169,12 @@ std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint
   // bash, whatever its name: it defines bash's own version string.
   if (!elf || !elf->symbol_address("shell_version_string") || !elf->symbol_address("dist_version", true))
     return std::nullopt;
+  const std::optional<ExecutableId> id = executable_id(path);
+  if (!id) return std::nullopt;
+  // Only bash: the probe may be in a library other programs use too.
   UserFunctionTarget target;
   target.slot = slot;
+  target.executables.push_back(*id);
   if (Result<uint64_t> offset = function_offset(*elf, path, "readline")) {
     target.points.push_back(UprobePoint{path, *offset});
     return target;
@@ -184,10 +188,8 @@ std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint
     Result<ElfFile> library_elf = ElfFile::open(*library);
     if (!library_elf) continue;
     Result<uint64_t> offset = function_offset(*library_elf, *library, "readline");
-    const std::optional<ExecutableId> id = executable_id(path);
-    if (!offset || !id) continue;
+    if (!offset) continue;
     target.points.push_back(UprobePoint{*library, *offset});
-    target.executables.push_back(*id);
     return target;
   }
   return std::nullopt;
@@ -197,8 +199,6 @@ Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot) {
   UserFunctionTarget merged;
   merged.slot = slot;
   std::vector<ExecutableId> seen;
-  std::vector<ExecutableId> bashes;
-  bool in_library = false;
   for (const std::string& candidate : installed_bash_paths()) {
     const std::optional<std::string> path = real_path(candidate);
     const std::optional<ExecutableId> id = path ? executable_id(*path) : std::nullopt;
@@ -212,16 +212,37 @@ Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot) {
       });
       if (!known) merged.points.push_back(std::move(point));
     }
-    in_library |= !found->executables.empty();
-    bashes.push_back(*id);
+    merged.executables.push_back(*id);
   }
-  // A probe in a library is limited to bash; the limit then names every bash.
-  if (in_library) merged.executables = bashes;
-  if (merged.points.empty())
+  // Every shared libreadline too: a bash linked with it, run later from
+  // anywhere, is then caught from its first line (the kernel asks userspace
+  // about an executable it has no verdict on; other programs are refused).
+  for (const char* soname : {"libreadline.so.8", "libreadline.so.7", "libreadline.so.6"}) {
+    const std::optional<std::string> library = find_library(soname);
+    if (!library) continue;
+    Result<ElfFile> library_elf = ElfFile::open(*library);
+    if (!library_elf) continue;
+    Result<uint64_t> offset = function_offset(*library_elf, *library, "readline");
+    const bool known = std::any_of(merged.points.begin(), merged.points.end(),
+                                   [&](const UprobePoint& point) { return point.binary == *library; });
+    if (offset && !known) merged.points.push_back(UprobePoint{*library, *offset});
+  }
+  if (merged.executables.empty())
     return runtime_error(
         "bash_readline: no bash with readline found (looked at /bin/bash, /usr/bin/bash and "
         "/etc/shells)");
   return merged;
+}
+
+std::optional<UserFunctionTarget> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
+                                                           std::string& path) {
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  path = link;
+  if (std::optional<std::string> resolved = real_path(link); resolved && executable_id(*resolved) == id)
+    path = *resolved;
+  else if (executable_id(link) != id)
+    return std::nullopt;  // gone, or it exec'd something else already
+  return bash_readline_in(path, slot);
 }
 
 }  // namespace tracer

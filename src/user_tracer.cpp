@@ -284,7 +284,8 @@ Result<Event> decode_user_function(std::span<const std::byte> record, Event even
   size_t offset = 0;
   for (const bool at_return : {false, true}) {
     for (size_t i = 0; i < count; ++i) {
-      if (static_cast<bool>(param_spec(tracer.params[i]).at_return) != at_return) continue;
+      const bool read_at_return = param_spec(tracer.params[i]).at_return || (raw.read_at_return & (1u << i));
+      if (read_at_return != at_return) continue;
       const size_t length = raw.capture_len[i];
       if (length > data.size() - offset) return runtime_error("user function record lengths overrun the record");
       captured[i] = data.substr(offset, length);
@@ -292,6 +293,7 @@ Result<Event> decode_user_function(std::span<const std::byte> record, Event even
     }
   }
 
+  if (raw.flags & TRACER_USER_RECORD_UNVERIFIED_EXE) event.unverified_executable = {raw.exe_inode, raw.exe_dev};
   for (size_t i = 0; i < count; ++i) {
     const UserParameter& param = tracer.params[i];
     const tracer_user_param_spec spec = param_spec(param);

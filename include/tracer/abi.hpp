@@ -31,5 +31,10 @@ static_assert(offsetof(tracer_syscall_record, args) == 112);
 static_assert(offsetof(tracer_syscall_record, capture_len) == 172);
 static_assert(sizeof(tracer_syscall_capture_spec) == 16);
 static_assert(sizeof(tracer_process_stats) == 32);
+static_assert(sizeof(tracer_user_function_record) == 216);
+static_assert(offsetof(tracer_user_function_record, exe_inode) == 200);
+static_assert(offsetof(tracer_user_function_record, capture_len) == 172);
+static_assert(sizeof(tracer_user_function_spec) == 72);
+static_assert(sizeof(tracer_executable_record) == 120);
 
 }  // namespace tracer::abi

@@ -52,6 +52,9 @@ struct BpfSettings {
   // User functions to probe (resolved), and what each slot captures.
   std::vector<UserFunctionTarget> user_function_targets;
   const UserFunctions* user_functions = nullptr;
+  // Report each executable's first run (TRACER_RECORD_EXECUTABLE), except these.
+  bool watch_executables = false;
+  std::vector<ExecutableId> known_executables;
 };
 
 struct AttachOutcome {
@@ -81,7 +84,10 @@ class TracerBpf {
   SyscallCounts read_syscall_counts() const;
   // Probes one more user function target while running (a bash found later);
   // the outcome per probe.
+  // Points probed already are skipped.
   std::vector<AttachOutcome> attach_user_function(const UserFunctionTarget& target);
+  // Records the verdict on an executable for a slot with an executable filter.
+  void judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed);
   // Forgets calls in flight of threads that no longer exist (they died inside
   // a traced function); how many.
   size_t sweep_user_calls();
@@ -107,6 +113,7 @@ class TracerBpf {
   std::vector<std::pair<uint16_t, uint8_t>> syscall_tracepoints_;
   bool syscall_stats_ = false;
   std::vector<UserFunctionTarget> user_function_targets_;
+  std::vector<std::string> probed_points_;                     // "SLOT:BINARY+OFFSET"
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
 
  public:

@@ -162,6 +162,14 @@ class ArgList {
   size_t size_ = 0;
 };
 
+// A user function call by a process whose executable the kernel had no
+// verdict on yet (a library probe limited to some programs): userspace
+// judges it before the event counts.
+struct UnverifiedExecutable {
+  uint64_t inode = 0;
+  uint32_t kernel_dev = 0;
+};
+
 struct Event {
   const EventDefinition* definition = nullptr;
   uint64_t boot_ns = 0;
@@ -174,6 +182,7 @@ struct Event {
   bool context_only = false;
   uint64_t child_start_boot_ns = 0;   // sched_process_fork: the child's start
   std::optional<SyscallRaw> syscall;  // syscall events
+  std::optional<UnverifiedExecutable> unverified_executable;
 
   // Filled in by enrichment, after decoding.
   std::string_view container_id;            // empty: the host

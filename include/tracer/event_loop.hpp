@@ -4,6 +4,7 @@
 // running (at most once a second) and returned for the summary.
 
 #include <cstdint>
+#include <functional>
 
 #include "tracer/bpf_program.hpp"
 #include "tracer/clock.hpp"
@@ -30,7 +31,16 @@ Status block_handled_signals();
 // Every record first updates the enricher's process table; context-only
 // records (for that table) stop there. Argument filters of `filters` are
 // applied here; its context filters already ran in the kernel.
+// on_new_executable receives the internal records of executables run for the
+// first time (BpfSettings::watch_executables);
+// admit_unverified judges events whose executable is not judged yet
+// (Event::unverified_executable): false drops the event.
+struct ExecutableHooks {
+  std::function<void(const tracer_executable_record&)> on_new_executable;
+  std::function<bool(const Event&)> admit_unverified;
+};
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
-                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals);
+                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
+                      const ExecutableHooks& executable_hooks = {});
 
 }  // namespace tracer

@@ -40,8 +40,9 @@ struct UserFunctionTarget {
 Result<UserFunctionTarget> resolve_user_function(const UserTracer& tracer, uint32_t slot);
 
 // bash_readline: readline in every bash installed as /bin/bash, /usr/bin/bash
-// or in /etc/shells, or in the libreadline such a bash is linked with (then
-// limited to those bash executables). A runtime error when there is none.
+// or in /etc/shells, or in the libreadline such a bash is linked with; always
+// limited to those bash executables (in the kernel). A runtime error when
+// there is none.
 Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot);
 
 // Whether path is a bash executable (by its symbols, not by its name), and
@@ -49,5 +50,11 @@ Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot);
 std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint32_t slot);
 
 std::optional<ExecutableId> executable_id(const std::string& path);
+
+// The readline of the bash that process pid runs (the executable `id`, seen
+// at its first exec), when it is a bash; probed by its path when that still
+// names the same file, else through /proc/PID/exe. `path` is set to the path.
+std::optional<UserFunctionTarget> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
+                                                           std::string& path);
 
 }  // namespace tracer
