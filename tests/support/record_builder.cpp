@@ -120,4 +120,27 @@ std::vector<std::byte> build_syscall_record(const SyscallRecordSpec& spec) {
   return bytes;
 }
 
+std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& spec) {
+  tracer_user_function_record record{};
+  fill_header(record.header, TRACER_RECORD_USER_FUNCTION,
+              static_cast<uint16_t>(TRACER_EVENT_USER_FUNCTION_BASE + spec.slot), 0, spec.task);
+  record.return_value = spec.return_value;
+  for (size_t i = 0; i < TRACER_SYSCALL_ARGS; ++i) record.args[i] = spec.args[i];
+  record.enter_boot_ns = spec.task.boot_ns - 1000;
+  record.slot = spec.slot;
+  for (size_t i = 0; i < TRACER_USER_PARAMS_MAX; ++i) record.capture_len[i] = spec.capture_len[i];
+  record.capture_failed = spec.capture_failed;
+  record.capture_truncated = spec.capture_truncated;
+  record.pointer_null = spec.pointer_null;
+  record.read_at_return = spec.read_at_return;
+  record.flags = spec.flags;
+  record.exe_inode = 77;
+  record.exe_dev = 8;
+  record.header.size = static_cast<uint32_t>(sizeof(record) + spec.captures.size());
+  std::vector<std::byte> bytes(sizeof(record) + spec.captures.size());
+  std::memcpy(bytes.data(), &record, sizeof(record));
+  std::memcpy(bytes.data() + sizeof(record), spec.captures.data(), spec.captures.size());
+  return bytes;
+}
+
 }  // namespace tracer::testing

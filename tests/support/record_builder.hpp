@@ -67,6 +67,23 @@ struct SyscallRecordSpec {
 };
 std::vector<std::byte> build_syscall_record(const SyscallRecordSpec& spec);
 
+// A user function's return: registers, return value, captures per parameter
+// (those read at entry first, then those read at return, as the kernel sends).
+struct UserFunctionRecordSpec {
+  TaskSpec task;
+  uint32_t slot = 1;
+  uint64_t return_value = 0;
+  std::array<uint64_t, TRACER_SYSCALL_ARGS> args{};
+  std::array<uint16_t, TRACER_USER_PARAMS_MAX> capture_len{};
+  std::string captures;  // the capture bytes, in the kernel's order
+  uint8_t capture_failed = 0;
+  uint8_t capture_truncated = 0;
+  uint8_t pointer_null = 0;
+  uint8_t read_at_return = 0;
+  uint8_t flags = 0;
+};
+std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& spec);
+
 std::string nul_joined(const std::vector<std::string>& items);
 
 }  // namespace tracer::testing
