@@ -218,7 +218,10 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
                  "table (default), json, none, out-file:PATH, audit-log:PATH, option:parent, option:ancestors "
                  "(repeatable)")
       ->type_name("SPEC");
-  app.add_option("--config", options.config_file, "JSON configuration file")->type_name("FILE");
+  app.add_option("--config", options.config_file,
+                 "JSON configuration file: any option by its long name (_ for -), and user_tracers (user-space "
+                 "functions as events; docs/user-tracers.md). The command line wins")
+      ->type_name("FILE");
   app.add_option("--max-args", options.max_args, "Arguments kept per argv (default 128)")
       ->type_name("N")
       ->check(CLI::Range(1, TRACER_MAX_ARGS_LIMIT));
