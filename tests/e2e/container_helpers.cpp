@@ -1,6 +1,7 @@
 #include "container_helpers.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,12 +81,14 @@ ContainerCgroup::~ContainerCgroup() {
 ContainerProcess::ContainerProcess(const ContainerCgroup& cgroup, const std::vector<std::string>& argv, bool parked) {
   std::vector<std::string> command = {"/usr/bin/unshare", "--pid", "--mount", "--fork"};
   if (parked) {
-    // The namespace's init is this shell: it exists now, and execs on a line.
-    command.insert(command.end(), {"/bin/sh", "-c", "read go; exec \"$@\"", "sh"});
+    // The namespace's init is this shell: it says it exists (a line on
+    // stdout), and execs on a line on stdin.
+    command.insert(command.end(), {"/bin/sh", "-c", "echo ready; read go; exec \"$@\" >/dev/null", "sh"});
   }
   command.insert(command.end(), argv.begin(), argv.end());
   int go[2] = {-1, -1};
-  if (parked && pipe(go) != 0) return;
+  int ready[2] = {-1, -1};
+  if (parked && (pipe(go) != 0 || pipe(ready) != 0)) return;
   pid_ = fork();
   if (pid_ == 0) {
     const int procs = open(cgroup.procs_file().c_str(), O_WRONLY | O_CLOEXEC);
@@ -93,8 +96,11 @@ ContainerProcess::ContainerProcess(const ContainerCgroup& cgroup, const std::vec
     close(procs);
     if (parked) {
       dup2(go[0], 0);
+      dup2(ready[1], 1);
       close(go[0]);
       close(go[1]);
+      close(ready[0]);
+      close(ready[1]);
     }
     std::vector<char*> args;
     for (const std::string& arg : command) args.push_back(const_cast<char*>(arg.c_str()));
@@ -104,7 +110,16 @@ ContainerProcess::ContainerProcess(const ContainerCgroup& cgroup, const std::vec
   }
   if (parked) {
     close(go[0]);
+    close(ready[1]);
     go_fd_ = go[1];
+    // Not before the namespace's init exists: it must be older than a
+    // tracer started after this returns (deadline 20 s).
+    pollfd line{ready[0], POLLIN, 0};
+    char byte = 0;
+    if (poll(&line, 1, 20000) == 1) {
+      [[maybe_unused]] const ssize_t got = read(ready[0], &byte, 1);
+    }
+    close(ready[0]);
   }
 }
 
