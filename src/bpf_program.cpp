@@ -264,8 +264,7 @@ size_t TracerBpf::sweep_user_calls() {
   // this process tell a dead thread from one it does not see.
   constexpr const char* kInitialPidNamespace = "pid:[4026531836]";  // PROC_PID_INIT_INO
   char ns[64] = {};
-  if (::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1) < 0 || std::string_view(ns) != kInitialPidNamespace)
-    return 0;
+  if (::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1) < 0 || std::string_view(ns) != kInitialPidNamespace) return 0;
   const int fd = bpf_map__fd(skeleton_->maps.user_calls);
   struct CallKey {
     uint32_t tid;
