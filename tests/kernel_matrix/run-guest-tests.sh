@@ -93,10 +93,13 @@ chmod +x "$root/init"
 (cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initramfs.gz")
 
 log=$work/guest.log
+# softlockup_panic and loglevel 5: a guest kernel lockup panics at once (the
+# VM exits: -no-reboot) with its registers and stack in the log, instead of
+# spinning until the timeout.
 timeout 600 qemu-system-x86_64 -m 2048 -smp 2 -nographic -no-reboot -kernel "$vmlinuz" \
-  -initrd "$work/initramfs.gz" -append "console=ttyS0 panic=-1 quiet loglevel=1" >"$log" 2>&1 ||
+  -initrd "$work/initramfs.gz" -append "console=ttyS0 panic=-1 loglevel=5 softlockup_panic=1" >"$log" 2>&1 ||
   fail "qemu exited with status $? (see $log)"
-grep -a -q 'GUEST-END' "$log" || { tail -40 "$log"; fail "the guest did not finish its suite"; }
+grep -a -q 'GUEST-END' "$log" || { tail -80 "$log"; fail "the guest did not finish its suite"; }
 kernel=$(grep -a -o 'GUEST-KERNEL [^[:space:]]*' "$log" | head -1 | awk '{print $2}' || true)
 
 # Every test the suite names must have run and passed in the guest.
