@@ -8,20 +8,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "monotonic.h"
 
 /* noipa: a real function at its symbol, called for real every time. */
 __attribute__((noipa)) long tracer_bench_call(int round, const char *name)
 {
 	return round + name[0];
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)

@@ -69,6 +69,14 @@ std::string missing_tracepoint(const BpfSettings& settings) {
   return "";
 }
 
+// The map of calls in flight is keyed by host tids: only from the host's pid
+// namespace can this process tell a dead thread from one it does not see.
+bool in_host_pid_namespace() {
+  constexpr std::string_view kInitialPidNamespace = "pid:[4026531836]";  // PROC_PID_INIT_INO
+  char ns[64] = {};
+  return ::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1) > 0 && std::string_view(ns) == kInitialPidNamespace;
+}
+
 }  // namespace
 
 void route_libbpf_messages(bool verbose) { libbpf_set_print(verbose ? print_libbpf_verbose : drop_libbpf_message); }
@@ -150,6 +158,7 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   bpf_program__set_autoload(raw->progs.tracer_user_enter, user_functions);
   bpf_program__set_autoload(raw->progs.tracer_user_return, user_functions);
   bpf.user_function_targets_ = settings.user_function_targets;
+  bpf.in_host_pid_namespace_ = in_host_pid_namespace();
   bpf_program__set_autoload(raw->progs.tracer_executable_watch, settings.watch_executables);
   if (!settings.watch_executables) bpf_map__set_max_entries(raw->maps.known_executables, 1);
   // follow's set is preallocated: keep it small unless follow is asked for.
@@ -170,9 +179,9 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
       uint64_t inode;
       uint32_t dev;
       uint32_t pad;
-    } key{executable.inode, executable.kernel_dev, 0};
+    } key{executable.inode, executable.kernel_dev, 0};  // struct executable_key
     const uint8_t seen = 1;
-    if (settings.watch_executables && bpf_map_update_elem(known_fd, &key, &seen, BPF_ANY) != 0)
+    if (bpf_map_update_elem(known_fd, &key, &seen, BPF_ANY) != 0)
       return runtime_error("cannot fill the known_executables map: " + errno_text(errno));
   }
   // The tracer's own container, if it runs in one: its records are left out.
@@ -210,40 +219,35 @@ Status TracerBpf::fill_capture_specs(const BpfSettings& settings) {
 Status TracerBpf::fill_user_function_specs(const BpfSettings& settings) {
   if (!settings.user_functions) return ok_status();
   const int specs_fd = bpf_map__fd(skeleton_->maps.user_function_specs);
-  const int exes_fd = bpf_map__fd(skeleton_->maps.user_function_exes);
   for (const UserFunctionTarget& target : settings.user_function_targets) {
     if (target.slot >= settings.user_functions->tracers().size()) continue;
     tracer_user_function_spec spec = capture_spec(settings.user_functions->tracers()[target.slot]);
     if (!target.executables.empty()) spec.flags |= TRACER_USER_EXE_FILTER;
     if (bpf_map_update_elem(specs_fd, &target.slot, &spec, BPF_ANY) != 0)
       return runtime_error("cannot fill the user_function_specs map: " + errno_text(errno));
-    const uint8_t allowed = TRACER_USER_EXE_ALLOWED;
-    for (const ExecutableId& executable : target.executables) {
-      const tracer_user_exe_key key{executable.inode, executable.kernel_dev, target.slot};
-      if (bpf_map_update_elem(exes_fd, &key, &allowed, BPF_ANY) != 0)
+    for (const ExecutableId& executable : target.executables)
+      if (!judge_executable(target.slot, executable, true))
         return runtime_error("cannot fill the user_function_exes map: " + errno_text(errno));
-    }
   }
   return ok_status();
 }
 
-void TracerBpf::judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed) {
+bool TracerBpf::judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed) {
   const tracer_user_exe_key key{executable.inode, executable.kernel_dev, slot};
   const uint8_t verdict = allowed ? TRACER_USER_EXE_ALLOWED : TRACER_USER_EXE_REFUSED;
-  bpf_map_update_elem(bpf_map__fd(skeleton_->maps.user_function_exes), &key, &verdict, BPF_ANY);
+  return bpf_map_update_elem(bpf_map__fd(skeleton_->maps.user_function_exes), &key, &verdict, BPF_ANY) == 0;
 }
 
 std::vector<AttachOutcome> TracerBpf::attach_user_function(const UserFunctionTarget& target) {
   std::vector<AttachOutcome> outcomes;
-  for (const ExecutableId& executable : target.executables) judge_executable(target.slot, executable, true);
   for (const UprobePoint& point : target.points) {
-    const std::string probed = std::to_string(target.slot) + ":" + point.binary + "+" + std::to_string(point.offset);
+    const std::string where = point.binary + "+" + std::to_string(point.offset);
+    const std::string probed = std::to_string(target.slot) + ":" + where;
     if (std::find(probed_points_.begin(), probed_points_.end(), probed) != probed_points_.end()) continue;
     probed_points_.push_back(probed);
     for (const bool at_return : {false, true}) {
       AttachOutcome outcome;
-      outcome.hook =
-          std::string(at_return ? "uretprobe:" : "uprobe:") + point.binary + "+" + std::to_string(point.offset);
+      outcome.hook = (at_return ? "uretprobe:" : "uprobe:") + where;
       LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = target.slot, .retprobe = at_return);
       bpf_program* program = at_return ? skeleton_->progs.tracer_user_return : skeleton_->progs.tracer_user_enter;
       if (bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, point.binary.c_str(), point.offset, &options)) {
@@ -259,12 +263,7 @@ std::vector<AttachOutcome> TracerBpf::attach_user_function(const UserFunctionTar
 }
 
 size_t TracerBpf::sweep_user_calls() {
-  if (user_function_targets_.empty()) return 0;
-  // The map is keyed by host tids: only from the host's pid namespace can
-  // this process tell a dead thread from one it does not see.
-  constexpr const char* kInitialPidNamespace = "pid:[4026531836]";  // PROC_PID_INIT_INO
-  char ns[64] = {};
-  if (::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1) < 0 || std::string_view(ns) != kInitialPidNamespace) return 0;
+  if (user_function_targets_.empty() || !in_host_pid_namespace_) return 0;
   const int fd = bpf_map__fd(skeleton_->maps.user_calls);
   struct CallKey {
     uint32_t tid;

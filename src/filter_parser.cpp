@@ -262,14 +262,9 @@ Status apply_events(const Parser& parser, const Expression& expression, const st
     if (value.starts_with('@')) {
       std::optional<std::vector<uint16_t>> group = syscall_group_numbers(value);
       if (!group) return parser.fail(unknown_event_message(value));
-      for (uint16_t number : *group) {
-        // execve/execveat in @proc are the exec events, with their own records.
-        const EventDefinition* definition = find_event(syscall_event(number)->name);
-        if (definition && !syscall_of_event(definition->id))
-          listed.builtin |= uint64_t{1} << definition->id;
-        else
-          listed.syscalls.set(number);
-      }
+      // execve/execveat in @proc are the exec events, with their own records:
+      // find_event gives the built-in event for those names.
+      for (uint16_t number : *group) listed.add(*find_event(syscall_event(number)->name));
       continue;
     }
     const EventDefinition* definition = find_any_event(value, user_functions);

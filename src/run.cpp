@@ -147,16 +147,13 @@ Status run_trace(const Options& options) {
   settings.user_function_targets = std::move(*user_targets);
   settings.user_functions = options.user_functions.get();
   // bash_readline: a bash run from elsewhere (copied, built) is probed when it
-  // first runs; the bashes probed already are known.
+  // first runs; the bashes probed already (its executables) are known.
   const UserFunctionTarget* bash_target = nullptr;
   for (const UserFunctionTarget& target : settings.user_function_targets)
     if (options.user_functions->tracers()[target.slot].builtin) bash_target = &target;
   if (bash_target) {
     settings.watch_executables = true;
-    for (const UprobePoint& point : bash_target->points)
-      if (std::optional<ExecutableId> id = executable_id(point.binary)) settings.known_executables.push_back(*id);
-    settings.known_executables.insert(settings.known_executables.end(), bash_target->executables.begin(),
-                                      bash_target->executables.end());
+    settings.known_executables = bash_target->executables;
   }
   const std::optional<uint32_t> bash_slot = bash_target ? std::optional<uint32_t>(bash_target->slot) : std::nullopt;
 
@@ -231,6 +228,8 @@ Status run_trace(const Options& options) {
       std::optional<UserFunctionTarget> target =
           bash_readline_of_process(record.header.task.tgid, id, *bash_slot, path);
       if (!target) return;
+      // Allowed before the probes attach: no call of theirs waits for a verdict.
+      for (const ExecutableId& executable : target->executables) bpf->judge_executable(*bash_slot, executable, true);
       for (const AttachOutcome& outcome : bpf->attach_user_function(*target))
         if (!outcome.attached)
           std::fprintf(stderr, "tracer: bash_readline: %s could not be attached (%s)\n", outcome.hook.c_str(),

@@ -133,6 +133,25 @@ std::optional<std::string> find_library(const std::string& soname) {
   return std::nullopt;
 }
 
+// readline in the shared library the dynamic loader finds by soname.
+std::optional<UprobePoint> readline_in_library(const std::string& soname) {
+  const std::optional<std::string> library = find_library(soname);
+  if (!library) return std::nullopt;
+  Result<ElfFile> elf = ElfFile::open(*library);
+  if (!elf) return std::nullopt;
+  Result<uint64_t> offset = function_offset(*elf, *library, "readline");
+  if (!offset) return std::nullopt;
+  return UprobePoint{*library, *offset};
+}
+
+// Adds a probe point unless target has it already.
+void add_point(UserFunctionTarget& target, UprobePoint point) {
+  const bool known = std::any_of(target.points.begin(), target.points.end(), [&](const UprobePoint& other) {
+    return other.binary == point.binary && other.offset == point.offset;
+  });
+  if (!known) target.points.push_back(std::move(point));
+}
+
 // The places bash is installed: the usual paths and /etc/shells' bashes.
 std::vector<std::string> installed_bash_paths() {
   std::vector<std::string> paths = {"/bin/bash", "/usr/bin/bash"};
@@ -183,14 +202,10 @@ std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint
   // for this bash only.
   for (const std::string& soname : elf->needed()) {
     if (!soname.starts_with("libreadline.so")) continue;
-    const std::optional<std::string> library = find_library(soname);
-    if (!library) continue;
-    Result<ElfFile> library_elf = ElfFile::open(*library);
-    if (!library_elf) continue;
-    Result<uint64_t> offset = function_offset(*library_elf, *library, "readline");
-    if (!offset) continue;
-    target.points.push_back(UprobePoint{*library, *offset});
-    return target;
+    if (std::optional<UprobePoint> point = readline_in_library(soname)) {
+      target.points.push_back(std::move(*point));
+      return target;
+    }
   }
   return std::nullopt;
 }
@@ -206,27 +221,14 @@ Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot) {
     seen.push_back(*id);
     std::optional<UserFunctionTarget> found = bash_readline_in(*path, slot);
     if (!found) continue;
-    for (UprobePoint& point : found->points) {
-      const bool known = std::any_of(merged.points.begin(), merged.points.end(), [&](const UprobePoint& other) {
-        return other.binary == point.binary && other.offset == point.offset;
-      });
-      if (!known) merged.points.push_back(std::move(point));
-    }
+    for (UprobePoint& point : found->points) add_point(merged, std::move(point));
     merged.executables.push_back(*id);
   }
   // Every shared libreadline too: a bash linked with it, run later from
   // anywhere, is then caught from its first line (the kernel asks userspace
   // about an executable it has no verdict on; other programs are refused).
-  for (const char* soname : {"libreadline.so.8", "libreadline.so.7", "libreadline.so.6"}) {
-    const std::optional<std::string> library = find_library(soname);
-    if (!library) continue;
-    Result<ElfFile> library_elf = ElfFile::open(*library);
-    if (!library_elf) continue;
-    Result<uint64_t> offset = function_offset(*library_elf, *library, "readline");
-    const bool known = std::any_of(merged.points.begin(), merged.points.end(),
-                                   [&](const UprobePoint& point) { return point.binary == *library; });
-    if (offset && !known) merged.points.push_back(UprobePoint{*library, *offset});
-  }
+  for (const char* soname : {"libreadline.so.8", "libreadline.so.7", "libreadline.so.6"})
+    if (std::optional<UprobePoint> point = readline_in_library(soname)) add_point(merged, std::move(*point));
   if (merged.executables.empty())
     return runtime_error(
         "bash_readline: no bash with readline found (looked at /bin/bash, /usr/bin/bash and "

@@ -82,12 +82,13 @@ class TracerBpf {
   SyscallHook syscall_hook() const { return syscall_hook_; }
   LossCounts read_kernel_losses() const;
   SyscallCounts read_syscall_counts() const;
-  // Probes one more user function target while running (a bash found later);
-  // the outcome per probe.
-  // Points probed already are skipped.
+  // Probes a user function target (those of the settings, at attach(); a
+  // bash found while running); the outcome per probe; points probed already
+  // are skipped. Its executables are the caller's to allow first.
   std::vector<AttachOutcome> attach_user_function(const UserFunctionTarget& target);
-  // Records the verdict on an executable for a slot with an executable filter.
-  void judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed);
+  // Records the verdict on an executable for a slot with an executable
+  // filter; false (errno set) when the map refuses it.
+  bool judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed);
   // Forgets calls in flight of threads that no longer exist (they died inside
   // a traced function); how many.
   size_t sweep_user_calls();
@@ -113,6 +114,7 @@ class TracerBpf {
   std::vector<std::pair<uint16_t, uint8_t>> syscall_tracepoints_;
   bool syscall_stats_ = false;
   std::vector<UserFunctionTarget> user_function_targets_;
+  bool in_host_pid_namespace_ = false;                         // sweep_user_calls can tell dead threads
   std::vector<std::string> probed_points_;                     // "SLOT:BINARY+OFFSET"
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
 
