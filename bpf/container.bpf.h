@@ -36,6 +36,7 @@ struct {
 struct container_scratch {
 	char name[CONTAINER_NAME_MAX];
 	struct tracer_container_id id;
+	__u64 id_start; /* where the id starts in name, while parsing */
 };
 
 struct {
@@ -100,8 +101,11 @@ __noinline int container__parse_name(struct container_scratch *scratch, __u32 na
 		if (!container__known_prefix(scratch->name, start - 1))
 			return 0;
 	}
+	/* Read back from map memory, the start has one range for every way
+	 * here, and the verifier walks the loop once instead of once per way. */
+	scratch->id_start = start;
 	for (__u64 i = 0; i < TRACER_CONTAINER_ID_LEN; i++) {
-		char c = container__name_at(scratch, start + i);
+		char c = container__name_at(scratch, scratch->id_start + i);
 
 		if (!container__is_hex(c))
 			return 0;

@@ -233,13 +233,16 @@ static __always_inline void exec__append_cwd(struct tracer_exec_record *rec, __u
 					     BPF_CORE_READ(fs, pwd.mnt), TRACER_EXEC_CWD_TRUNCATED);
 }
 
-/* The caller's argv, pointer by pointer, for a failed exec. */
+/* The caller's argv, pointer by pointer, for a failed exec. The bytes used
+ * and the count live in the record, not in registers: read back from map
+ * memory in every iteration they have the same range each time, so the
+ * verifier prunes the walk instead of following every range it narrowed
+ * them to. */
 static __always_inline void exec__read_caller_argv(struct tracer_exec_record *rec, __u8 *data,
 						   __u32 start, __u64 argv, int compat)
 {
-	__u64 used = 0; /* 64-bit so that the bounds checks land on the register used */
-	__u32 argc = 0;
-
+	rec->argc = 0;
+	rec->argv_len = 0;
 	for (__u32 i = 0; i < TRACER_MAX_ARGS_LIMIT; i++) {
 		__u64 arg = 0;
 		long err;
@@ -257,6 +260,8 @@ static __always_inline void exec__read_caller_argv(struct tracer_exec_record *re
 		}
 		if (!arg)
 			break;
+		__u64 used = rec->argv_len; /* 64-bit so that the bounds checks land on the register used */
+
 		if (i >= max_args || used >= TRACER_ARGV_MAX) {
 			rec->flags |= TRACER_EXEC_ARGV_TRUNCATED;
 			break;
@@ -276,15 +281,13 @@ static __always_inline void exec__read_caller_argv(struct tracer_exec_record *re
 		}
 		if (len == 0)
 			len = 1; /* an empty string on kernels before 6.x's fix: its NUL is there */
-		used += len;
-		argc++;
+		rec->argv_len = used + len;
+		rec->argc++;
 		if (len == room) {
 			rec->flags |= TRACER_EXEC_ARGV_TRUNCATED;
 			break;
 		}
 	}
-	rec->argc = argc;
-	rec->argv_len = used;
 }
 
 static __always_inline int exec__on_sys_exit(long ret)
