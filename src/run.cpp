@@ -11,6 +11,7 @@
 #include "tracer/event_loop.hpp"
 #include "tracer/event_table.hpp"
 #include "tracer/features.hpp"
+#include "tracer/load_heap.hpp"
 #include "tracer/privileges.hpp"
 #include "tracer/proc_scan.hpp"
 #include "tracer/sinks.hpp"
@@ -174,7 +175,10 @@ Status run_trace(const Options& options) {
       settings.user_function_targets.empty())
     return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
 
-  Result<TracerBpf> bpf = TracerBpf::open_and_load(settings);
+  Result<TracerBpf> bpf = [&] {
+    const HugePageLoadHeap load_heap;
+    return TracerBpf::open_and_load(settings);
+  }();
   if (!bpf) return bpf.take_error();
   if (options.verbose && bpf->own_container_cgroup_id())
     std::fprintf(stderr, "tracer: running in a container (cgroup %llu): its own records are left out\n",
