@@ -76,13 +76,16 @@ static __always_inline int syscall__selected(long nr)
 
 #define SYSCALL_CAPTURE_MASK PATH_OFFSET_MASK /* each capture starts below 32 KiB */
 
-/* Appends the capture of one argument at *offset; sets its length. */
-static __always_inline void syscall__capture(struct tracer_syscall_record *record, __u8 *data, __u32 *offset,
+/* Appends the capture of one argument at record->header.size (the record's
+ * end so far) and moves that on; sets the capture's length. The end lives in
+ * the record, not in a register: read back from map memory it has one range
+ * for every way through the previous captures, so the verifier prunes. */
+static __always_inline void syscall__capture(struct tracer_syscall_record *record, __u8 *data,
 					     const struct tracer_syscall_capture_spec *spec, int i)
 {
 	__u8 kind = spec->kind[i];
 	__u64 pointer = record->args[i];
-	__u32 at = *offset & SYSCALL_CAPTURE_MASK;
+	__u32 at = record->header.size & SYSCALL_CAPTURE_MASK;
 	long len;
 
 	if (kind == TRACER_CAPTURE_NONE || !pointer)
@@ -131,7 +134,7 @@ static __always_inline void syscall__capture(struct tracer_syscall_record *recor
 		}
 	}
 	record->capture_len[i] = (__u16)len;
-	*offset = at + len;
+	record->header.size = at + len;
 }
 
 /* One record from a stashed (or just read) entry and the return value. */
@@ -141,7 +144,6 @@ static __always_inline int syscall__send(const struct syscall_inflight *entry, l
 	const struct tracer_syscall_capture_spec *spec;
 	struct tracer_syscall_record *record;
 	__u32 nr = entry->nr;
-	__u32 offset = sizeof(*record);
 
 	if (!scratch)
 		return 0;
@@ -154,14 +156,14 @@ static __always_inline int syscall__send(const struct syscall_inflight *entry, l
 	record->enter_boot_ns = entry->enter_boot_ns;
 	record->nr = nr;
 	record->flags = flags;
+	record->header.size = sizeof(*record);
 	spec = bpf_map_lookup_elem(&syscall_capture_specs, &nr);
 	if (spec) {
 #pragma unroll
 		for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
-			syscall__capture(record, scratch->bytes, &offset, spec, i);
+			syscall__capture(record, scratch->bytes, spec, i);
 	}
-	record->header.size = offset;
-	record__send(record, offset & RECORD_OFFSET_MASK);
+	record__send(record, record->header.size & RECORD_OFFSET_MASK);
 	return 0;
 }
 
