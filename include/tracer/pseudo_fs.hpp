@@ -1,8 +1,8 @@
 #pragma once
 // First lines of files in kernel pseudo-filesystems (securityfs, tracefs) that
 // are often not mounted. Where the mount point is empty, the filesystem is
-// mounted in a child's private mount namespace and read there: the host's
-// mounts are never touched.
+// mounted in a private mount namespace of a thread of ours and read there: the
+// host's mounts are never touched.
 
 #include <optional>
 #include <string>
