@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,7 +68,7 @@ std::vector<Feature> probe_features(const EventHooks& hooks) {
   const bool privileged = check_privileges().ok();
   features.push_back(
       {"privileges", privileged, privileged ? "root or CAP_BPF+CAP_PERFMON" : "missing: probes below are incomplete"});
-  features.push_back({"btf", path_exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux"});
+  features.push_back({"btf", path_exists(kKernelBtfPath), kKernelBtfPath});
   const bool ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   features.push_back({"ring_buffer", ringbuf, "BPF_MAP_TYPE_RINGBUF"});
   features.push_back({"raw_tracepoints", hooks.raw_tp, "raw_tp programs (no tracefs needed)"});
@@ -155,6 +156,12 @@ std::string describe_kernel_features(const UserFunctions& user_functions) {
 
 std::string describe_events(const UserFunctions& user_functions) {
   return format_events(probe_event_hooks(), user_functions);
+}
+
+uint64_t kernel_btf_bytes() {
+  struct stat btf {};
+  if (stat(kKernelBtfPath, &btf) != 0 || btf.st_size <= 0) return 0;
+  return static_cast<uint64_t>(btf.st_size);
 }
 
 std::string probe_bpf_lsm() { return probe_program(false); }

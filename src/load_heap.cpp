@@ -2,8 +2,8 @@
 
 #include <malloc.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
@@ -23,24 +23,20 @@ uintptr_t align_up(uintptr_t address) { return align_down(address + kHugePageByt
 
 }  // namespace
 
-HugePageLoadHeap::HugePageLoadHeap() {
-  struct stat btf {};
-  if (stat("/sys/kernel/btf/vmlinux", &btf) != 0 || btf.st_size <= 0) return;
-  // libbpf reads the file into one buffer and copies it into another: that
-  // much of the heap is certain to be written, so huge pages there cost no
+HugePageLoadHeap::HugePageLoadHeap(size_t written_bytes) {
+  // Only memory certain to be written is advised, so huge pages there cost no
   // memory that 4 KiB pages would not (the ends, partly used, stay 4 KiB).
-  const size_t touched = 2 * static_cast<size_t>(btf.st_size);
-  if (touched >= static_cast<size_t>(kLoadThresholdBytes)) return;
+  if (written_bytes == 0 || written_bytes >= static_cast<size_t>(kLoadThresholdBytes)) return;
   if (mallopt(M_MMAP_THRESHOLD, kLoadThresholdBytes) != 1) return;
   tuned_ = true;
   if (mallopt(M_TRIM_THRESHOLD, kLoadThresholdBytes) != 1) return;
   // Grows the heap; freed, the block is the top of the heap again, where the
   // next allocations are carved from, in order.
-  void* block = std::malloc(touched);
+  void* block = std::malloc(written_bytes);
   if (block == nullptr) return;
   const uintptr_t start = reinterpret_cast<uintptr_t>(block);
   advised_begin_ = align_up(start);
-  advised_end_ = align_down(start + touched);
+  advised_end_ = align_down(start + written_bytes);
   if (advised_end_ <= advised_begin_ ||
       madvise(reinterpret_cast<void*>(advised_begin_), advised_end_ - advised_begin_, MADV_HUGEPAGE) != 0)
     advised_begin_ = advised_end_ = 0;

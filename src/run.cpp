@@ -176,7 +176,8 @@ Status run_trace(const Options& options) {
     return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
 
   Result<TracerBpf> bpf = [&] {
-    const HugePageLoadHeap load_heap;
+    // libbpf reads the kernel's BTF into one buffer and copies it into another.
+    const HugePageLoadHeap load_heap(2 * kernel_btf_bytes());
     return TracerBpf::open_and_load(settings);
   }();
   if (!bpf) return bpf.take_error();

@@ -2,6 +2,7 @@
 // What the running kernel offers the tracer, found by probing (loading and
 // attaching), never by kernel version: --check and --list print it.
 
+#include <cstdint>
 #include <string>
 
 namespace tracer {
@@ -18,6 +19,11 @@ struct Feature {
 std::string describe_kernel_features(const UserFunctions& user_functions);
 // --list: one line per event with its support here.
 std::string describe_events(const UserFunctions& user_functions);
+
+// The running kernel's BTF, which libbpf reads for CO-RE.
+inline constexpr const char* kKernelBtfPath = "/sys/kernel/btf/vmlinux";
+// Its size in bytes; 0 when it is missing.
+uint64_t kernel_btf_bytes();
 
 // Loads and attaches a do-nothing lsm/bprm_check_security program: "" when the
 // kernel permits BPF LSM programs, else why not.

@@ -7,18 +7,22 @@
 //
 // For its lifetime, a HugePageLoadHeap makes large allocations come from the
 // brk heap rather than from their own mappings, and advises the kernel to back
-// the part of the heap those two copies will fill with huge pages. On
+// with huge pages the part of the heap the caller says will be written (for
+// the BPF load: twice the kernel BTF's size, libbpf's two copies). On
 // destruction the advice is withdrawn, glibc's defaults come back and the
 // memory is returned. Everything here is a hint: where THP is off or an advice
 // fails, loading is as before.
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tracer {
 
 class HugePageLoadHeap {
  public:
-  HugePageLoadHeap();
+  // written_bytes: how much of the heap the work in scope is certain to
+  // write; 0 (or 64 MiB and more) tunes nothing.
+  explicit HugePageLoadHeap(size_t written_bytes);
   ~HugePageLoadHeap();
   HugePageLoadHeap(const HugePageLoadHeap&) = delete;
   HugePageLoadHeap& operator=(const HugePageLoadHeap&) = delete;
