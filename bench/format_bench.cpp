@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "record_builder.hpp"
-#include "tracer/decode.hpp"
-#include "tracer/format.hpp"
+#include "tracer/decode/decode.hpp"
+#include "tracer/output/format.hpp"
 
 namespace {
 

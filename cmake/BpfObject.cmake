@@ -29,6 +29,10 @@ add_custom_command(
 function(bpf_object name source)
   get_filename_component(source_dir ${source} DIRECTORY)
   file(GLOB headers CONFIGURE_DEPENDS ${source_dir}/*.h)
+  set(bpf_werror)
+  if(TRACER_WERROR)
+    set(bpf_werror -Werror)
+  endif()
   set(compiled ${TRACER_BPF_GEN_DIR}/${name}.compiled.bpf.o)
   set(object ${TRACER_BPF_GEN_DIR}/${name}.bpf.o)
   set(skeleton ${TRACER_BPF_GEN_DIR}/${name}.skel.h)
@@ -39,7 +43,7 @@ function(bpf_object name source)
   add_custom_command(
     OUTPUT ${object}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${TRACER_BPF_ARCH}
-            -Wall -Werror -Wno-unused-function
+            -Wall ${bpf_werror} -Wno-unused-function
             -I${TRACER_BPF_GEN_DIR} -I${source_dir} -c ${source} -o ${compiled}
     COMMAND ${BPFTOOL} gen object ${object} ${compiled}
     DEPENDS ${source} ${headers} ${TRACER_BPF_GEN_DIR}/vmlinux.h

@@ -29,7 +29,7 @@ configure_and_build() {
   local build_tests=$1
   shift
   cmake -S "$TRACER_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DTRACER_BUILD_TESTS="$build_tests" >&2
+        -DTRACER_BUILD_TESTS="$build_tests" -DTRACER_WERROR="$build_tests" >&2
   cmake --build "$BUILD_DIR" "$@" >&2
 }
 

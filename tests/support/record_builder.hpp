@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tracer/abi.hpp"
+#include "tracer/core/abi.hpp"
 
 namespace tracer::testing {
 

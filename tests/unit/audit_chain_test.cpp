@@ -1,4 +1,4 @@
-#include "tracer/audit_chain.hpp"
+#include "tracer/audit/audit_chain.hpp"
 
 #include <gtest/gtest.h>
 

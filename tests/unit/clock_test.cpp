@@ -1,4 +1,4 @@
-#include "tracer/clock.hpp"
+#include "tracer/core/clock.hpp"
 
 #include <gtest/gtest.h>
 #include <time.h>

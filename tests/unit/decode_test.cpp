@@ -1,4 +1,4 @@
-#include "tracer/decode.hpp"
+#include "tracer/decode/decode.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/sysmacros.h>
@@ -6,7 +6,7 @@
 #include <random>
 
 #include "record_builder.hpp"
-#include "tracer/event_table.hpp"
+#include "tracer/decode/event_table.hpp"
 
 namespace tracer {
 namespace {

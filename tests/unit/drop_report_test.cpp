@@ -1,4 +1,4 @@
-#include "tracer/drop_report.hpp"
+#include "tracer/output/drop_report.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "tracer/escape.hpp"
+#include "tracer/core/escape.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
-#include "tracer/filter.hpp"
+#include "tracer/filter/filter.hpp"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "record_builder.hpp"
-#include "tracer/decode.hpp"
-#include "tracer/filter_compile.hpp"
+#include "tracer/decode/decode.hpp"
+#include "tracer/filter/filter_compile.hpp"
 
 namespace tracer {
 namespace {

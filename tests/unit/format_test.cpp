@@ -1,11 +1,11 @@
-#include "tracer/format.hpp"
+#include "tracer/output/format.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "record_builder.hpp"
-#include "tracer/decode.hpp"
+#include "tracer/decode/decode.hpp"
 
 namespace tracer {
 namespace {

@@ -1,4 +1,4 @@
-#include "tracer/load_heap.hpp"
+#include "tracer/kernel/load_heap.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "tracer/options.hpp"
+#include "tracer/app/options.hpp"
 
 #include <gtest/gtest.h>
 

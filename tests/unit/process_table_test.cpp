@@ -1,11 +1,11 @@
-#include "tracer/process_table.hpp"
+#include "tracer/process/process_table.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "record_builder.hpp"
-#include "tracer/decode.hpp"
+#include "tracer/decode/decode.hpp"
 
 namespace tracer {
 namespace {

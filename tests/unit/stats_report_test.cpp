@@ -1,4 +1,4 @@
-#include "tracer/stats_report.hpp"
+#include "tracer/syscalls/stats_report.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/syscall.h>

@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "record_builder.hpp"
-#include "tracer/decode.hpp"
-#include "tracer/filter.hpp"
-#include "tracer/format.hpp"
-#include "tracer/syscall_catalog.hpp"
-#include "tracer/syscall_decode.hpp"
-#include "tracer/syscall_signature.hpp"
+#include "tracer/decode/decode.hpp"
+#include "tracer/filter/filter.hpp"
+#include "tracer/output/format.hpp"
+#include "tracer/syscalls/syscall_catalog.hpp"
+#include "tracer/syscalls/syscall_decode.hpp"
+#include "tracer/syscalls/syscall_signature.hpp"
 
 namespace tracer {
 namespace {

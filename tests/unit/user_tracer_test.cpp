@@ -2,7 +2,7 @@
 // errors), the capture specs the kernel is given, the decoding of their
 // records (byte for byte as the kernel sends them), --config merging, event
 // selection, and the JSON of the new value kinds.
-#include "tracer/user_tracer.hpp"
+#include "tracer/user_functions/user_tracer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "record_builder.hpp"
-#include "tracer/decode.hpp"
-#include "tracer/filter.hpp"
-#include "tracer/format.hpp"
-#include "tracer/options.hpp"
+#include "tracer/app/options.hpp"
+#include "tracer/decode/decode.hpp"
+#include "tracer/filter/filter.hpp"
+#include "tracer/output/format.hpp"
 
 namespace tracer {
 namespace {

@@ -1,0 +1,46 @@
+#pragma once
+// Consumes the ring buffer until SIGINT/SIGTERM: decode → sink, one batch at a
+// time; SIGHUP reopens output files. Losses are reported on stderr while
+// running (at most once a second) and returned for the summary.
+
+#include <cstdint>
+#include <functional>
+
+#include "tracer/core/clock.hpp"
+#include "tracer/core/result.hpp"
+#include "tracer/decode/decode.hpp"
+#include "tracer/filter/filter.hpp"
+#include "tracer/kernel/bpf_program.hpp"
+#include "tracer/output/drop_report.hpp"
+#include "tracer/output/sinks.hpp"
+#include "tracer/process/enrich.hpp"
+
+namespace tracer {
+
+struct RunTotals {
+  uint64_t events_emitted = 0;
+  LossCounts losses;
+};
+
+// Blocks SIGINT, SIGTERM and SIGHUP for the calling thread so that the event
+// loop receives them through a signalfd. Call before any thread starts.
+Status block_handled_signals();
+
+// Runs until a stop signal. totals is kept up to date so that it is right even
+// when the loop ends early with an error.
+// Every record first updates the enricher's process table; context-only
+// records (for that table) stop there. Argument filters of `filters` are
+// applied here; its context filters already ran in the kernel.
+// on_new_executable receives the internal records of executables run for the
+// first time (BpfSettings::watch_executables);
+// admit_unverified judges events whose executable is not judged yet
+// (Event::unverified_executable): false drops the event.
+struct ExecutableHooks {
+  std::function<void(const tracer_executable_record&)> on_new_executable;
+  std::function<bool(const Event&)> admit_unverified;
+};
+Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
+                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
+                      const ExecutableHooks& executable_hooks = {});
+
+}  // namespace tracer

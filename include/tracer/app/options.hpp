@@ -1,0 +1,61 @@
+#pragma once
+// The command line (§3), parsed into plain values. Parsing never touches the
+// kernel: a usage error is reported before anything is loaded.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tracer/core/result.hpp"
+#include "tracer/filter/filter.hpp"
+
+namespace tracer {
+
+class UserFunctions;
+
+enum class Command { trace, list, check, version, verify };
+enum class OutputFormat { table, json, none };
+// --output option:parent / option:ancestors: who started the process, from the
+// process table.
+enum class Lineage { none, parent, ancestors };
+
+struct Options {
+  Command command = Command::trace;
+  std::vector<std::string> trace_expressions;
+  FilterSpec filters;  // parsed from trace_expressions
+  OutputFormat format = OutputFormat::table;
+  std::optional<std::string> output_file;  // out-file:PATH
+  Lineage lineage = Lineage::none;
+  std::optional<std::string> config_file;  // --config: any option below, and user_tracers
+  // bash_readline and the user tracers of --config (never null after parsing).
+  std::shared_ptr<const UserFunctions> user_functions;
+  uint32_t max_args = 128;
+  uint32_t ring_buffer_kib = 4096;
+  std::string syscall_hook = "auto";  // --syscall-hook auto|tracepoint|raw
+  bool verbose = false;
+  // --stats: count syscalls in the kernel; print every stats_interval_s (0:
+  // at exit only) the stats_top busiest syscalls and processes.
+  bool stats = false;
+  uint32_t stats_interval_s = 0;
+  uint32_t stats_top = 20;
+
+  // --output audit-log:PATH, beside the chosen format.
+  std::optional<std::string> audit_log;
+  std::optional<std::string> audit_key_file;  // --audit-key
+  int audit_sync_interval_ms = 100;           // --audit-sync always|MS
+
+  // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
+  std::string verify_path;
+  std::optional<std::string> from_state;
+  std::optional<std::string> save_state;
+};
+
+// argv as main() received it. The Error's message is the one line to print.
+Result<Options> parse_command_line(int argc, const char* const* argv);
+
+// Parses one --output SPEC into options.
+Status apply_output_spec(const std::string& spec, Options& options);
+
+}  // namespace tracer

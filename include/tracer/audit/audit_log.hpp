@@ -1,0 +1,39 @@
+#pragma once
+// --output audit-log:PATH (the sink) and `tracer verify` (the checker): the
+// file side of the hash chain in audit_chain.hpp.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tracer/core/clock.hpp"
+#include "tracer/core/result.hpp"
+#include "tracer/output/format.hpp"
+#include "tracer/output/sinks.hpp"
+
+namespace tracer {
+
+struct AuditLogOptions {
+  std::string path;
+  std::optional<std::string> key_file;  // HMAC-SHA-256 instead of SHA-256
+  int sync_interval_ms = 100;           // fdatasync at most this long after a write; 0: after every record
+  JsonOptions json;                     // the records are the JSON lines of §4
+};
+
+// Opens (creating 0640, or continuing after verifying its last record, and
+// repairing a torn last line) the audit log.
+Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock);
+
+struct VerifyOptions {
+  std::string path;
+  std::optional<std::string> key_file;
+  std::optional<std::string> from_state;
+  std::optional<std::string> save_state;
+};
+
+// tracer verify: prints "OK: ..." (true) or "FAIL: ..." (false) on stdout.
+Result<bool> verify_audit_log(const VerifyOptions& options);
+
+Result<std::string> read_key_file(const std::string& path);
+
+}  // namespace tracer

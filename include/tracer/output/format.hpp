@@ -1,0 +1,43 @@
+#pragma once
+// Event → text: JSON lines (§4) and the table (§5).
+
+#include <string>
+
+#include "tracer/core/clock.hpp"
+#include "tracer/decode/event.hpp"
+
+namespace tracer {
+
+struct JsonOptions {
+  std::string boot_tag = std::string(16, '0');  // exec_id's first part: read_boot_tag()
+  bool ancestors = false;                       // print the event's whole lineage, not only its parent
+};
+
+class JsonFormatter {
+ public:
+  explicit JsonFormatter(const BootToWallClock& clock, JsonOptions options = {})
+      : clock_(clock), options_(std::move(options)) {}
+  // Appends one line, '\n' included.
+  void append(std::string& out, const Event& event);
+
+ private:
+  bool append_process(std::string& out, const ProcessSummary& process) const;
+
+  const BootToWallClock& clock_;
+  JsonOptions options_;
+  Rfc3339Formatter timestamps_;
+  std::string args_buffer_;  // reused: no allocation per event
+};
+
+class TableFormatter {
+ public:
+  explicit TableFormatter(const BootToWallClock& clock) : clock_(clock) {}
+  static std::string header();
+  // Appends one line, '\n' included.
+  void append(std::string& out, const Event& event) const;
+
+ private:
+  const BootToWallClock& clock_;
+};
+
+}  // namespace tracer

@@ -1,0 +1,49 @@
+#pragma once
+// Where formatted lines go: stdout or a file (created 0640, appended to,
+// reopened on SIGHUP). Lines are buffered and written whole; a pipe or a
+// terminal gets every batch as soon as it is formatted, a file at least every
+// 100 ms. A reader that went away is ExitKind::reader_gone; any other write
+// error (a full disk) is a runtime error naming the destination.
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "tracer/core/result.hpp"
+
+namespace tracer {
+
+class OutputWriter {
+ public:
+  static Result<OutputWriter> open_stdout();
+  static Result<OutputWriter> open_file(const std::string& path);
+  OutputWriter(OutputWriter&& other) noexcept;
+  OutputWriter& operator=(OutputWriter&&) = delete;
+  ~OutputWriter();
+
+  // The buffer lines are appended to; write_pending() sends them.
+  std::string& buffer() { return buffer_; }
+  // Called after each batch of events: writes when the policy says so.
+  Status end_of_batch();
+  // Writes when the buffer passed its high-water mark (256 KiB), whatever
+  // the policy: a batch of records never holds more memory than that.
+  Status write_if_full();
+  // Writes everything buffered now.
+  Status flush();
+  // Reopens the file (log rotation). No-op for stdout.
+  Status reopen();
+  const std::string& name() const { return name_; }
+
+ private:
+  OutputWriter(int fd, std::string name, std::optional<std::string> path, bool immediate);
+  Status write_all(std::string_view bytes);
+
+  int fd_;
+  std::string name_;
+  std::optional<std::string> path_;  // set for out-file
+  bool immediate_;                   // pipe or terminal: write at every batch end
+  std::string buffer_;
+  std::chrono::steady_clock::time_point last_write_;
+};
+
+}  // namespace tracer

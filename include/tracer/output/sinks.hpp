@@ -1,0 +1,27 @@
+#pragma once
+// Where events end up. Every sink takes the same calls, so table, JSON and
+// count-only output (and later the audit log) sit behind one interface.
+
+#include <memory>
+
+#include "tracer/app/options.hpp"
+#include "tracer/core/clock.hpp"
+#include "tracer/core/result.hpp"
+#include "tracer/decode/event.hpp"
+
+namespace tracer {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Status write(const Event& event) = 0;
+  // After each batch of records, and on the loop's timer when idle.
+  virtual Status end_of_batch() = 0;
+  virtual Status flush() = 0;
+  // SIGHUP: reopen output files.
+  virtual Status reopen() = 0;
+};
+
+Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWallClock& clock);
+
+}  // namespace tracer

@@ -1,0 +1,38 @@
+#pragma once
+// What a record does not carry and userspace adds: the container id (the
+// kernel names the container's cgroup; its id text is in a BPF map) and, with
+// --output option:parent/ancestors, the lineage from the process table.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "tracer/app/options.hpp"
+#include "tracer/decode/event.hpp"
+#include "tracer/process/process_table.hpp"
+
+namespace tracer {
+
+class Enricher {
+ public:
+  // container_ids_fd: the BPF map of id texts by cgroup. table: only with a lineage.
+  Enricher(int container_ids_fd, Lineage lineage, std::optional<ProcessTable> table);
+
+  // Every record, before any filter in userspace: keeps the process table.
+  void observe(const Event& event);
+  // A record to be printed: fills in container_id and lineage.
+  void enrich(Event& event);
+
+  const ProcessTable* table() const { return table_ ? &*table_ : nullptr; }
+
+ private:
+  std::string_view container_id_of(uint64_t container_cgroup_id);
+
+  int container_ids_fd_;
+  Lineage lineage_;
+  std::optional<ProcessTable> table_;
+  std::unordered_map<uint64_t, std::string> container_ids_;  // a cache of the map, bounded
+};
+
+}  // namespace tracer

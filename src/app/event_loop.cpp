@@ -1,0 +1,176 @@
+#include "tracer/app/event_loop.hpp"
+
+#include <bpf/libbpf.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace tracer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kPollTimeoutMs = 100;
+constexpr auto kLossReportInterval = std::chrono::seconds(1);
+constexpr auto kClockRecalibration = std::chrono::seconds(10);
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+struct RingBufferDeleter {
+  void operator()(ring_buffer* buffer) const { ring_buffer__free(buffer); }
+};
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// State the ring-buffer callback works on.
+struct Consumer {
+  Sink& sink;
+  const DecodeOptions& decode_options;
+  const FilterSpec& filters;
+  Enricher& enricher;
+  RunTotals& totals;
+  const ExecutableHooks& executable_hooks;
+  Status sink_status = ok_status();
+
+  static int on_record(void* context, void* data, size_t size) {
+    auto& self = *static_cast<Consumer*>(context);
+    if (size >= sizeof(tracer_executable_record) &&
+        static_cast<const tracer_record_header*>(data)->kind == TRACER_RECORD_EXECUTABLE) {
+      tracer_executable_record record;
+      std::memcpy(&record, data, sizeof(record));
+      if (self.executable_hooks.on_new_executable) self.executable_hooks.on_new_executable(record);
+      return 0;
+    }
+    Result<Event> event = decode({static_cast<const std::byte*>(data), size}, self.decode_options);
+    if (!event) {
+      ++self.totals.losses.undecodable;
+      return 0;
+    }
+    if (event->unverified_executable && self.executable_hooks.admit_unverified &&
+        !self.executable_hooks.admit_unverified(*event))
+      return 0;  // not a program this event is about (e.g. readline, not in bash)
+    self.enricher.observe(*event);
+    if (event->context_only) return 0;
+    if (!self.filters.argument_filters.empty() && !passes_argument_filters(self.filters, *event)) return 0;
+    self.enricher.enrich(*event);
+    if (Status status = self.sink.write(*event); !status) {
+      self.sink_status = std::move(status);
+      return -1;  // stop consuming; the loop reports the error
+    }
+    ++self.totals.events_emitted;
+    return 0;
+  }
+};
+
+}  // namespace
+
+Status block_handled_signals() {
+  const sigset_t set = handled_signals();
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0)
+    return runtime_error(std::string("cannot block signals: ") + std::strerror(errno));
+  std::signal(SIGPIPE, SIG_IGN);  // a closed pipe is EPIPE from write(), handled there
+  return ok_status();
+}
+
+Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
+                      Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
+                      const ExecutableHooks& executable_hooks) {
+  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks};
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
+      ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
+  if (!ring) return runtime_error(std::string("cannot map the ring buffer: ") + std::strerror(errno));
+
+  const sigset_t signals = handled_signals();
+  UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
+  if (signal_fd.get() < 0 || epoll_fd.get() < 0)
+    return runtime_error(std::string("cannot set up the event loop: ") + std::strerror(errno));
+  for (int fd : {signal_fd.get(), ring_buffer__epoll_fd(ring.get())}) {
+    epoll_event interest{};
+    interest.events = EPOLLIN;
+    interest.data.fd = fd;
+    if (epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &interest) != 0)
+      return runtime_error(std::string("cannot set up the event loop: ") + std::strerror(errno));
+  }
+
+  const auto consume = [&]() -> Status {
+    if (ring_buffer__consume(ring.get()) < 0 && consumer.sink_status.ok())
+      return runtime_error(std::string("reading the ring buffer: ") + std::strerror(errno));
+    if (!consumer.sink_status) return std::move(consumer.sink_status);
+    return sink.end_of_batch();
+  };
+
+  LossCounts reported;
+  auto next_loss_report = Clock::now() + kLossReportInterval;
+  auto next_calibration = Clock::now() + kClockRecalibration;
+  bool stopping = false;
+  while (!stopping) {
+    epoll_event ready[2];
+    const int count = epoll_wait(epoll_fd.get(), ready, 2, kPollTimeoutMs);
+    if (count < 0 && errno != EINTR) return runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+    for (int i = 0; i < count; ++i) {
+      if (ready[i].data.fd != signal_fd.get()) continue;
+      signalfd_siginfo info{};
+      while (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+          if (Status status = sink.reopen(); !status) return status;
+        } else {
+          stopping = true;
+        }
+      }
+    }
+    if (Status status = consume(); !status) return status;
+
+    const auto now = Clock::now();
+    if (now >= next_loss_report) {
+      next_loss_report = now + kLossReportInterval;
+      const uint64_t undecodable = totals.losses.undecodable;
+      totals.losses = bpf.read_kernel_losses();
+      totals.losses.undecodable = undecodable;
+      if (!(totals.losses == reported)) {
+        std::fprintf(stderr, "tracer: %s\n", describe_losses(totals.losses).c_str());
+        reported = totals.losses;
+      }
+    }
+    if (now >= next_calibration) {
+      next_calibration = now + kClockRecalibration;
+      clock = BootToWallClock::calibrate();
+      bpf.sweep_user_calls();
+    }
+  }
+
+  // Stop: no new records, then drain what the kernel already wrote.
+  bpf.detach();
+  if (Status status = consume(); !status) return status;
+  const uint64_t undecodable = totals.losses.undecodable;
+  totals.losses = bpf.read_kernel_losses();
+  totals.losses.undecodable = undecodable;
+  return sink.flush();
+}
+
+}  // namespace tracer

@@ -1,0 +1,47 @@
+// tracer: wires the command line to the pieces, and is the one place that
+// prints an error and chooses the exit status (§7).
+#include <cstdio>
+
+#include "tracer/app/options.hpp"
+#include "tracer/app/run.hpp"
+#include "tracer/audit/audit_log.hpp"
+#include "tracer/kernel/bpf_program.hpp"
+#include "tracer/kernel/features.hpp"
+
+namespace {
+
+int exit_with(const tracer::Error& error) {
+  switch (error.kind) {
+    case tracer::ExitKind::answered: std::fputs(error.message.c_str(), stdout); return 0;
+    case tracer::ExitKind::reader_gone: return 0;
+    case tracer::ExitKind::usage: std::fprintf(stderr, "tracer: %s\n", error.message.c_str()); return 2;
+    case tracer::ExitKind::runtime: break;
+  }
+  std::fprintf(stderr, "tracer: %s\n", error.message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tracer::Result<tracer::Options> options = tracer::parse_command_line(argc, argv);
+  if (!options) return exit_with(options.error());
+  tracer::route_libbpf_messages(options->verbose);
+
+  switch (options->command) {
+    case tracer::Command::check:
+      std::fputs(tracer::describe_kernel_features(*options->user_functions).c_str(), stdout);
+      return 0;
+    case tracer::Command::list: std::fputs(tracer::describe_events(*options->user_functions).c_str(), stdout); return 0;
+    case tracer::Command::verify: {
+      tracer::Result<bool> verified = tracer::verify_audit_log(
+          {options->verify_path, options->audit_key_file, options->from_state, options->save_state});
+      if (!verified) return exit_with(verified.error());
+      return *verified ? 0 : 1;
+    }
+    case tracer::Command::version:
+    case tracer::Command::trace: break;
+  }
+  if (tracer::Status status = tracer::run_trace(*options); !status) return exit_with(status.error());
+  return 0;
+}

@@ -1,0 +1,317 @@
+#include "tracer/app/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tracer/core/abi.hpp"
+#include "tracer/user_functions/user_tracer.hpp"
+
+namespace tracer {
+
+namespace {
+
+// "PREFIX:PATH" into slot, given once.
+Status take_path_once(const std::string& spec, std::string_view prefix, std::optional<std::string>& slot) {
+  const std::string name(prefix.substr(0, prefix.size() - 1));
+  std::string path = spec.substr(prefix.size());
+  if (path.empty()) return usage_error("--output '" + spec + "': " + name + " needs a path");
+  if (slot) return usage_error("--output '" + spec + "': only one " + name + " may be given");
+  slot = std::move(path);
+  return ok_status();
+}
+
+}  // namespace
+
+Status apply_output_spec(const std::string& spec, Options& options) {
+  constexpr std::string_view kFilePrefix = "out-file:";
+  constexpr std::string_view kAuditPrefix = "audit-log:";
+  if (spec.starts_with(kAuditPrefix)) return take_path_once(spec, kAuditPrefix, options.audit_log);
+  if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, options.output_file);
+  if (spec == "table")
+    options.format = OutputFormat::table;
+  else if (spec == "json")
+    options.format = OutputFormat::json;
+  else if (spec == "none")
+    options.format = OutputFormat::none;
+  else if (spec == "option:parent")
+    options.lineage = std::max(options.lineage, Lineage::parent);
+  else if (spec == "option:ancestors")
+    options.lineage = Lineage::ancestors;
+  else
+    return usage_error("--output '" + spec +
+                       "': expected table, json, none, out-file:PATH, audit-log:PATH, option:parent or "
+                       "option:ancestors");
+  return ok_status();
+}
+
+namespace {
+
+// --stats counts syscalls in the kernel: no per-event output to combine with.
+Status check_stats_options(const Options& options) {
+  if (!options.stats) {
+    if (options.stats_interval_s) return usage_error("--stats-interval needs --stats");
+    return ok_status();
+  }
+  if (options.audit_log) return usage_error("--stats counts syscalls; it cannot write an audit log of events");
+  if (!options.filters.argument_filters.empty())
+    return usage_error("--stats counts in the kernel: argument filters (" +
+                       options.filters.argument_filters.front().expression + ") need each event decoded");
+  if (options.lineage != Lineage::none)
+    return usage_error("--stats prints counts: option:parent/ancestors do not apply");
+  const uint64_t exec_syscalls = (uint64_t{1} << TRACER_EVENT_EXECVE) | (uint64_t{1} << TRACER_EVENT_EXECVEAT);
+  if (options.filters.events_given && (options.filters.wanted_events & ~exec_syscalls))
+    return usage_error("--stats counts syscalls: event= may name syscalls and @groups only");
+  return ok_status();
+}
+
+// The options a --config file sets, where the command line did not set them:
+// a flag on the command line wins over the file.
+class ConfigFile {
+ public:
+  ConfigFile(std::string path, nlohmann::json document, const CLI::App& app)
+      : path_(std::move(path)), document_(std::move(document)), app_(app) {}
+
+  Error fail(const std::string& what) const { return usage_error("--config " + path_ + ": " + what); }
+
+  // Unknown keys are errors: a typo must not silently change what is traced.
+  Status check_keys() const {
+    static constexpr std::string_view kKeys[] = {"trace",        "output",    "max_args",   "ring_buffer_kib",
+                                                 "syscall_hook", "verbose",   "stats",      "stats_interval",
+                                                 "stats_top",    "audit_key", "audit_sync", "user_tracers"};
+    for (const auto& [key, value] : document_.items())
+      if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
+        return fail("unknown key \"" + key +
+                    "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
+                    "stats_interval, stats_top, audit_key, audit_sync, user_tracers)");
+    return ok_status();
+  }
+
+  // Whether the file sets key and the command line does not set option.
+  bool applies(const char* key, const char* option) const { return document_.contains(key) && app_.count(option) == 0; }
+
+  Status strings(const char* key, const char* option, std::vector<std::string>& out) const {
+    if (!applies(key, option)) return ok_status();
+    const nlohmann::json& value = document_[key];
+    out.clear();
+    if (value.is_string()) {
+      out.push_back(value.get<std::string>());
+      return ok_status();
+    }
+    if (!value.is_array()) return fail(std::string("\"") + key + "\" must be a string or an array of strings");
+    for (const nlohmann::json& item : value) {
+      if (!item.is_string()) return fail(std::string("\"") + key + "\" must be a string or an array of strings");
+      out.push_back(item.get<std::string>());
+    }
+    return ok_status();
+  }
+
+  Status number(const char* key, const char* option, uint32_t min, uint32_t max, uint32_t& out) const {
+    if (!applies(key, option)) return ok_status();
+    const nlohmann::json& value = document_[key];
+    if (!value.is_number_unsigned() || value.get<uint64_t>() < min || value.get<uint64_t>() > max)
+      return fail(std::string("\"") + key + "\" must be a number from " + std::to_string(min) + " to " +
+                  std::to_string(max));
+    out = value.get<uint32_t>();
+    return ok_status();
+  }
+
+  Status flag(const char* key, const char* option, bool& out) const {
+    if (!applies(key, option)) return ok_status();
+    if (!document_[key].is_boolean()) return fail(std::string("\"") + key + "\" must be true or false");
+    out = document_[key].get<bool>();
+    return ok_status();
+  }
+
+  Status text(const char* key, const char* option, std::string& out) const {
+    if (!applies(key, option)) return ok_status();
+    const nlohmann::json& value = document_[key];
+    if (value.is_number_unsigned()) {
+      out = std::to_string(value.get<uint64_t>());
+      return ok_status();
+    }
+    if (!value.is_string()) return fail(std::string("\"") + key + "\" must be a string");
+    out = value.get<std::string>();
+    return ok_status();
+  }
+
+  Result<std::vector<UserTracer>> user_tracers() const {
+    if (!document_.contains("user_tracers")) return std::vector<UserTracer>{};
+    Result<std::vector<UserTracer>> tracers = parse_user_tracers(document_["user_tracers"]);
+    if (!tracers) return fail(tracers.error().message);
+    for (UserTracer& tracer : *tracers) tracer.origin = "--config " + path_ + ": " + tracer.origin;
+    return tracers;
+  }
+
+ private:
+  std::string path_;
+  nlohmann::json document_;
+  const CLI::App& app_;
+};
+
+Result<ConfigFile> read_config_file(const std::string& path, const CLI::App& app) {
+  std::ifstream in(path);
+  if (!in) return usage_error("--config " + path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& error) {
+    // The parser's own message says where (line and column).
+    std::string message = error.what();
+    if (const size_t bracket = message.find("] ");
+        message.starts_with("[json.exception") && bracket != std::string::npos)
+      message.erase(0, bracket + 2);
+    return usage_error("--config " + path + ": not valid JSON: " + message);
+  }
+  if (!document.is_object()) return usage_error("--config " + path + ": must hold a JSON object");
+  ConfigFile config(path, std::move(document), app);
+  if (Status status = config.check_keys(); !status) return status.take_error();
+  return config;
+}
+
+struct ConfigTargets {
+  std::vector<std::string>& outputs;
+  std::string& audit_sync;
+  std::string& audit_key;
+};
+
+Status apply_config_file(const ConfigFile& config, Options& options, ConfigTargets targets) {
+  Status status = config.strings("trace", "--trace", options.trace_expressions);
+  if (status) status = config.strings("output", "--output", targets.outputs);
+  if (status) status = config.number("max_args", "--max-args", 1, TRACER_MAX_ARGS_LIMIT, options.max_args);
+  if (status) status = config.number("ring_buffer_kib", "--ring-buffer-kib", 64, 1 << 20, options.ring_buffer_kib);
+  if (status) status = config.text("syscall_hook", "--syscall-hook", options.syscall_hook);
+  if (status && options.syscall_hook != "auto" && options.syscall_hook != "tracepoint" && options.syscall_hook != "raw")
+    status = config.fail("\"syscall_hook\" must be auto, tracepoint or raw");
+  if (status) status = config.flag("verbose", "--verbose", options.verbose);
+  if (status) status = config.flag("stats", "--stats", options.stats);
+  if (status) status = config.number("stats_interval", "--stats-interval", 1, 86400, options.stats_interval_s);
+  if (status) status = config.number("stats_top", "--stats-top", 1, 100000, options.stats_top);
+  if (status) status = config.text("audit_key", "--audit-key", targets.audit_key);
+  if (status) status = config.text("audit_sync", "--audit-sync", targets.audit_sync);
+  if (!status) return status;
+  Result<std::vector<UserTracer>> tracers = config.user_tracers();
+  if (!tracers) return tracers.take_error();
+  options.user_functions = std::make_shared<const UserFunctions>(std::move(*tracers));
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Options> parse_command_line(int argc, const char* const* argv) {
+  Options options;
+  CLI::App app{"tracer: exec and syscall tracer (CO-RE eBPF)", "tracer"};
+  app.set_version_flag("--version", std::string("tracer ") + TRACER_VERSION);
+  std::vector<std::string> outputs;
+  bool list = false;
+  bool check = false;
+  app.add_option("--trace", options.trace_expressions, "Filter expression, e.g. uid=1000 (repeatable, ANDed)")
+      ->type_name("EXPR");
+  app.add_option("--output", outputs,
+                 "table (default), json, none, out-file:PATH, audit-log:PATH, option:parent, option:ancestors "
+                 "(repeatable)")
+      ->type_name("SPEC");
+  app.add_option("--config", options.config_file,
+                 "JSON configuration file: any option by its long name (_ for -), and user_tracers (user-space "
+                 "functions as events; docs/user-tracers.md). The command line wins")
+      ->type_name("FILE");
+  app.add_option("--max-args", options.max_args, "Arguments kept per argv (default 128)")
+      ->type_name("N")
+      ->check(CLI::Range(1, TRACER_MAX_ARGS_LIMIT));
+  app.add_option("--ring-buffer-kib", options.ring_buffer_kib, "Ring buffer size in KiB, a power of two (default 4096)")
+      ->type_name("KIB")
+      ->check(CLI::Range(64, 1 << 20));
+  app.add_option("--syscall-hook", options.syscall_hook,
+                 "How syscalls (the execs, and those event= names) are hooked: auto (default), tracepoint (each "
+                 "one's own tracepoints, found through tracefs) or raw (raw sys_enter/sys_exit: every syscall runs a "
+                 "program; sees 32-bit execs)")
+      ->type_name("HOOK")
+      ->check(CLI::IsMember({"auto", "tracepoint", "raw"}));
+  app.add_flag("--stats", options.stats,
+               "Count syscalls in the kernel (per syscall and per process) instead of printing events; the summary "
+               "is printed at exit (all syscalls unless event= selects some)");
+  app.add_option("--stats-interval", options.stats_interval_s, "With --stats: also print the counts every SECONDS")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--stats-top", options.stats_top, "With --stats: rows per table (default 20)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 100000));
+  app.add_flag("--list", list, "List the events and whether this kernel supports them");
+  app.add_flag("--check", check, "Report the kernel features the tracer uses");
+  app.add_flag("-v,--verbose", options.verbose, "Explain hook choices and libbpf diagnostics on stderr");
+  std::string audit_sync;
+  app.add_option("--audit-key", options.audit_key_file, "HMAC-SHA-256 key file for the audit log (and verify)")
+      ->type_name("FILE");
+  app.add_option("--audit-sync", audit_sync, "Audit log fdatasync: always, or every MS milliseconds (default 100)")
+      ->type_name("always|MS");
+
+  CLI::App* verify = app.add_subcommand("verify", "Verify an audit log's hash chain");
+  verify->add_option("path", options.verify_path, "The audit log")->required();
+  verify->add_option("--audit-key", options.audit_key_file, "Key file, for an HMAC-authenticated log")
+      ->type_name("FILE");
+  verify->add_option("--from-state", options.from_state, "Prove the log only grew since this saved state")
+      ->type_name("FILE");
+  verify->add_option("--save-state", options.save_state, "Save seq and head of the verified log")->type_name("FILE");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return Error{app.help(), ExitKind::answered};
+  } catch (const CLI::CallForVersion&) {
+    return Error{std::string("tracer ") + TRACER_VERSION + "\n", ExitKind::answered};
+  } catch (const CLI::ParseError& error) {
+    return usage_error(error.what());
+  }
+
+  if (verify->parsed()) {
+    for (const std::string& spec : outputs)
+      if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
+    options.command = Command::verify;
+    return options;
+  }
+  if (options.config_file) {
+    Result<ConfigFile> config = read_config_file(*options.config_file, app);
+    if (!config) return config.take_error();
+    std::string audit_key = options.audit_key_file.value_or("");
+    if (Status status = apply_config_file(*config, options, ConfigTargets{outputs, audit_sync, audit_key}); !status)
+      return status.take_error();
+    if (!audit_key.empty()) options.audit_key_file = audit_key;
+  }
+  if (!options.user_functions)
+    options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserTracer>{});
+  for (const std::string& spec : outputs) {
+    if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
+  }
+  if (!audit_sync.empty()) {
+    if (audit_sync == "always") {
+      options.audit_sync_interval_ms = 0;
+    } else {
+      int milliseconds = 0;
+      const auto [end, error] = std::from_chars(audit_sync.data(), audit_sync.data() + audit_sync.size(), milliseconds);
+      if (error != std::errc() || end != audit_sync.data() + audit_sync.size() || milliseconds < 1)
+        return usage_error("--audit-sync '" + audit_sync + "': expected always or a number of milliseconds");
+      options.audit_sync_interval_ms = milliseconds;
+    }
+  }
+  if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
+  if (list && check) return usage_error("--list and --check cannot be combined");
+  if (list) options.command = Command::list;
+  if (check) options.command = Command::check;
+  const uint32_t kib = options.ring_buffer_kib;
+  if ((kib & (kib - 1)) != 0)
+    return usage_error("--ring-buffer-kib " + std::to_string(kib) + ": must be a power of two");
+  Result<FilterSpec> filters = parse_filters(options.trace_expressions, *options.user_functions);
+  if (!filters) return filters.take_error();
+  options.filters = std::move(*filters);
+  if (Status status = check_stats_options(options); !status) return status.take_error();
+  return options;
+}
+
+}  // namespace tracer

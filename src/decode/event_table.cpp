@@ -1,0 +1,55 @@
+#include "tracer/decode/event_table.hpp"
+
+#include <array>
+
+#include "tracer/core/abi.hpp"
+#include "tracer/syscalls/syscall_catalog.hpp"
+
+namespace tracer {
+namespace {
+
+constexpr std::string_view kExecHooks =
+    "tracepoint/syscalls/sys_{enter,exit}_execve[at] (raw_tp/sys_enter, tp_btf/sys_exit without tracefs), "
+    "raw_tp/sched_process_exec (+ raw_tp/sched_prepare_exec where present)";
+
+constexpr std::string_view kExecveArgs[] = {"pathname",    "argv", "argv_truncated", "filename", "exe",
+                                            "interpreter", "dev",  "inode"};
+constexpr std::string_view kExecveatArgs[] = {"pathname", "dirfd", "flags",       "argv", "argv_truncated",
+                                              "filename", "exe",   "interpreter", "dev",  "inode"};
+constexpr std::string_view kSchedProcessExecArgs[] = {"filename", "interpreter", "dev", "inode", "argv", "old_tid"};
+constexpr std::string_view kBprmCheckArgs[] = {"filename", "dev", "inode", "argv"};
+constexpr std::string_view kForkArgs[] = {"child_pid", "child_tid"};
+constexpr std::string_view kExitArgs[] = {"exit_code", "signal"};
+
+constexpr std::array kDefinitions{
+    EventDefinition{TRACER_EVENT_EXECVE, "execve", kExecHooks, true, true, kExecveArgs},
+    EventDefinition{TRACER_EVENT_EXECVEAT, "execveat", kExecHooks, true, true, kExecveatArgs},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXEC, "sched_process_exec", "raw_tp/sched_process_exec", false, true,
+                    kSchedProcessExecArgs},
+    EventDefinition{TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check", "lsm/bprm_check_security", false, true,
+                    kBprmCheckArgs},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_FORK, "sched_process_fork", "raw_tp/sched_process_fork", false, true,
+                    kForkArgs},
+    EventDefinition{TRACER_EVENT_SCHED_PROCESS_EXIT, "sched_process_exit", "raw_tp/sched_process_exit", false, true,
+                    kExitArgs},
+};
+
+}  // namespace
+
+std::span<const EventDefinition> event_definitions() { return kDefinitions; }
+
+const EventDefinition* find_event(std::string_view name) {
+  for (const EventDefinition& definition : kDefinitions)
+    if (definition.name == name) return &definition;
+  if (std::optional<uint16_t> number = syscall_number(name)) return syscall_event(*number);
+  return nullptr;
+}
+
+const EventDefinition* event_by_id(uint16_t id) {
+  for (const EventDefinition& definition : kDefinitions)
+    if (definition.id == id) return &definition;
+  if (std::optional<uint16_t> number = syscall_of_event(id)) return syscall_event(*number);
+  return nullptr;
+}
+
+}  // namespace tracer

@@ -1,0 +1,77 @@
+#include "tracer/output/drop_report.hpp"
+
+#include <fmt/format.h>
+
+#include <string_view>
+#include <utility>
+
+namespace tracer {
+namespace {
+
+struct CauseInfo {
+  tracer_drop_cause cause;
+  std::string_view name;
+  bool whole_record;
+};
+
+constexpr CauseInfo kCauses[] = {
+    {TRACER_DROP_RINGBUF_FULL, "ring buffer full", true},
+    {TRACER_DROP_INFLIGHT_FULL, "too many calls in flight", true},
+    {TRACER_DROP_STALE_INFLIGHT, "exec return not seen", true},
+    {TRACER_DROP_PATHNAME_READ, "pathname read failed", false},
+    {TRACER_DROP_ARGV_READ, "argv read failed", false},
+    {TRACER_DROP_FILENAME_READ, "filename read failed", false},
+    {TRACER_DROP_ENTRY_MISSING, "syscall entry not seen", false},
+    {TRACER_DROP_ARGUMENT_READ, "argument read failed", false},
+    {TRACER_DROP_USER_ENTRY_MISSING, "user function entry not kept (nested, or too many in flight)", true},
+    {TRACER_DROP_STATS_FULL, "processes not counted per process (--stats table full)", false},
+};
+
+std::string list_causes(const LossCounts& counts, bool whole_record) {
+  std::string out;
+  for (const CauseInfo& info : kCauses) {
+    const uint64_t count = counts.kernel[info.cause];
+    if (info.whole_record != whole_record || count == 0) continue;
+    if (!out.empty()) out += ", ";
+    fmt::format_to(std::back_inserter(out), "{}: {}", info.name, count);
+  }
+  if (whole_record && counts.undecodable) {
+    if (!out.empty()) out += ", ";
+    fmt::format_to(std::back_inserter(out), "undecodable: {}", counts.undecodable);
+  }
+  return out;
+}
+
+}  // namespace
+
+uint64_t LossCounts::records_lost() const {
+  uint64_t total = undecodable;
+  for (const CauseInfo& info : kCauses)
+    if (info.whole_record) total += kernel[info.cause];
+  return total;
+}
+
+uint64_t LossCounts::records_partial() const {
+  uint64_t total = 0;
+  for (const CauseInfo& info : kCauses)
+    if (!info.whole_record) total += kernel[info.cause];
+  return total;
+}
+
+std::string describe_losses(const LossCounts& counts) {
+  std::string out;
+  if (uint64_t lost = counts.records_lost()) out = fmt::format("lost {} records ({})", lost, list_causes(counts, true));
+  if (uint64_t partial = counts.records_partial()) {
+    if (!out.empty()) out += "; ";
+    fmt::format_to(std::back_inserter(out), "{} records incomplete ({})", partial, list_causes(counts, false));
+  }
+  return out;
+}
+
+std::string summary_line(uint64_t events_emitted, const LossCounts& counts) {
+  std::string line = fmt::format("tracer: {} events emitted, {} lost", events_emitted, counts.records_lost());
+  if (std::string details = describe_losses(counts); !details.empty()) line += " — " + details;
+  return line;
+}
+
+}  // namespace tracer

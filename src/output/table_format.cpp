@@ -1,0 +1,158 @@
+#include <fmt/format.h>
+
+#include "tracer/core/escape.hpp"
+#include "tracer/decode/event_table.hpp"
+#include "tracer/output/format.hpp"
+#include "tracer/syscalls/syscall_decode.hpp"
+
+namespace tracer {
+namespace {
+
+void append_padded(std::string& out, std::string_view text, size_t width) {
+  out += text;
+  out.append(text.size() < width ? width - text.size() + 1 : 1, ' ');
+}
+
+template <typename Integer>
+void append_number_padded(std::string& out, Integer value, size_t width) {
+  append_padded(out, fmt::format("{}", value), width);
+}
+
+// Shell-style quoting, so that an argument with spaces stays one argument.
+void append_quoted_argument(std::string& out, std::string_view argument) {
+  const bool plain = !argument.empty() && argument.find_first_of(" \t\n'\"\\$`;&|<>()*?!#~") == std::string_view::npos;
+  if (plain) {
+    append_terminal_safe(out, argument);
+    return;
+  }
+  out += '\'';
+  for (char c : argument) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      append_terminal_safe(out, std::string_view(&c, 1));
+  }
+  out += '\'';
+}
+
+// 127.0.0.1:443, [::1]:443, /run/x.sock, @abstract, AF_NETLINK.
+void append_socket_address(std::string& out, const SocketAddress& address) {
+  const SocketAddressFields fields = describe_socket_address(address.bytes);
+  if (fields.address && fields.port) {
+    if (fields.family == "AF_INET6")
+      fmt::format_to(std::back_inserter(out), "[{}]:{}", *fields.address, *fields.port);
+    else
+      fmt::format_to(std::back_inserter(out), "{}:{}", *fields.address, *fields.port);
+  } else if (fields.path) {
+    if (fields.abstract) out += '@';
+    append_quoted_argument(out, *fields.path);
+  } else {
+    out += fields.family;
+  }
+}
+
+void append_value(std::string& out, const Value& value) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          out += v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::string_view>) {
+          append_quoted_argument(out, v);
+        } else if constexpr (std::is_same_v<T, StringList>) {
+          bool first = true;
+          v.for_each([&](std::string_view item) {
+            if (!first) out += ' ';
+            first = false;
+            append_quoted_argument(out, item);
+          });
+        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
+          out += symbolic_text(v);
+        } else if constexpr (std::is_same_v<T, SocketAddress>) {
+          append_socket_address(out, v);
+        } else if constexpr (std::is_same_v<T, ByteArray>) {
+          append_hex(out, v.bytes);
+        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+          out += "NULL";
+        } else {
+          fmt::format_to(std::back_inserter(out), "{}", v);
+        }
+      },
+      value);
+}
+
+// execve: "PATHNAME ARGV..." like execsnoop; other events: name=value pairs.
+void append_args(std::string& out, const Event& event) {
+  const Arg* pathname = event.args.find("pathname");
+  const Arg* argv = event.args.find("argv");
+  if (argv) {
+    if (pathname) {
+      append_value(out, pathname->value);
+      out += "  ";
+    }
+    append_value(out, argv->value);
+    if (const Arg* interpreter = event.args.find("interpreter")) {
+      out += "  interpreter=";
+      append_value(out, interpreter->value);
+    }
+  } else {
+    bool first = true;
+    for (const Arg& arg : event.args) {
+      if (!first) out += ' ';
+      first = false;
+      out += arg.name;
+      out += '=';
+      append_value(out, arg.value);
+    }
+  }
+  for (auto [flag, name] : kEventFlagNames) {
+    if (event.has(flag) && flag != EventFlag::compat_syscall) {
+      out += " [";
+      out += name;
+      out += ']';
+    }
+  }
+}
+
+// A syscall's error by name (ENOENT); other values as numbers.
+std::string return_text(const Event& event) {
+  if (!event.ret) return "-";
+  if (event.syscall)
+    if (std::optional<std::string_view> name = errno_name_of_return(*event.ret)) return std::string(*name);
+  return fmt::format("{}", *event.ret);
+}
+
+constexpr size_t kTimeWidth = 15, kUidWidth = 6, kCommWidth = 16, kPidWidth = 7, kRetWidth = 4, kEventWidth = 10;
+
+}  // namespace
+
+std::string TableFormatter::header() {
+  std::string out;
+  append_padded(out, "TIME", kTimeWidth);
+  append_padded(out, "UID", kUidWidth);
+  append_padded(out, "COMM", kCommWidth);
+  append_padded(out, "PID", kPidWidth);
+  append_padded(out, "TID", kPidWidth);
+  append_padded(out, "RET", kRetWidth);
+  append_padded(out, "EVENT", kEventWidth);
+  out += "ARGS\n";
+  return out;
+}
+
+void TableFormatter::append(std::string& out, const Event& event) const {
+  std::string time;
+  append_local_time_of_day(time, clock_.to_wall(event.boot_ns));
+  append_padded(out, time, kTimeWidth);
+  append_number_padded(out, event.task.uid, kUidWidth);
+  std::string comm;
+  append_terminal_safe(comm, event.task.comm);
+  append_padded(out, comm, kCommWidth);
+  append_number_padded(out, event.task.pid, kPidWidth);
+  append_number_padded(out, event.task.tid, kPidWidth);
+  append_padded(out, return_text(event), kRetWidth);
+  append_padded(out, event.definition->name, kEventWidth);
+  append_args(out, event);
+  out += '\n';
+}
+
+}  // namespace tracer
