@@ -7,24 +7,18 @@
  */
 #pragma once
 
-struct executable_key {
-	__u64 inode;
-	__u32 dev;
-	__u32 _pad;
-};
-
 /* Seeded by userspace with the executables it knows already. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
-	__type(key, struct executable_key);
+	__type(key, struct tracer_executable_key);
 	__type(value, __u8);
 } known_executables SEC(".maps");
 
 static __always_inline int executable__on_exec(struct linux_binprm *bprm)
 {
 	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
-	struct executable_key key = {
+	struct tracer_executable_key key = {
 		.inode = BPF_CORE_READ(inode, i_ino),
 		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
 	};

@@ -241,6 +241,20 @@ struct tracer_user_function_spec {
 #define TRACER_USER_EXE_ALLOWED 1
 #define TRACER_USER_EXE_REFUSED 2
 
+/* Key of known_executables: an executable userspace has seen already (the
+ * watch reports the first run of any other). */
+struct tracer_executable_key {
+	__u64 inode;
+	__u32 dev; /* kernel dev_t of its superblock */
+	__u32 _pad;
+};
+
+/* Key of user_calls: a call in flight, by thread and user function slot. */
+struct tracer_user_call_key {
+	__u32 tid;
+	__u32 slot;
+};
+
 /* Key of user_function_exes: an executable a slot is limited to. */
 struct tracer_user_exe_key {
 	__u64 inode;

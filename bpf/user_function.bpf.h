@@ -18,11 +18,6 @@
 /* Out captures start below 32 KiB in the record (scratch of 128 KiB). */
 #define USER_OUT_OFFSET_MASK (8 * TRACER_USER_STRING_MAX - 1)
 
-struct user_call_key {
-	__u32 tid;
-	__u32 slot;
-};
-
 struct user_call {
 	struct tracer_task_context task;
 	__u64 args[TRACER_SYSCALL_ARGS];
@@ -45,7 +40,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct user_call_key);
+	__type(key, struct tracer_user_call_key);
 	__type(value, struct user_call);
 } user_calls SEC(".maps");
 
@@ -142,7 +137,7 @@ static __always_inline int user_function__on_entry(struct pt_regs *ctx)
 	struct tracer_task_context task;
 	struct record_scratch *scratch;
 	struct user_call *call;
-	struct user_call_key key;
+	struct tracer_user_call_key key;
 	__u8 verdict = TRACER_USER_EXE_ALLOWED;
 
 	if (!spec)
@@ -199,7 +194,7 @@ static __always_inline int user_function__on_return(struct pt_regs *ctx)
 	const struct tracer_user_function_spec *spec = bpf_map_lookup_elem(&user_function_specs, &slot);
 	struct tracer_user_function_record *record;
 	struct record_scratch *scratch;
-	struct user_call_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .slot = slot};
+	struct tracer_user_call_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .slot = slot};
 	struct user_call *call;
 	__u32 offset;
 

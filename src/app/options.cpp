@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "tracer/core/abi.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
 
@@ -140,11 +140,11 @@ class ConfigFile {
     return ok_status();
   }
 
-  Result<std::vector<UserTracer>> user_tracers() const {
-    if (!document_.contains("user_tracers")) return std::vector<UserTracer>{};
-    Result<std::vector<UserTracer>> tracers = parse_user_tracers(document_["user_tracers"]);
+  Result<std::vector<UserFunction>> user_tracers() const {
+    if (!document_.contains("user_tracers")) return std::vector<UserFunction>{};
+    Result<std::vector<UserFunction>> tracers = parse_user_functions(document_["user_tracers"]);
     if (!tracers) return fail(tracers.error().message);
-    for (UserTracer& tracer : *tracers) tracer.origin = "--config " + path_ + ": " + tracer.origin;
+    for (UserFunction& tracer : *tracers) tracer.origin = "--config " + path_ + ": " + tracer.origin;
     return tracers;
   }
 
@@ -197,7 +197,7 @@ Status apply_config_file(const ConfigFile& config, Options& options, ConfigTarge
   if (status) status = config.text("audit_key", "--audit-key", targets.audit_key);
   if (status) status = config.text("audit_sync", "--audit-sync", targets.audit_sync);
   if (!status) return status;
-  Result<std::vector<UserTracer>> tracers = config.user_tracers();
+  Result<std::vector<UserFunction>> tracers = config.user_tracers();
   if (!tracers) return tracers.take_error();
   options.user_functions = std::make_shared<const UserFunctions>(std::move(*tracers));
   return ok_status();
@@ -285,7 +285,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
     if (!audit_key.empty()) options.audit_key_file = audit_key;
   }
   if (!options.user_functions)
-    options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserTracer>{});
+    options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserFunction>{});
   for (const std::string& spec : outputs) {
     if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
   }

@@ -18,8 +18,8 @@
 #include "tracer/syscalls/stats_mode.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 #include "tracer/syscalls/syscall_tracefs.hpp"
-#include "tracer/user_functions/user_function_target.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/resolve.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
 namespace {
@@ -88,13 +88,13 @@ Status check_syscall_argument_filters(const FilterSpec& filters, const SyscallSi
 
 // The functions of the user tracers this run produces, found in their ELF
 // files before anything is loaded (a missing one is a usage error).
-Result<std::vector<UserFunctionTarget>> resolve_user_functions(const Options& options) {
-  std::vector<UserFunctionTarget> targets;
+Result<std::vector<ResolvedUserFunction>> resolve_user_functions(const Options& options) {
+  std::vector<ResolvedUserFunction> targets;
   if (options.stats) return targets;
-  const std::span<const UserTracer> tracers = options.user_functions->tracers();
+  const std::span<const UserFunction> tracers = options.user_functions->all();
   for (uint32_t slot = 0; slot < tracers.size(); ++slot) {
     if (!options.filters.wants(static_cast<uint16_t>(TRACER_EVENT_USER_FUNCTION_BASE + slot))) continue;
-    Result<UserFunctionTarget> target =
+    Result<ResolvedUserFunction> target =
         tracers[slot].builtin ? resolve_bash_readline(slot) : resolve_user_function(tracers[slot], slot);
     if (!target) return target.take_error();
     targets.push_back(std::move(*target));
@@ -143,15 +143,15 @@ Status run_trace(const Options& options) {
   if (Status status = check_syscall_argument_filters(options.filters, tracefs.signatures); !status) return status;
   settings.tracepoint_ids = tracefs.tracepoint_ids;
   settings.syscall_signatures = &tracefs.signatures;
-  Result<std::vector<UserFunctionTarget>> user_targets = resolve_user_functions(options);
+  Result<std::vector<ResolvedUserFunction>> user_targets = resolve_user_functions(options);
   if (!user_targets) return user_targets.take_error();
-  settings.user_function_targets = std::move(*user_targets);
+  settings.resolved_user_functions = std::move(*user_targets);
   settings.user_functions = options.user_functions.get();
   // bash_readline: a bash run from elsewhere (copied, built) is probed when it
   // first runs; the bashes probed already (its executables) are known.
-  const UserFunctionTarget* bash_target = nullptr;
-  for (const UserFunctionTarget& target : settings.user_function_targets)
-    if (options.user_functions->tracers()[target.slot].builtin) bash_target = &target;
+  const ResolvedUserFunction* bash_target = nullptr;
+  for (const ResolvedUserFunction& target : settings.resolved_user_functions)
+    if (options.user_functions->all()[target.slot].builtin) bash_target = &target;
   if (bash_target) {
     settings.watch_executables = true;
     settings.known_executables = bash_target->executables;
@@ -172,7 +172,7 @@ Status run_trace(const Options& options) {
     }
   }
   if ((options.filters.wanted_events & ~unavailable) == 0 && settings.syscalls.none() &&
-      settings.user_function_targets.empty())
+      settings.resolved_user_functions.empty())
     return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
 
   Result<TracerBpf> bpf = [&] {
@@ -230,7 +230,7 @@ Status run_trace(const Options& options) {
     executable_hooks.on_new_executable = [&](const tracer_executable_record& record) {
       std::string path;
       const ExecutableId id{record.inode, record.dev};
-      std::optional<UserFunctionTarget> target =
+      std::optional<ResolvedUserFunction> target =
           bash_readline_of_process(record.header.task.tgid, id, *bash_slot, path);
       if (!target) return;
       // Allowed before the probes attach: no call of theirs waits for a verdict.

@@ -18,11 +18,9 @@
 namespace tracer {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
-
 Result<std::string> read_whole_file(const std::string& path, const char* what) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) return runtime_error(std::string("cannot read ") + what + " " + path + ": " + errno_text());
+  if (!file) return runtime_error(std::string("cannot read ") + what + " " + path + ": " + errno_text(errno));
   std::ostringstream content;
   content << file.rdbuf();
   return content.str();
@@ -34,7 +32,7 @@ Result<std::string> read_range(int fd, off_t begin, off_t end) {
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t got = pread(fd, bytes.data() + done, bytes.size() - done, begin + static_cast<off_t>(done));
-    if (got <= 0) return runtime_error("reading: " + (got < 0 ? errno_text() : std::string("short read")));
+    if (got <= 0) return runtime_error("reading: " + (got < 0 ? errno_text(errno) : std::string("short read")));
     done += static_cast<size_t>(got);
   }
   return bytes;
@@ -94,7 +92,7 @@ class AuditLogSink final : public Sink {
       const ssize_t written = ::write(fd_, bytes.data(), bytes.size());
       if (written < 0) {
         if (errno == EINTR) continue;
-        return runtime_error("writing the audit log " + path_ + ": " + errno_text());
+        return runtime_error("writing the audit log " + path_ + ": " + errno_text(errno));
       }
       bytes.remove_prefix(static_cast<size_t>(written));
     }
@@ -104,7 +102,7 @@ class AuditLogSink final : public Sink {
   }
   Status sync() {
     if (!unsynced_) return ok_status();
-    if (fdatasync(fd_) != 0) return runtime_error("syncing the audit log " + path_ + ": " + errno_text());
+    if (fdatasync(fd_) != 0) return runtime_error("syncing the audit log " + path_ + ": " + errno_text(errno));
     unsynced_ = false;
     last_sync_ = std::chrono::steady_clock::now();
     return ok_status();
@@ -126,7 +124,7 @@ class AuditLogSink final : public Sink {
 // continues the chain after it.
 Status continue_existing_log(int fd, const std::string& path, AuditChain& chain) {
   struct stat info {};
-  if (fstat(fd, &info) != 0) return runtime_error("audit log " + path + ": " + errno_text());
+  if (fstat(fd, &info) != 0) return runtime_error("audit log " + path + ": " + errno_text(errno));
   off_t size = info.st_size;
   if (size == 0) return ok_status();
 
@@ -135,7 +133,8 @@ Status continue_existing_log(int fd, const std::string& path, AuditChain& chain)
   if (*last_byte != "\n") {
     Result<off_t> keep = start_of_line_ending_at(fd, size);
     if (!keep) return runtime_error("audit log " + path + ": " + keep.error().message);
-    if (ftruncate(fd, *keep) != 0) return runtime_error("cannot repair the audit log " + path + ": " + errno_text());
+    if (ftruncate(fd, *keep) != 0)
+      return runtime_error("cannot repair the audit log " + path + ": " + errno_text(errno));
     std::fprintf(stderr, "tracer: audit log %s: removed a torn last line (%lld bytes, an interrupted write)\n",
                  path.c_str(), static_cast<long long>(size - *keep));
     size = *keep;
@@ -180,7 +179,7 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
     key = std::move(*read);
   }
   const int fd = ::open(options.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return runtime_error("cannot open the audit log " + options.path + ": " + errno_text());
+  if (fd < 0) return runtime_error("cannot open the audit log " + options.path + ": " + errno_text(errno));
   AuditChain chain(std::move(key));
   if (Status status = continue_existing_log(fd, options.path, chain); !status) {
     ::close(fd);

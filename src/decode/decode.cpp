@@ -8,7 +8,7 @@
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
 namespace {
@@ -183,8 +183,8 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
 
   Event event;
   event.definition = event_by_id(header.event_id);
-  const UserTracer* user_tracer =
-      options.user_functions ? options.user_functions->tracer_of_event(header.event_id) : nullptr;
+  const UserFunction* user_tracer =
+      options.user_functions ? options.user_functions->function_of_event(header.event_id) : nullptr;
   if (user_tracer) event.definition = options.user_functions->by_id(header.event_id);
   if (!event.definition) return runtime_error("unknown event id " + std::to_string(header.event_id));
   event.boot_ns = header.boot_ns;

@@ -9,7 +9,7 @@
 #include "tracer/filter/filter.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
 namespace {

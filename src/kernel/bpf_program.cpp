@@ -17,13 +17,11 @@
 #include <string_view>
 
 #include "tracer/syscalls/syscall_catalog.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 #include "tracer_bpf.skel.h"
 
 namespace tracer {
 namespace {
-
-std::string errno_text(int error) { return std::strerror(error < 0 ? -error : error); }
 
 int print_libbpf_verbose(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
@@ -154,10 +152,10 @@ Result<TracerBpf> TracerBpf::open_and_load(const BpfSettings& settings) {
   // Preallocated maps a run does not use are kept small.
   if (!settings.syscall_stats) bpf_map__set_max_entries(raw->maps.process_syscall_stats, 1);
   if (settings.syscall_stats || !any_syscall) bpf_map__set_max_entries(raw->maps.syscall_inflight_by_tid, 64);
-  const bool user_functions = !settings.user_function_targets.empty();
+  const bool user_functions = !settings.resolved_user_functions.empty();
   bpf_program__set_autoload(raw->progs.tracer_user_enter, user_functions);
   bpf_program__set_autoload(raw->progs.tracer_user_return, user_functions);
-  bpf.user_function_targets_ = settings.user_function_targets;
+  bpf.resolved_user_functions_ = settings.resolved_user_functions;
   bpf.in_host_pid_namespace_ = in_host_pid_namespace();
   bpf_program__set_autoload(raw->progs.tracer_executable_watch, settings.watch_executables);
   if (!settings.watch_executables) bpf_map__set_max_entries(raw->maps.known_executables, 1);
@@ -219,9 +217,9 @@ Status TracerBpf::fill_capture_specs(const BpfSettings& settings) {
 Status TracerBpf::fill_user_function_specs(const BpfSettings& settings) {
   if (!settings.user_functions) return ok_status();
   const int specs_fd = bpf_map__fd(skeleton_->maps.user_function_specs);
-  for (const UserFunctionTarget& target : settings.user_function_targets) {
-    if (target.slot >= settings.user_functions->tracers().size()) continue;
-    tracer_user_function_spec spec = capture_spec(settings.user_functions->tracers()[target.slot]);
+  for (const ResolvedUserFunction& target : settings.resolved_user_functions) {
+    if (target.slot >= settings.user_functions->all().size()) continue;
+    tracer_user_function_spec spec = capture_spec(settings.user_functions->all()[target.slot]);
     if (!target.executables.empty()) spec.flags |= TRACER_USER_EXE_FILTER;
     if (bpf_map_update_elem(specs_fd, &target.slot, &spec, BPF_ANY) != 0)
       return runtime_error("cannot fill the user_function_specs map: " + errno_text(errno));
@@ -238,7 +236,7 @@ bool TracerBpf::judge_executable(uint32_t slot, const ExecutableId& executable, 
   return bpf_map_update_elem(bpf_map__fd(skeleton_->maps.user_function_exes), &key, &verdict, BPF_ANY) == 0;
 }
 
-std::vector<AttachOutcome> TracerBpf::attach_user_function(const UserFunctionTarget& target) {
+std::vector<AttachOutcome> TracerBpf::attach_user_function(const ResolvedUserFunction& target) {
   std::vector<AttachOutcome> outcomes;
   for (const UprobePoint& point : target.points) {
     const std::string where = point.binary + "+" + std::to_string(point.offset);
@@ -263,7 +261,7 @@ std::vector<AttachOutcome> TracerBpf::attach_user_function(const UserFunctionTar
 }
 
 size_t TracerBpf::sweep_user_calls() {
-  if (user_function_targets_.empty() || !in_host_pid_namespace_) return 0;
+  if (resolved_user_functions_.empty() || !in_host_pid_namespace_) return 0;
   const int fd = bpf_map__fd(skeleton_->maps.user_calls);
   struct CallKey {
     uint32_t tid;
@@ -384,7 +382,7 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
     outcomes.push_back(std::move(outcome));
   }
   attach_selected_syscalls(outcomes);
-  for (const UserFunctionTarget& target : user_function_targets_)
+  for (const ResolvedUserFunction& target : resolved_user_functions_)
     for (AttachOutcome& outcome : attach_user_function(target)) outcomes.push_back(std::move(outcome));
   if (links_.empty()) {
     std::string message = "cannot attach any BPF program:";

@@ -19,7 +19,7 @@
 #include "tracer/kernel/privileges.hpp"
 #include "tracer/kernel/pseudo_fs.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 #include "tracer_probe_bpf.skel.h"
 
 namespace tracer {
@@ -107,8 +107,8 @@ std::string format_events(const EventHooks& hooks, const UserFunctions& user_fun
                    definition.on_by_default ? "default" : "", event_support(definition, hooks));
   // User tracers: bash_readline, and those of --config.
   const bool uprobes = path_exists("/sys/bus/event_source/devices/uprobe/type");
-  for (size_t slot = 0; slot < user_functions.tracers().size(); ++slot) {
-    const UserTracer& tracer = user_functions.tracers()[slot];
+  for (size_t slot = 0; slot < user_functions.all().size(); ++slot) {
+    const UserFunction& tracer = user_functions.all()[slot];
     const EventDefinition& definition = user_functions.definitions()[slot];
     const std::string what = tracer.builtin ? std::string(definition.hooks)
                                             : "uprobe + uretprobe on " + tracer.function_name + " in " + tracer.path;

@@ -36,5 +36,11 @@ static_assert(offsetof(tracer_user_function_record, exe_inode) == 200);
 static_assert(offsetof(tracer_user_function_record, capture_len) == 172);
 static_assert(sizeof(tracer_user_function_spec) == 72);
 static_assert(sizeof(tracer_executable_record) == 120);
+static_assert(sizeof(tracer_executable_key) == 16);
+static_assert(offsetof(tracer_executable_key, dev) == 8);
+static_assert(sizeof(tracer_user_call_key) == 8);
+static_assert(offsetof(tracer_user_call_key, slot) == 4);
+static_assert(sizeof(tracer_user_exe_key) == 16);
+static_assert(offsetof(tracer_user_exe_key, slot) == 12);
 
 }  // namespace tracer::abi

@@ -2,7 +2,10 @@
 // Errors as values. An Error carries the sentence a user reads and how the
 // process should end; it travels up to main(), the one place that prints.
 
+#include <cerrno>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -22,6 +25,13 @@ struct Error {
 
 inline Error runtime_error(std::string message) { return Error{std::move(message), ExitKind::runtime}; }
 inline Error usage_error(std::string message) { return Error{std::move(message), ExitKind::usage}; }
+
+// The text of an errno value; negative values (libbpf's -errno) too.
+inline std::string errno_text(int error) { return std::strerror(error < 0 ? -error : error); }
+// "WHAT: <errno text>" as a runtime error; errno by default.
+inline Error errno_error(std::string_view what, int error = errno) {
+  return runtime_error(std::string(what) + ": " + errno_text(error));
+}
 
 template <typename T>
 class [[nodiscard]] Result {

@@ -15,7 +15,7 @@
 #include "tracer/output/drop_report.hpp"
 #include "tracer/syscalls/stats_report.hpp"
 #include "tracer/syscalls/syscall_signature.hpp"
-#include "tracer/user_functions/user_function_target.hpp"
+#include "tracer/user_functions/resolve.hpp"
 
 struct tracer_bpf;
 struct bpf_link;
@@ -50,7 +50,7 @@ struct BpfSettings {
   // "syscalls/sys_enter_openat" → id (read_tracefs_syscalls).
   std::vector<std::pair<std::string, uint64_t>> tracepoint_ids;
   // User functions to probe (resolved), and what each slot captures.
-  std::vector<UserFunctionTarget> user_function_targets;
+  std::vector<ResolvedUserFunction> resolved_user_functions;
   const UserFunctions* user_functions = nullptr;
   // Report each executable's first run (TRACER_RECORD_EXECUTABLE), except these.
   bool watch_executables = false;
@@ -85,7 +85,7 @@ class TracerBpf {
   // Probes a user function target (those of the settings, at attach(); a
   // bash found while running); the outcome per probe; points probed already
   // are skipped. Its executables are the caller's to allow first.
-  std::vector<AttachOutcome> attach_user_function(const UserFunctionTarget& target);
+  std::vector<AttachOutcome> attach_user_function(const ResolvedUserFunction& target);
   // Records the verdict on an executable for a slot with an executable
   // filter; false (errno set) when the map refuses it.
   bool judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed);
@@ -113,7 +113,7 @@ class TracerBpf {
   // Selected syscalls hooked by their own tracepoints: number, argument count.
   std::vector<std::pair<uint16_t, uint8_t>> syscall_tracepoints_;
   bool syscall_stats_ = false;
-  std::vector<UserFunctionTarget> user_function_targets_;
+  std::vector<ResolvedUserFunction> resolved_user_functions_;
   bool in_host_pid_namespace_ = false;                         // sweep_user_calls can tell dead threads
   std::vector<std::string> probed_points_;                     // "SLOT:BINARY+OFFSET"
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first

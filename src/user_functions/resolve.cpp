@@ -1,4 +1,4 @@
-#include "tracer/user_functions/user_function_target.hpp"
+#include "tracer/user_functions/resolve.hpp"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -145,7 +145,7 @@ std::optional<UprobePoint> readline_in_library(const std::string& soname) {
 }
 
 // Adds a probe point unless target has it already.
-void add_point(UserFunctionTarget& target, UprobePoint point) {
+void add_point(ResolvedUserFunction& target, UprobePoint point) {
   const bool known = std::any_of(target.points.begin(), target.points.end(), [&](const UprobePoint& other) {
     return other.binary == point.binary && other.offset == point.offset;
   });
@@ -169,7 +169,7 @@ std::optional<ExecutableId> executable_id(const std::string& path) {
   return ExecutableId{status.st_ino, (major(status.st_dev) << 20) | minor(status.st_dev)};
 }
 
-Result<UserFunctionTarget> resolve_user_function(const UserTracer& tracer, uint32_t slot) {
+Result<ResolvedUserFunction> resolve_user_function(const UserFunction& tracer, uint32_t slot) {
   const std::string where = tracer.origin + ": ";
   const std::optional<std::string> binary = real_path(tracer.path);
   if (!binary) return usage_error(where + "cannot open " + tracer.path + ": " + std::strerror(errno));
@@ -177,13 +177,13 @@ Result<UserFunctionTarget> resolve_user_function(const UserTracer& tracer, uint3
   if (!elf) return usage_error(where + elf.error().message);
   Result<uint64_t> offset = function_offset(*elf, tracer.path, tracer.function_name);
   if (!offset) return usage_error(where + offset.error().message);
-  UserFunctionTarget target;
+  ResolvedUserFunction target;
   target.slot = slot;
   target.points.push_back(UprobePoint{*binary, *offset});
   return target;
 }
 
-std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint32_t slot) {
+std::optional<ResolvedUserFunction> bash_readline_in(const std::string& path, uint32_t slot) {
   Result<ElfFile> elf = ElfFile::open(path);
   // bash, whatever its name: it defines bash's own version string.
   if (!elf || !elf->symbol_address("shell_version_string") || !elf->symbol_address("dist_version", true))
@@ -191,7 +191,7 @@ std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint
   const std::optional<ExecutableId> id = executable_id(path);
   if (!id) return std::nullopt;
   // Only bash: the probe may be in a library other programs use too.
-  UserFunctionTarget target;
+  ResolvedUserFunction target;
   target.slot = slot;
   target.executables.push_back(*id);
   if (Result<uint64_t> offset = function_offset(*elf, path, "readline")) {
@@ -210,8 +210,8 @@ std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint
   return std::nullopt;
 }
 
-Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot) {
-  UserFunctionTarget merged;
+Result<ResolvedUserFunction> resolve_bash_readline(uint32_t slot) {
+  ResolvedUserFunction merged;
   merged.slot = slot;
   std::vector<ExecutableId> seen;
   for (const std::string& candidate : installed_bash_paths()) {
@@ -219,7 +219,7 @@ Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot) {
     const std::optional<ExecutableId> id = path ? executable_id(*path) : std::nullopt;
     if (!id || std::find(seen.begin(), seen.end(), *id) != seen.end()) continue;
     seen.push_back(*id);
-    std::optional<UserFunctionTarget> found = bash_readline_in(*path, slot);
+    std::optional<ResolvedUserFunction> found = bash_readline_in(*path, slot);
     if (!found) continue;
     for (UprobePoint& point : found->points) add_point(merged, std::move(point));
     merged.executables.push_back(*id);
@@ -236,8 +236,8 @@ Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot) {
   return merged;
 }
 
-std::optional<UserFunctionTarget> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
-                                                           std::string& path) {
+std::optional<ResolvedUserFunction> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
+                                                             std::string& path) {
   const std::string link = "/proc/" + std::to_string(pid) + "/exe";
   path = link;
   if (std::optional<std::string> resolved = real_path(link); resolved && executable_id(*resolved) == id)

@@ -1,4 +1,4 @@
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 #include <algorithm>
 #include <array>
@@ -49,8 +49,8 @@ bool is_identifier(std::string_view name, bool lowercase_only) {
   return true;
 }
 
-UserTracer bash_readline_tracer() {
-  UserTracer tracer;
+UserFunction bash_readline_tracer() {
+  UserFunction tracer;
   tracer.table_name = kBashReadline;
   tracer.path = "bash";
   tracer.function_name = "readline";
@@ -160,13 +160,13 @@ Result<UserParameter> parse_parameter(const nlohmann::json& entry, const EntryEr
   return param;
 }
 
-Result<UserTracer> parse_tracer(size_t index, const nlohmann::json& entry) {
+Result<UserFunction> parse_tracer(size_t index, const nlohmann::json& entry) {
   const EntryError fail(index, entry);
   if (!entry.is_object()) return fail("must be an object");
   for (const auto& [key, value] : entry.items())
     if (key != "table_name" && key != "path" && key != "function_name" && key != "parameter_list")
       return fail("unknown key \"" + key + "\" (expected table_name, path, function_name, parameter_list)");
-  UserTracer tracer;
+  UserFunction tracer;
   Result<std::string> table = required_string(entry, "table_name", fail);
   if (!table) return table.take_error();
   tracer.table_name = *table;
@@ -212,19 +212,19 @@ Result<UserTracer> parse_tracer(size_t index, const nlohmann::json& entry) {
 
 }  // namespace
 
-tracer_user_function_spec capture_spec(const UserTracer& tracer) {
+tracer_user_function_spec capture_spec(const UserFunction& tracer) {
   tracer_user_function_spec spec{};
   spec.param_count = static_cast<uint8_t>(std::min<size_t>(tracer.params.size(), TRACER_USER_PARAMS_MAX));
   for (size_t i = 0; i < spec.param_count; ++i) spec.params[i] = param_spec(tracer.params[i]);
   return spec;
 }
 
-UserFunctions::UserFunctions(std::vector<UserTracer> configured) {
-  tracers_.push_back(bash_readline_tracer());
-  for (UserTracer& tracer : configured) tracers_.push_back(std::move(tracer));
-  argument_names_.resize(tracers_.size());
-  for (size_t slot = 0; slot < tracers_.size(); ++slot) {
-    const UserTracer& tracer = tracers_[slot];
+UserFunctions::UserFunctions(std::vector<UserFunction> configured) {
+  functions_.push_back(bash_readline_tracer());
+  for (UserFunction& tracer : configured) functions_.push_back(std::move(tracer));
+  argument_names_.resize(functions_.size());
+  for (size_t slot = 0; slot < functions_.size(); ++slot) {
+    const UserFunction& tracer = functions_[slot];
     for (const UserParameter& param : tracer.params) argument_names_[slot].push_back(param.name);
     definitions_.push_back(EventDefinition{static_cast<uint16_t>(TRACER_EVENT_USER_FUNCTION_BASE + slot),
                                            tracer.table_name, tracer.builtin ? kBashReadlineHooks : kUserHooks,
@@ -243,9 +243,9 @@ const EventDefinition* UserFunctions::by_id(uint16_t event_id) const {
   return slot && *slot < definitions_.size() ? &definitions_[*slot] : nullptr;
 }
 
-const UserTracer* UserFunctions::tracer_of_event(uint16_t event_id) const {
+const UserFunction* UserFunctions::function_of_event(uint16_t event_id) const {
   const std::optional<uint32_t> slot = user_slot_of_event(event_id);
-  return slot && *slot < tracers_.size() ? &tracers_[*slot] : nullptr;
+  return slot && *slot < functions_.size() ? &functions_[*slot] : nullptr;
 }
 
 std::optional<uint32_t> user_slot_of_event(uint16_t event_id) {
@@ -255,14 +255,14 @@ std::optional<uint32_t> user_slot_of_event(uint16_t event_id) {
   return event_id - TRACER_EVENT_USER_FUNCTION_BASE;
 }
 
-Result<std::vector<UserTracer>> parse_user_tracers(const nlohmann::json& list) {
+Result<std::vector<UserFunction>> parse_user_functions(const nlohmann::json& list) {
   if (!list.is_array()) return usage_error("user_tracers must be an array");
   if (list.size() >= TRACER_USER_FUNCTION_MAX)
     return usage_error("user_tracers: at most " + std::to_string(TRACER_USER_FUNCTION_MAX - 1) + " entries");
-  std::vector<UserTracer> tracers;
+  std::vector<UserFunction> tracers;
   std::set<std::string> tables;
   for (size_t index = 0; index < list.size(); ++index) {
-    Result<UserTracer> tracer = parse_tracer(index, list[index]);
+    Result<UserFunction> tracer = parse_tracer(index, list[index]);
     if (!tracer) return tracer.take_error();
     if (!tables.insert(tracer->table_name).second)
       return EntryError(index, list[index])("table_name '" + tracer->table_name + "' is given twice");
@@ -271,7 +271,7 @@ Result<std::vector<UserTracer>> parse_user_tracers(const nlohmann::json& list) {
   return tracers;
 }
 
-Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserTracer& tracer) {
+Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserFunction& tracer) {
   if (record.size() < sizeof(tracer_user_function_record))
     return runtime_error("user function record of " + std::to_string(record.size()) + " bytes is too short");
   tracer_user_function_record raw;

@@ -2,7 +2,7 @@
 // errors), the capture specs the kernel is given, the decoding of their
 // records (byte for byte as the kernel sends them), --config merging, event
 // selection, and the JSON of the new value kinds.
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,15 +33,15 @@ const json kMixedConfig = json::parse(R"([{"table_name": "mixed", "path": "/bin/
                        {"name": "where", "type": "Pointer"}]}])");
 
 std::string parse_error(const std::string& text) {
-  Result<std::vector<UserTracer>> parsed = parse_user_tracers(json::parse(text));
+  Result<std::vector<UserFunction>> parsed = parse_user_functions(json::parse(text));
   return parsed ? "" : parsed.error().message;
 }
 
 TEST(UserTracerConfig, TheIssuesBashEventsParse) {
-  Result<std::vector<UserTracer>> parsed = parse_user_tracers(kIssueConfig);
+  Result<std::vector<UserFunction>> parsed = parse_user_functions(kIssueConfig);
   ASSERT_TRUE(parsed) << parsed.error().message;
   ASSERT_EQ(parsed->size(), 1u);
-  const UserTracer& tracer = parsed->front();
+  const UserFunction& tracer = parsed->front();
   EXPECT_EQ(tracer.table_name, "bash_events");
   EXPECT_EQ(tracer.origin, "user_tracers[0] (bash_events)");
   ASSERT_EQ(tracer.params.size(), 2u);
@@ -54,8 +54,8 @@ TEST(UserTracerConfig, TheIssuesBashEventsParse) {
 }
 
 TEST(UserTracerConfig, ReturnValueIsAlwaysThereAsANumber) {
-  Result<std::vector<UserTracer>> parsed =
-      parse_user_tracers(json::parse(R"([{"table_name": "t", "path": "/x", "function_name": "f"}])"));
+  Result<std::vector<UserFunction>> parsed =
+      parse_user_functions(json::parse(R"([{"table_name": "t", "path": "/x", "function_name": "f"}])"));
   ASSERT_TRUE(parsed);
   ASSERT_EQ(parsed->front().params.size(), 1u);
   EXPECT_EQ(parsed->front().params[0].name, "return_value");
@@ -90,7 +90,7 @@ TEST(UserTracerConfig, ErrorsNameTheEntryAndTheProblem) {
 }
 
 TEST(UserTracerConfig, CaptureSpecsSayWhatTheKernelReadsAndWhen) {
-  Result<std::vector<UserTracer>> parsed = parse_user_tracers(kMixedConfig);
+  Result<std::vector<UserFunction>> parsed = parse_user_functions(kMixedConfig);
   ASSERT_TRUE(parsed) << parsed.error().message;
   const tracer_user_function_spec spec = capture_spec(parsed->front());
   ASSERT_EQ(spec.param_count, 6);
@@ -115,7 +115,7 @@ TEST(UserTracerConfig, CaptureSpecsSayWhatTheKernelReadsAndWhen) {
 class UserFunctionDecode : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<std::vector<UserTracer>> parsed = parse_user_tracers(kMixedConfig);
+    Result<std::vector<UserFunction>> parsed = parse_user_functions(kMixedConfig);
     ASSERT_TRUE(parsed);
     functions_ = std::make_unique<UserFunctions>(std::move(*parsed));
     options_.user_functions = functions_.get();
@@ -193,7 +193,7 @@ TEST_F(UserFunctionDecode, UnverifiedExecutableIsCarried) {
 }
 
 TEST(UserTracerEvents, ConfiguredOnesAreProducedByDefaultBashReadlineOnDemand) {
-  Result<std::vector<UserTracer>> parsed = parse_user_tracers(kIssueConfig);
+  Result<std::vector<UserFunction>> parsed = parse_user_functions(kIssueConfig);
   ASSERT_TRUE(parsed);
   const UserFunctions functions(std::move(*parsed));
   const EventDefinition* bash_readline = functions.find("bash_readline");
@@ -247,8 +247,8 @@ TEST_F(ConfigFileOptions, TheFileSetsOptionsTheCommandLineWins) {
   EXPECT_EQ(from_file->trace_expressions, std::vector<std::string>{"uid=1000"});
   EXPECT_EQ(from_file->format, OutputFormat::json);
   EXPECT_EQ(from_file->max_args, 16u);
-  ASSERT_EQ(from_file->user_functions->tracers().size(), 2u);
-  EXPECT_EQ(from_file->user_functions->tracers()[1].origin, "--config " + path + ": user_tracers[0] (bash_events)");
+  ASSERT_EQ(from_file->user_functions->all().size(), 2u);
+  EXPECT_EQ(from_file->user_functions->all()[1].origin, "--config " + path + ": user_tracers[0] (bash_events)");
 
   Result<Options> overridden = parse({"--config", path.c_str(), "--max-args", "8", "--trace", "uid=0"});
   ASSERT_TRUE(overridden) << overridden.error().message;

@@ -46,7 +46,7 @@ struct UserParameter {
   uint8_t argument = 0;    // which argument (0..5), when not the return value
 };
 
-struct UserTracer {
+struct UserFunction {
   std::string table_name;  // the event's name
   std::string path;        // executable or shared library, as configured
   std::string function_name;
@@ -60,25 +60,25 @@ inline constexpr std::string_view kBashReadline = "bash_readline";
 inline constexpr std::string_view kReturnValue = "return_value";
 
 // The kernel's capture spec for a tracer's parameters.
-tracer_user_function_spec capture_spec(const UserTracer& tracer);
+tracer_user_function_spec capture_spec(const UserFunction& tracer);
 
 // Every user tracer this run knows (slot = index): bash_readline first, then
 // the configured ones, each with its event definition. Not copyable: the
 // definitions view its strings.
 class UserFunctions {
  public:
-  explicit UserFunctions(std::vector<UserTracer> configured);
+  explicit UserFunctions(std::vector<UserFunction> configured);
   UserFunctions(const UserFunctions&) = delete;
   UserFunctions& operator=(const UserFunctions&) = delete;
 
-  std::span<const UserTracer> tracers() const { return tracers_; }
+  std::span<const UserFunction> all() const { return functions_; }
   std::span<const EventDefinition> definitions() const { return definitions_; }
   const EventDefinition* find(std::string_view name) const;
   const EventDefinition* by_id(uint16_t event_id) const;
-  const UserTracer* tracer_of_event(uint16_t event_id) const;
+  const UserFunction* function_of_event(uint16_t event_id) const;
 
  private:
-  std::vector<UserTracer> tracers_;
+  std::vector<UserFunction> functions_;
   std::vector<std::vector<std::string_view>> argument_names_;
   std::vector<EventDefinition> definitions_;
 };
@@ -88,10 +88,10 @@ std::optional<uint32_t> user_slot_of_event(uint16_t event_id);
 
 // The `user_tracers` array of a configuration file. An error is one line
 // naming the entry ("user_tracers[1] (bash_events): ...").
-Result<std::vector<UserTracer>> parse_user_tracers(const nlohmann::json& list);
+Result<std::vector<UserFunction>> parse_user_functions(const nlohmann::json& list);
 
 // A user function record → Event (header fields set already). Bytes are
 // untrusted: lengths are checked against the record.
-Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserTracer& tracer);
+Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserFunction& tracer);
 
 }  // namespace tracer

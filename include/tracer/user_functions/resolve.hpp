@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tracer/core/result.hpp"
-#include "tracer/user_functions/user_tracer.hpp"
+#include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
 
@@ -27,7 +27,7 @@ struct ExecutableId {
   bool operator==(const ExecutableId&) const = default;
 };
 
-struct UserFunctionTarget {
+struct ResolvedUserFunction {
   uint32_t slot = 0;
   std::vector<UprobePoint> points;
   // Not empty: only processes running one of these executables (a library
@@ -37,24 +37,24 @@ struct UserFunctionTarget {
 
 // A configured tracer's function. Errors are usage errors naming the entry:
 // "--config F: user_tracers[0] (bash_events): no function 'readlin' in /usr/bin/bash ...".
-Result<UserFunctionTarget> resolve_user_function(const UserTracer& tracer, uint32_t slot);
+Result<ResolvedUserFunction> resolve_user_function(const UserFunction& tracer, uint32_t slot);
 
 // bash_readline: readline in every bash installed as /bin/bash, /usr/bin/bash
 // or in /etc/shells, or in the libreadline such a bash is linked with; always
 // limited to those bash executables (in the kernel). A runtime error when
 // there is none.
-Result<UserFunctionTarget> resolve_bash_readline(uint32_t slot);
+Result<ResolvedUserFunction> resolve_bash_readline(uint32_t slot);
 
 // Whether path is a bash executable (by its symbols, not by its name), and
 // then where its readline is. Used for bash binaries found while running.
-std::optional<UserFunctionTarget> bash_readline_in(const std::string& path, uint32_t slot);
+std::optional<ResolvedUserFunction> bash_readline_in(const std::string& path, uint32_t slot);
 
 std::optional<ExecutableId> executable_id(const std::string& path);
 
 // The readline of the bash that process pid runs (the executable `id`, seen
 // at its first exec), when it is a bash; probed by its path when that still
 // names the same file, else through /proc/PID/exe. `path` is set to the path.
-std::optional<UserFunctionTarget> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
-                                                           std::string& path);
+std::optional<ResolvedUserFunction> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
+                                                             std::string& path);
 
 }  // namespace tracer
