@@ -16,7 +16,6 @@
 #include <string_view>
 
 #include "tracer/core/fd.hpp"
-#include "tracer/user_functions/user_function.hpp"
 #include "tracer_bpf.skel.h"
 
 namespace tracer {
@@ -29,6 +28,13 @@ int print_libbpf_verbose(enum libbpf_print_level level, const char* format, va_l
 }
 
 int drop_libbpf_message(enum libbpf_print_level, const char*, va_list) { return 0; }
+
+// One entry of a map filled before the run; the error names the map.
+Status fill_entry(int fd, const char* map_name, const void* key, const void* value) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0)
+    return errno_error(std::string("cannot fill the ") + map_name + " map");
+  return ok_status();
+}
 
 // The next key after previous (none: the first) of a map, for each key.
 template <typename Key, typename Visit>
@@ -161,16 +167,6 @@ void TracerBpf::configure(const TracePlan& plan) {
   rodata.tracer_tgid = plan.rodata.tracer_tgid;
 }
 
-namespace {
-
-Status fill_entry(int fd, const char* map_name, const void* key, const void* value) {
-  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0)
-    return errno_error(std::string("cannot fill the ") + map_name + " map");
-  return ok_status();
-}
-
-}  // namespace
-
 // After load: the maps' entries known from the start.
 Status TracerBpf::fill_maps(const TracePlan& plan) {
   const auto& maps = skeleton_->maps;
@@ -241,7 +237,7 @@ std::vector<AttachOutcome> TracerBpf::attach_user_function(const ResolvedUserFun
 }
 
 size_t TracerBpf::sweep_user_calls() {
-  if (user_functions_.empty() || !sweep_user_calls_) return 0;
+  if (!sweep_user_calls_) return 0;
   const int fd = bpf_map__fd(skeleton_->maps.user_calls);
   std::vector<tracer_user_call_key> gone;
   for_each_key<tracer_user_call_key>(fd, [&](const tracer_user_call_key& call) {

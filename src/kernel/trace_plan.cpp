@@ -109,41 +109,36 @@ Attachment tracepoint_attachment(const KernelFacts& facts, BpfProgram program, s
   return attachment;
 }
 
-// Programs at their own hooks in the object's order, the exec tracepoints
-// among them; then each selected syscall's entry (the program for its
-// argument count) and exit.
-void plan_attachments(TracePlan& plan, const KernelFacts& facts) {
+// Attached apart: the selected syscalls' programs per syscall, the uprobes
+// per user function (at attach); whoami is run once, never attached.
+bool attached_apart(BpfProgram program) {
+  return (program >= BpfProgram::syscall_enter_0 && program <= BpfProgram::syscall_exit) ||
+         program == BpfProgram::user_enter || program == BpfProgram::user_return || program == BpfProgram::whoami;
+}
+
+// The loaded programs in the object's order: the exec ones at their syscalls'
+// tracepoints (the exit program serves both), the others at their own hooks.
+void plan_program_attachments(TracePlan& plan, const KernelFacts& facts) {
   for (size_t index = 0; index < static_cast<size_t>(BpfProgram::count); ++index) {
     const auto program = static_cast<BpfProgram>(index);
-    if (!plan.loads(program)) continue;
-    switch (program) {
-      case BpfProgram::enter_execve:
-      case BpfProgram::enter_execveat:
-        plan.attachments.push_back(tracepoint_attachment(
-            facts, program, program == BpfProgram::enter_execve ? kExecTracepoints[0] : kExecTracepoints[1]));
-        break;
-      case BpfProgram::exec_exit:  // serves both exec syscalls
-        plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[2]));
-        plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[3]));
-        break;
-      case BpfProgram::syscall_enter_0:
-      case BpfProgram::syscall_enter_1:
-      case BpfProgram::syscall_enter_2:
-      case BpfProgram::syscall_enter_3:
-      case BpfProgram::syscall_enter_4:
-      case BpfProgram::syscall_enter_5:
-      case BpfProgram::syscall_enter_6:
-      case BpfProgram::syscall_exit:  // below, per syscall
-      case BpfProgram::user_enter:
-      case BpfProgram::user_return:  // per user function, at attach
-      case BpfProgram::whoami:       // run once, never attached
-        break;
-      default:
-        // sched_prepare_exec is 6.10+: its raw tracepoint is looked up only
-        // at attach, and failing there is expected.
-        plan.attachments.push_back({program, "", std::nullopt, program == BpfProgram::sched_prepare_exec});
+    if (!plan.loads(program) || attached_apart(program)) continue;
+    if (program == BpfProgram::enter_execve) {
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[0]));
+    } else if (program == BpfProgram::enter_execveat) {
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[1]));
+    } else if (program == BpfProgram::exec_exit) {
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[2]));
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[3]));
+    } else {
+      // sched_prepare_exec is 6.10+: its raw tracepoint is looked up only at
+      // attach, and failing there is expected.
+      plan.attachments.push_back({program, "", std::nullopt, program == BpfProgram::sched_prepare_exec});
     }
   }
+}
+
+// Each selected syscall's entry (the program for its argument count) and exit.
+void plan_syscall_attachments(TracePlan& plan, const KernelFacts& facts) {
   if (plan.syscall_hook != SyscallHook::tracepoints) return;
   for (size_t number = 0; number < plan.syscalls.size(); ++number) {
     if (!plan.syscalls.test(number) || !syscall_event(static_cast<uint16_t>(number))) continue;
@@ -309,7 +304,8 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
       plan.syscall_capture_specs.push_back({signature.number, signature.capture_spec()});
   plan_user_functions(plan, options, facts);
   plan_programs(plan, options, facts, exec);
-  plan_attachments(plan, facts);
+  plan_program_attachments(plan, facts);
+  plan_syscall_attachments(plan, facts);
   plan_map_sizes(plan, options);
   plan.traced_events =
       options.stats ? traced_event_names(FilterSpec{}, 0, plan.syscalls, nullptr)

@@ -144,7 +144,9 @@ struct TracePlan {
   // executables probed already are known to the kernel.
   std::optional<uint32_t> bash_readline_slot;
   std::vector<ExecutableId> known_executables;
-  bool sweep_user_calls = false;  // forget calls of threads that died inside a function
+  // Forget calls of threads that died inside a function: there are user
+  // functions, and dead threads can be told (host pid namespace).
+  bool sweep_user_calls = false;
   uint32_t possible_cpus = 1;
   std::vector<UnavailableEvent> unavailable;
   uint64_t produced_events = 0;  // bit per built-in event id
