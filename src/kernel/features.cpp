@@ -10,8 +10,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "tracer/core/abi.hpp"
@@ -165,5 +167,17 @@ uint64_t kernel_btf_bytes() {
 }
 
 std::string probe_bpf_lsm() { return probe_program(false); }
+
+bool in_host_pid_namespace() {
+  constexpr std::string_view kInitialPidNamespace = "pid:[4026531836]";  // PROC_PID_INIT_INO
+  char ns[64] = {};
+  return ::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1) > 0 && std::string_view(ns) == kInitialPidNamespace;
+}
+
+uint64_t boot_clock_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
+}
 
 }  // namespace tracer

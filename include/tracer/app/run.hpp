@@ -1,5 +1,6 @@
 #pragma once
-// The trace command: privileges → load → attach → loop → summary.
+// The trace command: privileges → kernel facts → plan → load → attach →
+// loop → summary.
 
 #include "tracer/app/options.hpp"
 #include "tracer/core/result.hpp"

@@ -29,4 +29,10 @@ uint64_t kernel_btf_bytes();
 // kernel permits BPF LSM programs, else why not.
 std::string probe_bpf_lsm();
 
+// Whether this process runs in the host's (the initial) pid namespace.
+bool in_host_pid_namespace();
+
+// The boot clock now, the clock of the kernel's event times.
+uint64_t boot_clock_now_ns();
+
 }  // namespace tracer

@@ -1,0 +1,316 @@
+#include "tracer/kernel/trace_plan.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include "tracer/decode/event_table.hpp"
+#include "tracer/syscalls/syscall_catalog.hpp"
+#include "tracer/user_functions/user_function.hpp"
+
+namespace tracer {
+namespace {
+
+constexpr std::string_view kProgramNames[] = {
+    "tracer_enter_execve",       "tracer_enter_execveat",
+    "tracer_exec_exit",          "tracer_syscall_enter_0",
+    "tracer_syscall_enter_1",    "tracer_syscall_enter_2",
+    "tracer_syscall_enter_3",    "tracer_syscall_enter_4",
+    "tracer_syscall_enter_5",    "tracer_syscall_enter_6",
+    "tracer_syscall_exit",       "tracer_sys_enter",
+    "tracer_sys_exit",           "tracer_sched_process_exec",
+    "tracer_executable_watch",   "tracer_sched_prepare_exec",
+    "tracer_bprm_check",         "tracer_sched_process_fork",
+    "tracer_sched_process_exit", "tracer_user_enter",
+    "tracer_user_return",        "tracer_whoami",
+};
+static_assert(std::size(kProgramNames) == static_cast<size_t>(BpfProgram::count));
+
+constexpr const char* kExecTracepoints[] = {"syscalls/sys_enter_execve", "syscalls/sys_enter_execveat",
+                                            "syscalls/sys_exit_execve", "syscalls/sys_exit_execveat"};
+
+constexpr uint64_t bit(uint16_t event_id) { return uint64_t{1} << event_id; }
+
+std::optional<uint64_t> tracepoint_id(const KernelFacts& facts, const std::string& name) {
+  for (const auto& [tracepoint, id] : facts.tracepoint_ids)
+    if (tracepoint == name) return id;
+  return std::nullopt;
+}
+
+// The syscall's name in its tracepoints' names; its number when it has none
+// (so that no tracepoint is found for it).
+std::string tracepoint_name(size_t number) {
+  const EventDefinition* definition = syscall_event(static_cast<uint16_t>(number));
+  return definition ? std::string(definition->name) : std::to_string(number);
+}
+
+// The first tracepoint this run would need that tracefs did not give: the
+// exec ones, and the exit (and, unless counting, the entry) of each selected
+// syscall. "" when there is none.
+std::string missing_tracepoint(const KernelFacts& facts, bool exec, bool stats,
+                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls) {
+  if (exec)
+    for (const char* name : kExecTracepoints)
+      if (!tracepoint_id(facts, name)) return name;
+  for (size_t number = 0; number < syscalls.size(); ++number) {
+    if (!syscalls.test(number)) continue;
+    const std::string name = tracepoint_name(number);
+    if (!stats && !tracepoint_id(facts, "syscalls/sys_enter_" + name)) return "syscalls/sys_enter_" + name;
+    if (!tracepoint_id(facts, "syscalls/sys_exit_" + name)) return "syscalls/sys_exit_" + name;
+  }
+  return "";
+}
+
+// One hook for every syscall this run traces: their own tracepoints where
+// tracefs gave every id (and not too many are selected), raw otherwise.
+Result<SyscallHook> choose_syscall_hook(const Options& options, const KernelFacts& facts, bool exec,
+                                        const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls) {
+  const SyscallHook requested = requested_syscall_hook(options);
+  const std::string missing = missing_tracepoint(facts, exec, options.stats, syscalls);
+  const bool possible = missing.empty() && syscalls.count() <= kMaxSyscallTracepoints;
+  if (requested == SyscallHook::tracepoints && !possible)
+    return runtime_error(missing.empty() ? "--syscall-hook tracepoint: more than " +
+                                               std::to_string(kMaxSyscallTracepoints) + " syscalls selected"
+                                         : "--syscall-hook tracepoint: tracepoint " + missing +
+                                               " is not available (tracefs cannot be read, or the kernel lacks it)");
+  return requested != SyscallHook::raw && possible ? SyscallHook::tracepoints : SyscallHook::raw;
+}
+
+std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable,
+                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls,
+                               const UserFunctions* user_functions) {
+  std::string names;
+  const auto add = [&](std::string_view name) {
+    if (!names.empty()) names += ", ";
+    names += name;
+  };
+  for (const EventDefinition& definition : event_definitions())
+    if (filters.wants(definition.id) && !(unavailable & bit(definition.id))) add(definition.name);
+  if (user_functions)
+    for (const EventDefinition& definition : user_functions->definitions())
+      if (filters.wants(definition.id)) add(definition.name);
+  if (syscalls.count() > 16) {
+    add(std::to_string(syscalls.count()) + " syscalls");
+    return names;
+  }
+  for (const SyscallName& syscall : syscall_names())
+    if (syscall.number < TRACER_SYSCALL_NR_MAX && syscalls.test(syscall.number)) add(syscall.name);
+  return names;
+}
+
+uint8_t argument_count(const KernelFacts& facts, size_t number) {
+  const SyscallSignature* signature =
+      facts.syscall_signatures ? facts.syscall_signatures->find(static_cast<uint16_t>(number)) : nullptr;
+  return static_cast<uint8_t>(signature ? signature->args.size() : TRACER_SYSCALL_ARGS);
+}
+
+Attachment tracepoint_attachment(const KernelFacts& facts, BpfProgram program, std::string tracepoint) {
+  Attachment attachment{program, std::move(tracepoint), std::nullopt, false};
+  attachment.tracepoint_id = tracepoint_id(facts, attachment.tracepoint);
+  return attachment;
+}
+
+// Attached apart: the selected syscalls' programs per syscall, the uprobes
+// per user function (at attach); whoami is run once, never attached.
+bool attached_apart(BpfProgram program) {
+  return (program >= BpfProgram::syscall_enter_0 && program <= BpfProgram::syscall_exit) ||
+         program == BpfProgram::user_enter || program == BpfProgram::user_return || program == BpfProgram::whoami;
+}
+
+// The loaded programs in the object's order: the exec ones at their syscalls'
+// tracepoints (the exit program serves both), the others at their own hooks.
+void plan_program_attachments(TracePlan& plan, const KernelFacts& facts) {
+  for (size_t index = 0; index < static_cast<size_t>(BpfProgram::count); ++index) {
+    const auto program = static_cast<BpfProgram>(index);
+    if (!plan.loads(program) || attached_apart(program)) continue;
+    if (program == BpfProgram::enter_execve) {
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[0]));
+    } else if (program == BpfProgram::enter_execveat) {
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[1]));
+    } else if (program == BpfProgram::exec_exit) {
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[2]));
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[3]));
+    } else {
+      // sched_prepare_exec is 6.10+: its raw tracepoint is looked up only at
+      // attach, and failing there is expected.
+      plan.attachments.push_back({program, "", std::nullopt, program == BpfProgram::sched_prepare_exec});
+    }
+  }
+}
+
+// Each selected syscall's entry (the program for its argument count) and exit.
+void plan_syscall_attachments(TracePlan& plan, const KernelFacts& facts) {
+  if (plan.syscall_hook != SyscallHook::tracepoints) return;
+  for (size_t number = 0; number < plan.syscalls.size(); ++number) {
+    if (!plan.syscalls.test(number) || !syscall_event(static_cast<uint16_t>(number))) continue;
+    const std::string name = tracepoint_name(number);
+    const auto enter = static_cast<BpfProgram>(static_cast<size_t>(BpfProgram::syscall_enter_0) +
+                                               argument_count(facts, number) % (TRACER_SYSCALL_ARGS + 1));
+    if (!plan.rodata.syscall_stats_mode) {
+      plan.attachments.push_back(tracepoint_attachment(facts, enter, "syscalls/sys_enter_" + name));
+      plan.programs.set(static_cast<size_t>(enter));  // the entry program for this argument count
+    }
+    plan.attachments.push_back(tracepoint_attachment(facts, BpfProgram::syscall_exit, "syscalls/sys_exit_" + name));
+  }
+}
+
+void plan_programs(TracePlan& plan, const Options& options, const KernelFacts& facts, bool exec) {
+  const bool tracepoints = plan.syscall_hook == SyscallHook::tracepoints;
+  const bool stats = options.stats;
+  const bool any_syscall = plan.syscalls.any();
+  const bool lifecycle =
+      options.filters.follow || plan.rodata.process_table_feed ||
+      (options.filters.wanted_events & (bit(TRACER_EVENT_SCHED_PROCESS_FORK) | bit(TRACER_EVENT_SCHED_PROCESS_EXIT)));
+  const auto load = [&](BpfProgram program, bool loads) { plan.programs.set(static_cast<size_t>(program), loads); };
+  load(BpfProgram::enter_execve, tracepoints && exec);
+  load(BpfProgram::enter_execveat, tracepoints && exec);
+  load(BpfProgram::exec_exit, tracepoints && exec);
+  load(BpfProgram::syscall_exit, tracepoints && any_syscall);
+  load(BpfProgram::sys_enter, !tracepoints && !stats && (exec || any_syscall));
+  load(BpfProgram::sys_exit, !tracepoints && (exec || any_syscall));
+  load(BpfProgram::sched_process_exec, exec);
+  load(BpfProgram::executable_watch, plan.bash_readline_slot.has_value());
+  load(BpfProgram::sched_prepare_exec, exec);
+  load(BpfProgram::bprm_check,
+       options.filters.wants(TRACER_EVENT_SECURITY_BPRM_CHECK) && facts.bpf_lsm_refusal.empty());
+  load(BpfProgram::sched_process_fork, lifecycle);
+  load(BpfProgram::sched_process_exit, lifecycle);
+  load(BpfProgram::user_enter, !plan.user_functions.empty());
+  load(BpfProgram::user_return, !plan.user_functions.empty());
+  load(BpfProgram::whoami, true);
+}
+
+// Preallocated maps a run does not use are kept small.
+void plan_map_sizes(TracePlan& plan, const Options& options) {
+  const uint32_t ring_buffer_bytes = options.ring_buffer_kib * 1024;
+  plan.map_sizes.push_back({BpfMap::events, ring_buffer_bytes});
+  plan.map_sizes.push_back({BpfMap::record_scratch_by_cpu, plan.possible_cpus});
+  if (!options.stats) plan.map_sizes.push_back({BpfMap::process_syscall_stats, 1});
+  if (options.stats || plan.syscalls.none()) plan.map_sizes.push_back({BpfMap::syscall_inflight_by_tid, 64});
+  if (!plan.bash_readline_slot) plan.map_sizes.push_back({BpfMap::known_executables, 1});
+  if (!options.filters.follow) plan.map_sizes.push_back({BpfMap::followed_tgids, 1});
+  // Batch wakeups: one per 256 KiB (or a quarter of a smaller ring) instead
+  // of one per record; the loop's 100 ms poll bounds the latency.
+  plan.rodata.wakeup_min_bytes = std::min<uint64_t>(256 * 1024, ring_buffer_bytes / 4);
+}
+
+void plan_user_functions(TracePlan& plan, const Options& options, const KernelFacts& facts) {
+  plan.user_functions = facts.user_functions;
+  plan.sweep_user_calls = !plan.user_functions.empty() && facts.in_host_pid_namespace;
+  if (!options.user_functions) return;
+  const std::span<const UserFunction> functions = options.user_functions->all();
+  for (const ResolvedUserFunction& target : plan.user_functions) {
+    if (target.slot >= functions.size()) continue;
+    UserFunctionSpec spec{target.slot, capture_spec(functions[target.slot]), target.executables};
+    if (!target.executables.empty()) spec.spec.flags |= TRACER_USER_EXE_FILTER;
+    plan.user_function_specs.push_back(std::move(spec));
+    if (functions[target.slot].builtin) {
+      plan.bash_readline_slot = target.slot;
+      plan.known_executables = target.executables;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view program_name(BpfProgram program) { return kProgramNames[static_cast<size_t>(program)]; }
+
+std::optional<uint32_t> TracePlan::max_entries(BpfMap map) const {
+  for (const MapSize& size : map_sizes)
+    if (size.map == map) return size.max_entries;
+  return std::nullopt;
+}
+
+SyscallHook requested_syscall_hook(const Options& options) {
+  return options.syscall_hook == "tracepoint" ? SyscallHook::tracepoints
+         : options.syscall_hook == "raw"      ? SyscallHook::raw
+                                              : SyscallHook::automatic;
+}
+
+std::bitset<TRACER_SYSCALL_NR_MAX> selected_syscalls(const Options& options) {
+  std::bitset<TRACER_SYSCALL_NR_MAX> selected = options.filters.wanted_syscalls;
+  if (!options.stats) return selected;
+  for (const SyscallName& syscall : syscall_names()) {
+    if (syscall.number >= TRACER_SYSCALL_NR_MAX) continue;
+    const EventDefinition* builtin = find_event(syscall.name);
+    const bool wanted = !options.filters.events_given || (builtin && options.filters.wants(builtin->id));
+    if (wanted) selected.set(syscall.number);
+  }
+  return selected;
+}
+
+bool wants_exec_programs(const Options& options) {
+  const FilterSpec& filters = options.filters;
+  return filters.wants(TRACER_EVENT_EXECVE) || filters.wants(TRACER_EVENT_EXECVEAT) ||
+         filters.wants(TRACER_EVENT_SCHED_PROCESS_EXEC) || options.lineage != Lineage::none;
+}
+
+Status check_syscall_argument_filters(const FilterSpec& filters, const SyscallSignatures& signatures) {
+  for (const ArgumentFilter& filter : filters.argument_filters) {
+    const std::optional<uint16_t> number = syscall_of_event(filter.event_id);
+    if (!number) continue;
+    const SyscallSignature* signature = signatures.find(*number);
+    if (!signature) continue;
+    const std::vector<std::string> names = signature->filterable_names();
+    if (std::find(names.begin(), names.end(), filter.argument) != names.end()) continue;
+    std::string known;
+    for (const std::string& name : names) {
+      if (!known.empty()) known += ", ";
+      known += name;
+    }
+    return usage_error("--trace '" + filter.expression + "': " + signature->name + " has no argument '" +
+                       filter.argument + "' (it has " + known + ")");
+  }
+  return ok_status();
+}
+
+// security_bprm_check needs a BPF LSM program: probed, never assumed.
+std::vector<UnavailableEvent> unavailable_events(const Options& options, const KernelFacts& facts) {
+  std::vector<UnavailableEvent> unavailable;
+  if (options.filters.wants(TRACER_EVENT_SECURITY_BPRM_CHECK) && !facts.bpf_lsm_refusal.empty())
+    unavailable.push_back({TRACER_EVENT_SECURITY_BPRM_CHECK, "security_bprm_check",
+                           "the kernel refuses BPF LSM programs (" + facts.bpf_lsm_refusal +
+                               "); execve/execveat still carry filename, exe, dev, inode and argv from "
+                               "raw_tp/sched_process_exec"});
+  return unavailable;
+}
+
+Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
+  if (facts.syscall_signatures)
+    if (Status status = check_syscall_argument_filters(options.filters, *facts.syscall_signatures); !status)
+      return status.take_error();
+  TracePlan plan;
+  plan.syscalls = selected_syscalls(options);
+  plan.unavailable = unavailable_events(options, facts);
+  uint64_t unavailable = 0;
+  for (const UnavailableEvent& event : plan.unavailable) unavailable |= bit(event.event_id);
+  plan.produced_events = options.filters.wanted_events & ~unavailable;
+  if (plan.produced_events == 0 && plan.syscalls.none() && facts.user_functions.empty())
+    return runtime_error("no event left to trace on this kernel (tracer --check shows what it supports)");
+  if (facts.possible_cpus <= 0)
+    return runtime_error("cannot count the possible CPUs: " + errno_text(facts.possible_cpus));
+  plan.possible_cpus = static_cast<uint32_t>(facts.possible_cpus);
+
+  const bool exec = wants_exec_programs(options) && !options.stats;
+  Result<SyscallHook> hook = choose_syscall_hook(options, facts, exec, plan.syscalls);
+  if (!hook) return hook.take_error();
+  plan.syscall_hook = *hook;
+  plan.rodata = {.max_args = options.max_args,
+                 .process_table_feed = options.lineage != Lineage::none,
+                 .syscall_stats_mode = options.stats,
+                 .tracer_tgid = facts.own_pid};
+  plan.filter = compile_filter(options.filters, facts.boot_clock_ns);
+  if (facts.syscall_signatures)
+    for (const SyscallSignature& signature : facts.syscall_signatures->all())
+      plan.syscall_capture_specs.push_back({signature.number, signature.capture_spec()});
+  plan_user_functions(plan, options, facts);
+  plan_programs(plan, options, facts, exec);
+  plan_program_attachments(plan, facts);
+  plan_syscall_attachments(plan, facts);
+  plan_map_sizes(plan, options);
+  plan.traced_events =
+      options.stats ? traced_event_names(FilterSpec{}, 0, plan.syscalls, nullptr)
+                    : traced_event_names(options.filters, unavailable, plan.syscalls, options.user_functions.get());
+  return plan;
+}
+
+}  // namespace tracer
