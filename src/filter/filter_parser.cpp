@@ -330,23 +330,6 @@ bool Pattern::matches(std::string_view value) const {
   return false;
 }
 
-bool NumericConstraint::allows(uint64_t value) const {
-  if (value < min || value > max) return false;
-  if (has_in && !in.count(value)) return false;
-  return !not_in.count(value);
-}
-
-bool TextConstraint::allows(std::string_view value) const {
-  const auto match = [&](const Pattern& pattern) { return pattern.matches(value); };
-  if (!include.empty() && std::none_of(include.begin(), include.end(), match)) return false;
-  return std::none_of(exclude.begin(), exclude.end(), match);
-}
-
-bool FilterSpec::has_context_filter() const {
-  return only_new || follow || comm.active() || exe.active() || container != ContainerScope::any ||
-         std::any_of(numeric.begin(), numeric.end(), [](const NumericConstraint& c) { return c.active(); });
-}
-
 Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
   const UserFunctions builtin_only({});
   return parse_filters(expressions, builtin_only);
