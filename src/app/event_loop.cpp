@@ -12,6 +12,8 @@
 #include <cstring>
 #include <memory>
 
+#include "tracer/core/fd.hpp"
+
 namespace tracer {
 namespace {
 
@@ -20,32 +22,9 @@ constexpr int kPollTimeoutMs = 100;
 constexpr auto kLossReportInterval = std::chrono::seconds(1);
 constexpr auto kClockRecalibration = std::chrono::seconds(10);
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 struct RingBufferDeleter {
   void operator()(ring_buffer* buffer) const { ring_buffer__free(buffer); }
 };
-
-sigset_t handled_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  return set;
-}
 
 // State the ring-buffer callback works on.
 struct Consumer {
@@ -89,38 +68,29 @@ struct Consumer {
 
 }  // namespace
 
-Status block_handled_signals() {
-  const sigset_t set = handled_signals();
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0)
-    return runtime_error(std::string("cannot block signals: ") + std::strerror(errno));
-  std::signal(SIGPIPE, SIG_IGN);  // a closed pipe is EPIPE from write(), handled there
-  return ok_status();
-}
-
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
                       const ExecutableHooks& executable_hooks) {
   Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
-  if (!ring) return runtime_error(std::string("cannot map the ring buffer: ") + std::strerror(errno));
+  if (!ring) return errno_error("cannot map the ring buffer");
 
-  const sigset_t signals = handled_signals();
-  UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  Result<UniqueFd> signal_fd = handled_signals_fd("cannot set up the event loop");
+  if (!signal_fd) return signal_fd.take_error();
   UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
-  if (signal_fd.get() < 0 || epoll_fd.get() < 0)
-    return runtime_error(std::string("cannot set up the event loop: ") + std::strerror(errno));
-  for (int fd : {signal_fd.get(), ring_buffer__epoll_fd(ring.get())}) {
+  if (!epoll_fd) return errno_error("cannot set up the event loop");
+  for (int fd : {signal_fd->get(), ring_buffer__epoll_fd(ring.get())}) {
     epoll_event interest{};
     interest.events = EPOLLIN;
     interest.data.fd = fd;
     if (epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &interest) != 0)
-      return runtime_error(std::string("cannot set up the event loop: ") + std::strerror(errno));
+      return errno_error("cannot set up the event loop");
   }
 
   const auto consume = [&]() -> Status {
     if (ring_buffer__consume(ring.get()) < 0 && consumer.sink_status.ok())
-      return runtime_error(std::string("reading the ring buffer: ") + std::strerror(errno));
+      return errno_error("reading the ring buffer");
     if (!consumer.sink_status) return std::move(consumer.sink_status);
     return sink.end_of_batch();
   };
@@ -132,11 +102,11 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   while (!stopping) {
     epoll_event ready[2];
     const int count = epoll_wait(epoll_fd.get(), ready, 2, kPollTimeoutMs);
-    if (count < 0 && errno != EINTR) return runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+    if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
     for (int i = 0; i < count; ++i) {
-      if (ready[i].data.fd != signal_fd.get()) continue;
+      if (ready[i].data.fd != signal_fd->get()) continue;
       signalfd_siginfo info{};
-      while (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) {
+      while (::read(signal_fd->get(), &info, sizeof(info)) == sizeof(info)) {
         if (info.ssi_signo == SIGHUP) {
           if (Status status = sink.reopen(); !status) return status;
         } else {

@@ -1,5 +1,5 @@
 // tracer: wires the command line to the pieces, and is the one place that
-// prints an error and chooses the exit status (§7).
+// prints an error and chooses the exit status (1: runtime error, 2: usage).
 #include <cstdio>
 
 #include "tracer/app/options.hpp"
@@ -39,7 +39,6 @@ int main(int argc, char** argv) {
       if (!verified) return exit_with(verified.error());
       return *verified ? 0 : 1;
     }
-    case tracer::Command::version:
     case tracer::Command::trace: break;
   }
   if (tracer::Status status = tracer::run_trace(*options); !status) return exit_with(status.error());

@@ -26,8 +26,7 @@ Status take_path_once(const std::string& spec, std::string_view prefix, std::opt
   return ok_status();
 }
 
-}  // namespace
-
+// One --output SPEC into options.
 Status apply_output_spec(const std::string& spec, Options& options) {
   constexpr std::string_view kFilePrefix = "out-file:";
   constexpr std::string_view kAuditPrefix = "audit-log:";
@@ -50,7 +49,11 @@ Status apply_output_spec(const std::string& spec, Options& options) {
   return ok_status();
 }
 
-namespace {
+Status apply_output_specs(const std::vector<std::string>& specs, Options& options) {
+  for (const std::string& spec : specs)
+    if (Status status = apply_output_spec(spec, options); !status) return status;
+  return ok_status();
+}
 
 // --stats counts syscalls in the kernel: no per-event output to combine with.
 Status check_stats_options(const Options& options) {
@@ -156,7 +159,7 @@ class ConfigFile {
 
 Result<ConfigFile> read_config_file(const std::string& path, const CLI::App& app) {
   std::ifstream in(path);
-  if (!in) return usage_error("--config " + path + ": cannot read: " + std::strerror(errno));
+  if (!in) return usage_error("--config " + path + ": cannot read: " + errno_text(errno));
   std::ostringstream text;
   text << in.rdbuf();
   nlohmann::json document;
@@ -176,15 +179,18 @@ Result<ConfigFile> read_config_file(const std::string& path, const CLI::App& app
   return config;
 }
 
-struct ConfigTargets {
-  std::vector<std::string>& outputs;
-  std::string& audit_sync;
-  std::string& audit_key;
+// What the command line holds beside Options' own fields.
+struct CommandLineExtras {
+  std::vector<std::string> outputs;  // applied after --config, which may add to them
+  bool list = false;
+  bool check = false;
+  std::string audit_sync;  // always|MS
 };
 
-Status apply_config_file(const ConfigFile& config, Options& options, ConfigTargets targets) {
+Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
+                         std::string& audit_key) {
   Status status = config.strings("trace", "--trace", options.trace_expressions);
-  if (status) status = config.strings("output", "--output", targets.outputs);
+  if (status) status = config.strings("output", "--output", extras.outputs);
   if (status) status = config.number("max_args", "--max-args", 1, TRACER_MAX_ARGS_LIMIT, options.max_args);
   if (status) status = config.number("ring_buffer_kib", "--ring-buffer-kib", 64, 1 << 20, options.ring_buffer_kib);
   if (status) status = config.text("syscall_hook", "--syscall-hook", options.syscall_hook);
@@ -194,8 +200,8 @@ Status apply_config_file(const ConfigFile& config, Options& options, ConfigTarge
   if (status) status = config.flag("stats", "--stats", options.stats);
   if (status) status = config.number("stats_interval", "--stats-interval", 1, 86400, options.stats_interval_s);
   if (status) status = config.number("stats_top", "--stats-top", 1, 100000, options.stats_top);
-  if (status) status = config.text("audit_key", "--audit-key", targets.audit_key);
-  if (status) status = config.text("audit_sync", "--audit-sync", targets.audit_sync);
+  if (status) status = config.text("audit_key", "--audit-key", audit_key);
+  if (status) status = config.text("audit_sync", "--audit-sync", extras.audit_sync);
   if (!status) return status;
   Result<std::vector<UserFunction>> tracers = config.user_tracers();
   if (!tracers) return tracers.take_error();
@@ -203,18 +209,21 @@ Status apply_config_file(const ConfigFile& config, Options& options, ConfigTarge
   return ok_status();
 }
 
-}  // namespace
+// --config FILE: what it sets where the command line did not.
+Status read_and_apply_config(const CLI::App& app, Options& options, CommandLineExtras& extras) {
+  if (!options.config_file) return ok_status();
+  Result<ConfigFile> config = read_config_file(*options.config_file, app);
+  if (!config) return config.take_error();
+  std::string audit_key = options.audit_key_file.value_or("");
+  if (Status status = apply_config_file(*config, options, extras, audit_key); !status) return status;
+  if (!audit_key.empty()) options.audit_key_file = audit_key;
+  return ok_status();
+}
 
-Result<Options> parse_command_line(int argc, const char* const* argv) {
-  Options options;
-  CLI::App app{"tracer: exec and syscall tracer (CO-RE eBPF)", "tracer"};
-  app.set_version_flag("--version", std::string("tracer ") + TRACER_VERSION);
-  std::vector<std::string> outputs;
-  bool list = false;
-  bool check = false;
+void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extras) {
   app.add_option("--trace", options.trace_expressions, "Filter expression, e.g. uid=1000 (repeatable, ANDed)")
       ->type_name("EXPR");
-  app.add_option("--output", outputs,
+  app.add_option("--output", extras.outputs,
                  "table (default), json, none, out-file:PATH, audit-log:PATH, option:parent, option:ancestors "
                  "(repeatable)")
       ->type_name("SPEC");
@@ -243,15 +252,17 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   app.add_option("--stats-top", options.stats_top, "With --stats: rows per table (default 20)")
       ->type_name("N")
       ->check(CLI::Range(1, 100000));
-  app.add_flag("--list", list, "List the events and whether this kernel supports them");
-  app.add_flag("--check", check, "Report the kernel features the tracer uses");
+  app.add_flag("--list", extras.list, "List the events and whether this kernel supports them");
+  app.add_flag("--check", extras.check, "Report the kernel features the tracer uses");
   app.add_flag("-v,--verbose", options.verbose, "Explain hook choices and libbpf diagnostics on stderr");
-  std::string audit_sync;
   app.add_option("--audit-key", options.audit_key_file, "HMAC-SHA-256 key file for the audit log (and verify)")
       ->type_name("FILE");
-  app.add_option("--audit-sync", audit_sync, "Audit log fdatasync: always, or every MS milliseconds (default 100)")
+  app.add_option("--audit-sync", extras.audit_sync,
+                 "Audit log fdatasync: always, or every MS milliseconds (default 100)")
       ->type_name("always|MS");
+}
 
+CLI::App* add_verify_command(CLI::App& app, Options& options) {
   CLI::App* verify = app.add_subcommand("verify", "Verify an audit log's hash chain");
   verify->add_option("path", options.verify_path, "The audit log")->required();
   verify->add_option("--audit-key", options.audit_key_file, "Key file, for an HMAC-authenticated log")
@@ -259,7 +270,11 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   verify->add_option("--from-state", options.from_state, "Prove the log only grew since this saved state")
       ->type_name("FILE");
   verify->add_option("--save-state", options.save_state, "Save seq and head of the verified log")->type_name("FILE");
+  return verify;
+}
 
+// --help and --version are answers (stdout, exit 0), not errors.
+Status parse_arguments(CLI::App& app, int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -269,48 +284,60 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& error) {
     return usage_error(error.what());
   }
+  return ok_status();
+}
 
-  if (verify->parsed()) {
-    for (const std::string& spec : outputs)
-      if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
-    options.command = Command::verify;
-    return options;
+Status apply_audit_sync(const std::string& audit_sync, Options& options) {
+  if (audit_sync.empty()) return ok_status();
+  if (audit_sync == "always") {
+    options.audit_sync_interval_ms = 0;
+    return ok_status();
   }
-  if (options.config_file) {
-    Result<ConfigFile> config = read_config_file(*options.config_file, app);
-    if (!config) return config.take_error();
-    std::string audit_key = options.audit_key_file.value_or("");
-    if (Status status = apply_config_file(*config, options, ConfigTargets{outputs, audit_sync, audit_key}); !status)
-      return status.take_error();
-    if (!audit_key.empty()) options.audit_key_file = audit_key;
-  }
+  int milliseconds = 0;
+  const auto [end, error] = std::from_chars(audit_sync.data(), audit_sync.data() + audit_sync.size(), milliseconds);
+  if (error != std::errc() || end != audit_sync.data() + audit_sync.size() || milliseconds < 1)
+    return usage_error("--audit-sync '" + audit_sync + "': expected always or a number of milliseconds");
+  options.audit_sync_interval_ms = milliseconds;
+  return ok_status();
+}
+
+// Tracing (or --list, --check): --config applied, then every value checked
+// and combined.
+Status complete_trace_options(const CLI::App& app, Options& options, CommandLineExtras& extras) {
+  if (Status status = read_and_apply_config(app, options, extras); !status) return status;
   if (!options.user_functions)
     options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserFunction>{});
-  for (const std::string& spec : outputs) {
-    if (Status status = apply_output_spec(spec, options); !status) return status.take_error();
-  }
-  if (!audit_sync.empty()) {
-    if (audit_sync == "always") {
-      options.audit_sync_interval_ms = 0;
-    } else {
-      int milliseconds = 0;
-      const auto [end, error] = std::from_chars(audit_sync.data(), audit_sync.data() + audit_sync.size(), milliseconds);
-      if (error != std::errc() || end != audit_sync.data() + audit_sync.size() || milliseconds < 1)
-        return usage_error("--audit-sync '" + audit_sync + "': expected always or a number of milliseconds");
-      options.audit_sync_interval_ms = milliseconds;
-    }
-  }
+  if (Status status = apply_output_specs(extras.outputs, options); !status) return status;
+  if (Status status = apply_audit_sync(extras.audit_sync, options); !status) return status;
   if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
-  if (list && check) return usage_error("--list and --check cannot be combined");
-  if (list) options.command = Command::list;
-  if (check) options.command = Command::check;
+  if (extras.list && extras.check) return usage_error("--list and --check cannot be combined");
+  if (extras.list) options.command = Command::list;
+  if (extras.check) options.command = Command::check;
   const uint32_t kib = options.ring_buffer_kib;
   if ((kib & (kib - 1)) != 0)
     return usage_error("--ring-buffer-kib " + std::to_string(kib) + ": must be a power of two");
   Result<FilterSpec> filters = parse_filters(options.trace_expressions, *options.user_functions);
   if (!filters) return filters.take_error();
   options.filters = std::move(*filters);
-  if (Status status = check_stats_options(options); !status) return status.take_error();
+  return check_stats_options(options);
+}
+
+}  // namespace
+
+Result<Options> parse_command_line(int argc, const char* const* argv) {
+  Options options;
+  CommandLineExtras extras;
+  CLI::App app{"tracer: exec and syscall tracer (CO-RE eBPF)", "tracer"};
+  app.set_version_flag("--version", std::string("tracer ") + TRACER_VERSION);
+  add_trace_options(app, options, extras);
+  CLI::App* verify = add_verify_command(app, options);
+  if (Status status = parse_arguments(app, argc, argv); !status) return status.take_error();
+  if (verify->parsed()) {
+    if (Status status = apply_output_specs(extras.outputs, options); !status) return status.take_error();
+    options.command = Command::verify;
+    return options;
+  }
+  if (Status status = complete_trace_options(app, options, extras); !status) return status.take_error();
   return options;
 }
 

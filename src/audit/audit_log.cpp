@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "tracer/audit/audit_chain.hpp"
+#include "tracer/core/fd.hpp"
 #include "tracer/output/format.hpp"
 
 namespace tracer {
@@ -20,7 +21,7 @@ namespace {
 
 Result<std::string> read_whole_file(const std::string& path, const char* what) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) return runtime_error(std::string("cannot read ") + what + " " + path + ": " + errno_text(errno));
+  if (!file) return errno_error(std::string("cannot read ") + what + " " + path);
   std::ostringstream content;
   content << file.rdbuf();
   return content.str();
@@ -55,16 +56,14 @@ Result<off_t> start_of_line_ending_at(int fd, off_t end) {
 
 class AuditLogSink final : public Sink {
  public:
-  AuditLogSink(int fd, std::string path, AuditChain chain, int sync_interval_ms, const BootToWallClock& clock,
+  AuditLogSink(UniqueFd file, std::string path, AuditChain chain, int sync_interval_ms, const BootToWallClock& clock,
                JsonOptions json)
-      : fd_(fd),
+      : file_(std::move(file)),
         path_(std::move(path)),
         chain_(std::move(chain)),
         sync_interval_(sync_interval_ms),
         formatter_(clock, std::move(json)),
         last_sync_(std::chrono::steady_clock::now()) {}
-  ~AuditLogSink() override { ::close(fd_); }
-
   Status write(const Event& event) override {
     event_json_.clear();
     formatter_.append(event_json_, event);
@@ -89,10 +88,10 @@ class AuditLogSink final : public Sink {
   Status write_pending() {
     std::string_view bytes = pending_;
     while (!bytes.empty()) {
-      const ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+      const ssize_t written = ::write(file_.get(), bytes.data(), bytes.size());
       if (written < 0) {
         if (errno == EINTR) continue;
-        return runtime_error("writing the audit log " + path_ + ": " + errno_text(errno));
+        return errno_error("writing the audit log " + path_);
       }
       bytes.remove_prefix(static_cast<size_t>(written));
     }
@@ -102,13 +101,13 @@ class AuditLogSink final : public Sink {
   }
   Status sync() {
     if (!unsynced_) return ok_status();
-    if (fdatasync(fd_) != 0) return runtime_error("syncing the audit log " + path_ + ": " + errno_text(errno));
+    if (fdatasync(file_.get()) != 0) return errno_error("syncing the audit log " + path_);
     unsynced_ = false;
     last_sync_ = std::chrono::steady_clock::now();
     return ok_status();
   }
 
-  int fd_;
+  UniqueFd file_;
   std::string path_;
   AuditChain chain_;
   std::chrono::milliseconds sync_interval_;
@@ -124,7 +123,7 @@ class AuditLogSink final : public Sink {
 // continues the chain after it.
 Status continue_existing_log(int fd, const std::string& path, AuditChain& chain) {
   struct stat info {};
-  if (fstat(fd, &info) != 0) return runtime_error("audit log " + path + ": " + errno_text(errno));
+  if (fstat(fd, &info) != 0) return errno_error("audit log " + path);
   off_t size = info.st_size;
   if (size == 0) return ok_status();
 
@@ -133,8 +132,7 @@ Status continue_existing_log(int fd, const std::string& path, AuditChain& chain)
   if (*last_byte != "\n") {
     Result<off_t> keep = start_of_line_ending_at(fd, size);
     if (!keep) return runtime_error("audit log " + path + ": " + keep.error().message);
-    if (ftruncate(fd, *keep) != 0)
-      return runtime_error("cannot repair the audit log " + path + ": " + errno_text(errno));
+    if (ftruncate(fd, *keep) != 0) return errno_error("cannot repair the audit log " + path);
     std::fprintf(stderr, "tracer: audit log %s: removed a torn last line (%lld bytes, an interrupted write)\n",
                  path.c_str(), static_cast<long long>(size - *keep));
     size = *keep;
@@ -162,14 +160,14 @@ Status continue_existing_log(int fd, const std::string& path, AuditChain& chain)
   return ok_status();
 }
 
-}  // namespace
-
 Result<std::string> read_key_file(const std::string& path) {
   Result<std::string> key = read_whole_file(path, "key file");
   if (!key) return key;
   if (key->empty()) return runtime_error("key file " + path + " is empty");
   return key;
 }
+
+}  // namespace
 
 Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock) {
   std::string key;
@@ -178,14 +176,11 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
     if (!read) return read.take_error();
     key = std::move(*read);
   }
-  const int fd = ::open(options.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return runtime_error("cannot open the audit log " + options.path + ": " + errno_text(errno));
+  UniqueFd file(::open(options.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!file) return errno_error("cannot open the audit log " + options.path);
   AuditChain chain(std::move(key));
-  if (Status status = continue_existing_log(fd, options.path, chain); !status) {
-    ::close(fd);
-    return status.take_error();
-  }
-  return std::unique_ptr<Sink>(std::make_unique<AuditLogSink>(fd, options.path, std::move(chain),
+  if (Status status = continue_existing_log(file.get(), options.path, chain); !status) return status.take_error();
+  return std::unique_ptr<Sink>(std::make_unique<AuditLogSink>(std::move(file), options.path, std::move(chain),
                                                               options.sync_interval_ms, clock, options.json));
 }
 

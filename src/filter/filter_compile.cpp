@@ -21,36 +21,41 @@ void compile_numeric(const FilterSpec& spec, KernelFilter& out) {
   }
 }
 
+// A pattern into the next slot of a fixed table (comm or exe patterns).
+template <typename Slot, size_t N, typename Count>
+void add_pattern_slot(Slot (&slots)[N], Count& count, const Pattern& pattern, bool exclude) {
+  Slot& slot = slots[count++];
+  slot.kind = static_cast<uint8_t>(pattern.kind);
+  slot.exclude = exclude;
+  slot.len = static_cast<decltype(slot.len)>(pattern.text.size());
+  std::memcpy(slot.text, pattern.text.data(), slot.len);
+}
+
+template <typename Add>
+void for_each_pattern(const TextConstraint& constraint, Add&& add) {
+  for (const Pattern& pattern : constraint.include) add(pattern, false);
+  for (const Pattern& pattern : constraint.exclude) add(pattern, true);
+}
+
+// Exact comms go to the filter_comms map; patterns to the fixed table.
 void compile_comm(const TextConstraint& comm, KernelFilter& out) {
-  const auto add = [&](const Pattern& pattern, bool exclude) {
-    if (pattern.kind == TRACER_PATTERN_EXACT) {
-      std::array<char, TRACER_COMM_LEN> key{};
-      std::memcpy(key.data(), pattern.text.data(), std::min(pattern.text.size(), key.size() - 1));
-      out.comms.emplace_back(key, exclude ? TRACER_COMM_EXCLUDE : TRACER_COMM_INCLUDE);
+  for_each_pattern(comm, [&](const Pattern& pattern, bool exclude) {
+    if (pattern.kind != TRACER_PATTERN_EXACT) {
+      add_pattern_slot(out.config.comm_patterns, out.config.comm_pattern_count, pattern, exclude);
       return;
     }
-    tracer_comm_pattern& slot = out.config.comm_patterns[out.config.comm_pattern_count++];
-    slot.kind = static_cast<uint8_t>(pattern.kind);
-    slot.exclude = exclude;
-    slot.len = static_cast<uint8_t>(pattern.text.size());
-    std::memcpy(slot.text, pattern.text.data(), slot.len);
-  };
-  for (const Pattern& pattern : comm.include) add(pattern, false);
-  for (const Pattern& pattern : comm.exclude) add(pattern, true);
+    std::array<char, TRACER_COMM_LEN> key{};
+    std::memcpy(key.data(), pattern.text.data(), std::min(pattern.text.size(), key.size() - 1));
+    out.comms.emplace_back(key, exclude ? TRACER_COMM_EXCLUDE : TRACER_COMM_INCLUDE);
+  });
   out.config.comm_include_any = !comm.include.empty();
   out.config.comm_enabled = comm.active();
 }
 
 void compile_exe(const TextConstraint& exe, KernelFilter& out) {
-  const auto add = [&](const Pattern& pattern, bool exclude) {
-    tracer_exe_pattern& slot = out.config.exe_patterns[out.config.exe_pattern_count++];
-    slot.kind = static_cast<uint8_t>(pattern.kind);
-    slot.exclude = exclude;
-    slot.len = static_cast<uint16_t>(pattern.text.size());
-    std::memcpy(slot.text, pattern.text.data(), slot.len);
-  };
-  for (const Pattern& pattern : exe.include) add(pattern, false);
-  for (const Pattern& pattern : exe.exclude) add(pattern, true);
+  for_each_pattern(exe, [&](const Pattern& pattern, bool exclude) {
+    add_pattern_slot(out.config.exe_patterns, out.config.exe_pattern_count, pattern, exclude);
+  });
   out.config.exe_include_any = !exe.include.empty();
 }
 

@@ -6,6 +6,7 @@
 
 #include "tracer/core/escape.hpp"
 #include "tracer/decode/event_table.hpp"
+#include "tracer/decode/value_visit.hpp"
 #include "tracer/filter/filter.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
@@ -329,23 +330,6 @@ bool Pattern::matches(std::string_view value) const {
   return false;
 }
 
-bool NumericConstraint::allows(uint64_t value) const {
-  if (value < min || value > max) return false;
-  if (has_in && !in.count(value)) return false;
-  return !not_in.count(value);
-}
-
-bool TextConstraint::allows(std::string_view value) const {
-  const auto match = [&](const Pattern& pattern) { return pattern.matches(value); };
-  if (!include.empty() && std::none_of(include.begin(), include.end(), match)) return false;
-  return std::none_of(exclude.begin(), exclude.end(), match);
-}
-
-bool FilterSpec::has_context_filter() const {
-  return only_new || follow || comm.active() || exe.active() || container != ContainerScope::any ||
-         std::any_of(numeric.begin(), numeric.end(), [](const NumericConstraint& c) { return c.active(); });
-}
-
 Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions) {
   const UserFunctions builtin_only({});
   return parse_filters(expressions, builtin_only);
@@ -415,38 +399,34 @@ Result<FilterSpec> parse_filters(const std::vector<std::string>& expressions, co
 
 namespace {
 
-// The decoded texts an argument filter compares with: the value, and for a
-// symbolic number also the number itself.
+// The decoded texts an argument filter compares with: the value as text,
+// each string of a list, and for a symbolic number also the number itself.
 template <typename Test>
-void for_each_text(const Value& value, Test&& test) {
-  std::visit(
-      [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string_view>) {
-          test(v);
-        } else if constexpr (std::is_same_v<T, StringList>) {
-          v.for_each(test);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          test(v ? "true" : "false");
-        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
-          test(symbolic_text(v));
-          test(std::to_string(v.raw));
-        } else if constexpr (std::is_same_v<T, SocketAddress>) {
-          const SocketAddressFields fields = describe_socket_address(v.bytes);
-          if (fields.address && fields.port) test(*fields.address + ":" + std::to_string(*fields.port));
-          if (fields.path) test(*fields.path);
-        } else if constexpr (std::is_same_v<T, ByteArray>) {
-          std::string hex;
-          append_hex(hex, v.bytes);
-          test(hex);
-        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
-          test("NULL");
-        } else {
-          test(std::to_string(v));
-        }
-      },
-      value);
-}
+struct FilterTexts {
+  Test& test;
+
+  template <typename Integer>
+  void number(Integer value) {
+    test(std::to_string(value));
+  }
+  void boolean(bool value) { test(value ? "true" : "false"); }
+  void text(std::string_view value) { test(value); }
+  void list_item(std::string_view item, bool) { test(item); }
+  void symbolic(const SymbolicValue& value) {
+    test(symbolic_text(value));
+    test(std::to_string(value.raw));
+  }
+  void address(const SocketAddressFields& fields) {
+    if (fields.address && fields.port) test(*fields.address + ":" + std::to_string(*fields.port));
+    if (fields.path) test(*fields.path);
+  }
+  void bytes(std::string_view value) {
+    std::string hex;
+    append_hex(hex, value);
+    test(hex);
+  }
+  void null() { test("NULL"); }
+};
 
 // family, address, port, path: a field of the event's socket address.
 template <typename Test>
@@ -473,10 +453,12 @@ bool passes_argument_filters(const FilterSpec& filters, const Event& event) {
     const auto test = [&](std::string_view value) {
       for (const Pattern& pattern : filter.patterns) matched |= pattern.matches(value);
     };
-    if (const Arg* argument = event.args.find(filter.argument))
-      for_each_text(argument->value, test);
-    else
+    if (const Arg* argument = event.args.find(filter.argument)) {
+      FilterTexts<decltype(test)> texts{test};
+      visit_value(argument->value, texts);
+    } else {
       for_each_socket_field(event, filter.argument, test);
+    }
     if (matched == filter.negate) return false;
   }
   return true;

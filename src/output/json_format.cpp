@@ -2,6 +2,7 @@
 
 #include "tracer/core/escape.hpp"
 #include "tracer/decode/event_table.hpp"
+#include "tracer/decode/value_visit.hpp"
 #include "tracer/output/format.hpp"
 #include "tracer/process/exec_id.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
@@ -22,51 +23,9 @@ bool append_json_string(std::string& out, std::string_view bytes) {
   return had_invalid;
 }
 
-bool append_socket_address(std::string& out, const SocketAddress& address);
-
-bool append_value(std::string& out, const Value& value) {
-  bool had_invalid = false;
-  std::visit(
-      [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          out += v ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, std::string_view>) {
-          had_invalid = append_json_string(out, v);
-        } else if constexpr (std::is_same_v<T, StringList>) {
-          out += '[';
-          bool first = true;
-          v.for_each([&](std::string_view item) {
-            if (!first) out += ',';
-            first = false;
-            had_invalid |= append_json_string(out, item);
-          });
-          out += ']';
-        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
-          if (json_shows_number(v))
-            append_number(out, v.raw);
-          else
-            append_json_string(out, symbolic_text(v));
-        } else if constexpr (std::is_same_v<T, SocketAddress>) {
-          had_invalid = append_socket_address(out, v);
-        } else if constexpr (std::is_same_v<T, ByteArray>) {
-          out += '"';
-          append_hex(out, v.bytes);
-          out += '"';
-        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
-          out += "null";
-        } else {
-          append_number(out, v);
-        }
-      },
-      value);
-  return had_invalid;
-}
-
 // {"family":"AF_INET","address":"127.0.0.1","port":443} or
 // {"family":"AF_UNIX","path":"/run/x.sock"} (abstract: "abstract":true).
-bool append_socket_address(std::string& out, const SocketAddress& address) {
-  const SocketAddressFields fields = describe_socket_address(address.bytes);
+bool append_socket_address(std::string& out, const SocketAddressFields& fields) {
   bool had_invalid = false;
   out += R"({"family":)";
   append_json_string(out, fields.family);
@@ -85,6 +44,45 @@ bool append_socket_address(std::string& out, const SocketAddress& address) {
   }
   out += '}';
   return had_invalid;
+}
+
+// Writes one value as JSON; remembers whether a string held bytes that are
+// not valid UTF-8.
+struct JsonValue {
+  std::string& out;
+  bool had_invalid = false;
+
+  template <typename Integer>
+  void number(Integer value) {
+    append_number(out, value);
+  }
+  void boolean(bool value) { out += value ? "true" : "false"; }
+  void text(std::string_view value) { had_invalid |= append_json_string(out, value); }
+  void list_begin() { out += '['; }
+  void list_item(std::string_view item, bool first) {
+    if (!first) out += ',';
+    text(item);
+  }
+  void list_end() { out += ']'; }
+  void symbolic(const SymbolicValue& value) {
+    if (json_shows_number(value))
+      append_number(out, value.raw);
+    else
+      append_json_string(out, symbolic_text(value));
+  }
+  void address(const SocketAddressFields& fields) { had_invalid |= append_socket_address(out, fields); }
+  void bytes(std::string_view value) {
+    out += '"';
+    append_hex(out, value);
+    out += '"';
+  }
+  void null() { out += "null"; }
+};
+
+bool append_value(std::string& out, const Value& value) {
+  JsonValue writer{out};
+  visit_value(value, writer);
+  return writer.had_invalid;
 }
 
 // "syscall":{"nr":257,"raw_args":[-100,140737488346112,524288,0],"duration_ns":1234}
@@ -107,16 +105,26 @@ void append_syscall(std::string& out, const SyscallRaw& syscall) {
   out += '}';
 }
 
-}  // namespace
+// Unsigned fields in a row; each key with its punctuation: ,"tid":
+struct NumberField {
+  std::string_view key;
+  uint64_t value;
+};
+void append_number_fields(std::string& out, std::initializer_list<NumberField> fields) {
+  for (const NumberField& field : fields) {
+    out += field.key;
+    append_number(out, field.value);
+  }
+}
 
 // {"pid":..,"exec_id":..,"comm":..,"exe":..,"argv":[..]}; true when a string
 // held bytes that are not valid UTF-8.
-bool JsonFormatter::append_process(std::string& out, const ProcessSummary& process) const {
+bool append_process(std::string& out, const ProcessSummary& process, std::string_view boot_tag) {
   out += R"({"pid":)";
   append_number(out, process.pid);
   if (process.exec_gen) {
     out += R"(,"exec_id":")";
-    append_exec_id(out, options_.boot_tag, process.pid, process.start_boot_ns, *process.exec_gen);
+    append_exec_id(out, boot_tag, process.pid, process.start_boot_ns, *process.exec_gen);
     out += '"';
   }
   out += R"(,"comm":)";
@@ -131,64 +139,64 @@ bool JsonFormatter::append_process(std::string& out, const ProcessSummary& proce
   return had_invalid;
 }
 
-void JsonFormatter::append(std::string& out, const Event& event) {
+// Who made the call: "pid" to "container_id".
+bool append_task(std::string& out, const Event& event) {
   const TaskContext& task = event.task;
-  out += R"({"timestamp":")";
-  timestamps_.append(out, clock_.to_wall(event.boot_ns));
-  out += R"(","event":")";
-  out += event.definition->name;
-  out += R"(","pid":)";
-  append_number(out, task.pid);
-  out += R"(,"tid":)";
-  append_number(out, task.tid);
-  out += R"(,"ppid":)";
-  append_number(out, task.ppid);
-  out += R"(,"ns_pid":)";
-  append_number(out, task.ns_pid);
-  out += R"(,"uid":)";
-  append_number(out, task.uid);
-  out += R"(,"gid":)";
-  append_number(out, task.gid);
+  append_number_fields(out, {{R"(,"pid":)", task.pid},
+                             {R"(,"tid":)", task.tid},
+                             {R"(,"ppid":)", task.ppid},
+                             {R"(,"ns_pid":)", task.ns_pid},
+                             {R"(,"uid":)", task.uid},
+                             {R"(,"gid":)", task.gid}});
   out += R"(,"comm":)";
   bool had_invalid = append_json_string(out, task.comm);
-  out += R"(,"cgroup_id":)";
-  append_number(out, task.cgroup_id);
-  out += R"(,"mntns":)";
-  append_number(out, task.mntns);
-  out += R"(,"pidns":)";
-  append_number(out, task.pidns);
+  append_number_fields(
+      out, {{R"(,"cgroup_id":)", task.cgroup_id}, {R"(,"mntns":)", task.mntns}, {R"(,"pidns":)", task.pidns}});
   if (event.container_id.empty()) {
     out += R"(,"container_id":null)";
   } else {
     out += R"(,"container_id":)";
     had_invalid |= append_json_string(out, event.container_id);
   }
+  return had_invalid;
+}
+
+void append_exec_ids(std::string& out, const TaskContext& task, std::string_view boot_tag) {
   out += R"(,"exec_id":")";
-  append_exec_id(out, options_.boot_tag, task.pid, task.start_boot_ns, task.exec_gen);
+  append_exec_id(out, boot_tag, task.pid, task.start_boot_ns, task.exec_gen);
   out += '"';
   if (task.ppid == 0) {
     out += R"(,"parent_exec_id":null)";
   } else {
     out += R"(,"parent_exec_id":")";
-    append_exec_id(out, options_.boot_tag, task.ppid, task.parent_start_boot_ns, task.parent_exec_gen);
+    append_exec_id(out, boot_tag, task.ppid, task.parent_start_boot_ns, task.parent_exec_gen);
     out += '"';
   }
+}
+
+// "cwd", and the lineage enrichment added: "parent" and "ancestors".
+bool append_surroundings(std::string& out, const Event& event, const JsonOptions& options) {
+  bool had_invalid = false;
   if (event.cwd) {
     out += R"(,"cwd":)";
     had_invalid |= append_json_string(out, *event.cwd);
   }
-  if (!event.lineage.empty()) {
-    out += R"(,"parent":)";
-    had_invalid |= append_process(out, event.lineage.front());
-    if (options_.ancestors) {
-      out += R"(,"ancestors":[)";
-      for (size_t i = 0; i < event.lineage.size(); ++i) {
-        if (i) out += ',';
-        had_invalid |= append_process(out, event.lineage[i]);
-      }
-      out += ']';
+  if (event.lineage.empty()) return had_invalid;
+  out += R"(,"parent":)";
+  had_invalid |= append_process(out, event.lineage.front(), options.boot_tag);
+  if (options.ancestors) {
+    out += R"(,"ancestors":[)";
+    for (size_t i = 0; i < event.lineage.size(); ++i) {
+      if (i) out += ',';
+      had_invalid |= append_process(out, event.lineage[i], options.boot_tag);
     }
+    out += ']';
   }
+  return had_invalid;
+}
+
+// "ret", its "errno" name for a syscall, and "syscall".
+void append_result(std::string& out, const Event& event) {
   if (event.ret) {
     out += R"(,"ret":)";
     append_number(out, *event.ret);
@@ -200,25 +208,28 @@ void JsonFormatter::append(std::string& out, const Event& event) {
       }
   }
   if (event.syscall) append_syscall(out, *event.syscall);
+}
 
-  // args first into a side buffer: whether any string was invalid UTF-8 is a
-  // flag, and flags come before args.
-  std::string& args = args_buffer_;
-  args.clear();
-  args += R"(,"args":{)";
+// ,"args":{..}}\n: the end of the line.
+bool append_args(std::string& out, const ArgList& args) {
+  bool had_invalid = false;
+  out += R"(,"args":{)";
   bool first = true;
-  for (const Arg& arg : event.args) {
-    if (!first) args += ',';
+  for (const Arg& arg : args) {
+    if (!first) out += ',';
     first = false;
-    args += '"';
-    args += arg.name;
-    args += R"(":)";
-    had_invalid |= append_value(args, arg.value);
+    out += '"';
+    out += arg.name;
+    out += R"(":)";
+    had_invalid |= append_value(out, arg.value);
   }
-  args += "}}\n";
+  out += "}}\n";
+  return had_invalid;
+}
 
+void append_flags(std::string& out, const Event& event, bool had_invalid) {
   out += R"(,"flags":[)";
-  first = true;
+  bool first = true;
   for (auto [flag, name] : kEventFlagNames) {
     if (!event.has(flag)) continue;
     if (!first) out += ',';
@@ -229,7 +240,26 @@ void JsonFormatter::append(std::string& out, const Event& event) {
   }
   if (had_invalid) out += first ? R"("invalid_utf8")" : R"(,"invalid_utf8")";
   out += ']';
-  out += args;
+}
+
+}  // namespace
+
+void JsonFormatter::append(std::string& out, const Event& event) {
+  out += R"({"timestamp":")";
+  timestamps_.append(out, clock_.to_wall(event.boot_ns));
+  out += R"(","event":")";
+  out += event.definition->name;
+  out += '"';
+  bool had_invalid = append_task(out, event);
+  append_exec_ids(out, event.task, options_.boot_tag);
+  had_invalid |= append_surroundings(out, event, options_);
+  append_result(out, event);
+  // args first into a side buffer: whether any string was invalid UTF-8 is a
+  // flag, and flags come before args.
+  args_buffer_.clear();
+  had_invalid |= append_args(args_buffer_, event.args);
+  append_flags(out, event, had_invalid);
+  out += args_buffer_;
 }
 
 }  // namespace tracer

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 namespace tracer {
 namespace {
@@ -13,14 +12,14 @@ namespace {
 constexpr auto kFileFlushInterval = std::chrono::milliseconds(100);
 constexpr size_t kBufferHighWater = 256 * 1024;
 
-int open_output_file(const std::string& path) {
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+UniqueFd open_output_file(const std::string& path) {
+  return UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
 }
 
 }  // namespace
 
-OutputWriter::OutputWriter(int fd, std::string name, std::optional<std::string> path, bool immediate)
-    : fd_(fd),
+OutputWriter::OutputWriter(UniqueFd file, std::string name, std::optional<std::string> path, bool immediate)
+    : file_(std::move(file)),
       name_(std::move(name)),
       path_(std::move(path)),
       immediate_(immediate),
@@ -28,40 +27,26 @@ OutputWriter::OutputWriter(int fd, std::string name, std::optional<std::string> 
   buffer_.reserve(kBufferHighWater + 64 * 1024);
 }
 
-OutputWriter::OutputWriter(OutputWriter&& other) noexcept
-    : fd_(other.fd_),
-      name_(std::move(other.name_)),
-      path_(std::move(other.path_)),
-      immediate_(other.immediate_),
-      buffer_(std::move(other.buffer_)),
-      last_write_(other.last_write_) {
-  other.fd_ = -1;
-}
-
-OutputWriter::~OutputWriter() {
-  if (path_ && fd_ >= 0) ::close(fd_);
-}
-
 Result<OutputWriter> OutputWriter::open_stdout() {
   struct stat info {};
-  if (fstat(STDOUT_FILENO, &info) != 0) return runtime_error(std::string("stdout: ") + std::strerror(errno));
+  if (fstat(STDOUT_FILENO, &info) != 0) return errno_error("stdout");
   const bool file = S_ISREG(info.st_mode);
-  return OutputWriter(STDOUT_FILENO, "stdout", std::nullopt, !file);
+  return OutputWriter(UniqueFd(), "stdout", std::nullopt, !file);
 }
 
 Result<OutputWriter> OutputWriter::open_file(const std::string& path) {
-  const int fd = open_output_file(path);
-  if (fd < 0) return runtime_error("cannot open output file " + path + ": " + std::strerror(errno));
-  return OutputWriter(fd, path, path, false);
+  UniqueFd file = open_output_file(path);
+  if (!file) return errno_error("cannot open output file " + path);
+  return OutputWriter(std::move(file), path, path, false);
 }
 
 Status OutputWriter::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+    const ssize_t written = ::write(fd(), bytes.data(), bytes.size());
     if (written < 0) {
       if (errno == EINTR) continue;
       if (errno == EPIPE) return Error{"the reader of " + name_ + " went away", ExitKind::reader_gone};
-      return runtime_error("writing to " + name_ + ": " + std::strerror(errno));
+      return errno_error("writing to " + name_);
     }
     bytes.remove_prefix(static_cast<size_t>(written));
   }
@@ -92,10 +77,9 @@ Status OutputWriter::write_if_full() {
 Status OutputWriter::reopen() {
   if (!path_) return ok_status();
   if (Status status = flush(); !status) return status;
-  const int fd = open_output_file(*path_);
-  if (fd < 0) return runtime_error("cannot reopen output file " + *path_ + ": " + std::strerror(errno));
-  ::close(fd_);
-  fd_ = fd;
+  UniqueFd file = open_output_file(*path_);
+  if (!file) return errno_error("cannot reopen output file " + *path_);
+  file_ = std::move(file);
   return ok_status();
 }
 

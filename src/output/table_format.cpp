@@ -2,6 +2,7 @@
 
 #include "tracer/core/escape.hpp"
 #include "tracer/decode/event_table.hpp"
+#include "tracer/decode/value_visit.hpp"
 #include "tracer/output/format.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
 
@@ -36,8 +37,7 @@ void append_quoted_argument(std::string& out, std::string_view argument) {
 }
 
 // 127.0.0.1:443, [::1]:443, /run/x.sock, @abstract, AF_NETLINK.
-void append_socket_address(std::string& out, const SocketAddress& address) {
-  const SocketAddressFields fields = describe_socket_address(address.bytes);
+void append_socket_address(std::string& out, const SocketAddressFields& fields) {
   if (fields.address && fields.port) {
     if (fields.family == "AF_INET6")
       fmt::format_to(std::back_inserter(out), "[{}]:{}", *fields.address, *fields.port);
@@ -51,34 +51,29 @@ void append_socket_address(std::string& out, const SocketAddress& address) {
   }
 }
 
+// Writes one value as the table shows it: argv as a shell would read it.
+struct TableValue {
+  std::string& out;
+
+  template <typename Integer>
+  void number(Integer value) {
+    fmt::format_to(std::back_inserter(out), "{}", value);
+  }
+  void boolean(bool value) { out += value ? "true" : "false"; }
+  void text(std::string_view value) { append_quoted_argument(out, value); }
+  void list_item(std::string_view item, bool first) {
+    if (!first) out += ' ';
+    append_quoted_argument(out, item);
+  }
+  void symbolic(const SymbolicValue& value) { out += symbolic_text(value); }
+  void address(const SocketAddressFields& fields) { append_socket_address(out, fields); }
+  void bytes(std::string_view value) { append_hex(out, value); }
+  void null() { out += "NULL"; }
+};
+
 void append_value(std::string& out, const Value& value) {
-  std::visit(
-      [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          out += v ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, std::string_view>) {
-          append_quoted_argument(out, v);
-        } else if constexpr (std::is_same_v<T, StringList>) {
-          bool first = true;
-          v.for_each([&](std::string_view item) {
-            if (!first) out += ' ';
-            first = false;
-            append_quoted_argument(out, item);
-          });
-        } else if constexpr (std::is_same_v<T, SymbolicValue>) {
-          out += symbolic_text(v);
-        } else if constexpr (std::is_same_v<T, SocketAddress>) {
-          append_socket_address(out, v);
-        } else if constexpr (std::is_same_v<T, ByteArray>) {
-          append_hex(out, v.bytes);
-        } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
-          out += "NULL";
-        } else {
-          fmt::format_to(std::back_inserter(out), "{}", v);
-        }
-      },
-      value);
+  TableValue writer{out};
+  visit_value(value, writer);
 }
 
 // execve: "PATHNAME ARGV..." like execsnoop; other events: name=value pairs.

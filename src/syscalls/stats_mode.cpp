@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <fstream>
 
 #include "tracer/core/clock.hpp"
+#include "tracer/core/signals.hpp"
 #include "tracer/output/output_writer.hpp"
 #include "tracer/syscalls/stats_report.hpp"
 
@@ -46,13 +46,8 @@ Status run_stats_loop(TracerBpf& bpf, const Options& options, uint64_t& counted,
   Result<OutputWriter> writer =
       options.output_file ? OutputWriter::open_file(*options.output_file) : OutputWriter::open_stdout();
   if (!writer) return writer.take_error();
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signal_fd < 0) return runtime_error(std::string("cannot set up the stats loop: ") + std::strerror(errno));
+  Result<UniqueFd> signal_fd = handled_signals_fd("cannot set up the stats loop");
+  if (!signal_fd) return signal_fd.take_error();
 
   const auto print = [&](const SyscallCounts& now, const SyscallCounts& since, double seconds, bool final) -> Status {
     StatsReport report = make_stats_report(now, since, options.stats_top);
@@ -70,15 +65,15 @@ Status run_stats_loop(TracerBpf& bpf, const Options& options, uint64_t& counted,
   SyscallCounts previous;
   Status status = ok_status();
   for (bool stopping = false; !stopping && status;) {
-    pollfd waiting{signal_fd, POLLIN, 0};
+    pollfd waiting{signal_fd->get(), POLLIN, 0};
     const int timeout_ms = options.stats_interval_s ? static_cast<int>(options.stats_interval_s * 1000) : -1;
     const int ready = poll(&waiting, 1, timeout_ms);
     if (ready < 0 && errno != EINTR) {
-      status = runtime_error(std::string("poll: ") + std::strerror(errno));
+      status = errno_error("poll");
       break;
     }
     signalfd_siginfo info{};
-    while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+    while (::read(signal_fd->get(), &info, sizeof(info)) == sizeof(info)) {
       if (info.ssi_signo == SIGHUP)
         status = writer->reopen();
       else
@@ -92,7 +87,6 @@ Status run_stats_loop(TracerBpf& bpf, const Options& options, uint64_t& counted,
       interval_start = now;
     }
   }
-  ::close(signal_fd);
   bpf.detach();
   losses = bpf.read_kernel_losses();
   if (!status) return status;

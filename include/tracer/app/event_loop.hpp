@@ -8,6 +8,7 @@
 
 #include "tracer/core/clock.hpp"
 #include "tracer/core/result.hpp"
+#include "tracer/core/signals.hpp"  // block_handled_signals(), called before the loop
 #include "tracer/decode/decode.hpp"
 #include "tracer/filter/filter.hpp"
 #include "tracer/kernel/bpf_program.hpp"
@@ -21,10 +22,6 @@ struct RunTotals {
   uint64_t events_emitted = 0;
   LossCounts losses;
 };
-
-// Blocks SIGINT, SIGTERM and SIGHUP for the calling thread so that the event
-// loop receives them through a signalfd. Call before any thread starts.
-Status block_handled_signals();
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.

@@ -1,5 +1,5 @@
 #pragma once
-// The command line (§3), parsed into plain values. Parsing never touches the
+// The command line, parsed into plain values. Parsing never touches the
 // kernel: a usage error is reported before anything is loaded.
 
 #include <cstdint>
@@ -15,7 +15,7 @@ namespace tracer {
 
 class UserFunctions;
 
-enum class Command { trace, list, check, version, verify };
+enum class Command { trace, list, check, verify };
 enum class OutputFormat { table, json, none };
 // --output option:parent / option:ancestors: who started the process, from the
 // process table.
@@ -52,10 +52,8 @@ struct Options {
   std::optional<std::string> save_state;
 };
 
-// argv as main() received it. The Error's message is the one line to print.
+// argv as main() received it. The Error's message is the one line to print;
+// --help and --version come back as ExitKind::answered with their text.
 Result<Options> parse_command_line(int argc, const char* const* argv);
-
-// Parses one --output SPEC into options.
-Status apply_output_spec(const std::string& spec, Options& options);
 
 }  // namespace tracer

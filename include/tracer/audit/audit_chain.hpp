@@ -1,8 +1,8 @@
 #pragma once
 // The hash chain of the audit log, in memory: sealing a record and verifying
-// a whole log. No file I/O here (see audit_sink.cpp and verify.cpp).
+// a whole log. No file I/O here (see audit_log.cpp).
 //
-// A record is the event's JSON object (§4) with "seq" and "prev" added:
+// A record is the event's JSON object (as --output json prints it) with "seq" and "prev" added:
 //   canonical = {...event...,"seq":N,"prev":"<hex of the previous hash>"}
 // and its digest appended as the last field:
 //   line      = {...event...,"seq":N,"prev":"...","hash":"<hex>"}\n
@@ -33,12 +33,10 @@ class AuditChain {
     head_ = std::move(hash);
   }
 
-  // event_json: one §4 object, "{...}" (a trailing newline is ignored).
+  // event_json: one event as a JSON object, "{...}" (a trailing newline is ignored).
   // Appends the sealed line, newline included, to out.
   void seal(std::string_view event_json, std::string& out);
 
-  uint64_t seq() const { return seq_; }
-  const std::string& head() const { return head_; }
   bool keyed() const { return !key_.empty(); }
   // Hex digest of bytes under this chain's algorithm.
   std::string digest(std::string_view bytes) const;

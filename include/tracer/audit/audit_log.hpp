@@ -17,7 +17,7 @@ struct AuditLogOptions {
   std::string path;
   std::optional<std::string> key_file;  // HMAC-SHA-256 instead of SHA-256
   int sync_interval_ms = 100;           // fdatasync at most this long after a write; 0: after every record
-  JsonOptions json;                     // the records are the JSON lines of §4
+  JsonOptions json;                     // the records are the JSON lines of --output json
 };
 
 // Opens (creating 0640, or continuing after verifying its last record, and
@@ -33,7 +33,5 @@ struct VerifyOptions {
 
 // tracer verify: prints "OK: ..." (true) or "FAIL: ..." (false) on stdout.
 Result<bool> verify_audit_log(const VerifyOptions& options);
-
-Result<std::string> read_key_file(const std::string& path);
 
 }  // namespace tracer

@@ -20,7 +20,6 @@ class BootToWallClock {
   static BootToWallClock calibrate();
 
   WallTime to_wall(uint64_t boot_ns) const;
-  int64_t offset_ns() const { return offset_ns_; }
 
  private:
   int64_t offset_ns_;
@@ -37,7 +36,7 @@ class Rfc3339Formatter {
   char cached_prefix_[64] = {};  // "YYYY-MM-DDTHH:MM:SS"
 };
 
-// "HH:MM:SS.ffffff" in local time (§5 TIME column).
+// "HH:MM:SS.ffffff" in local time (the table's TIME column).
 void append_local_time_of_day(std::string& out, WallTime time);
 
 }  // namespace tracer

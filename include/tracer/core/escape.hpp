@@ -1,6 +1,6 @@
 #pragma once
 // Byte strings from the kernel are hostile: they may hold any byte. These
-// functions make them safe for a JSON string (§4) or a terminal (§5).
+// functions make them safe for a JSON string or a terminal (the table).
 
 #include <string>
 #include <string_view>

@@ -102,7 +102,8 @@ struct Arg {
   Value value;
 };
 
-// Notable facts about a record (§4 "flags"), in the order they are printed.
+// Notable facts about a record (JSON "flags", [name] in the table), in the
+// order they are printed.
 enum class EventFlag : uint32_t {
   argv_truncated = 1u << 0,
   path_mismatch = 1u << 1,

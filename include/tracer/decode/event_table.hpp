@@ -1,6 +1,6 @@
 #pragma once
 // The table of event definitions: every event the tracer can produce, by
-// stable name (§2), with the hooks that produce it.
+// stable name, with the hooks that produce it.
 
 #include <cstdint>
 #include <span>
@@ -10,7 +10,7 @@ namespace tracer {
 
 struct EventDefinition {
   uint16_t id;                                       // enum tracer_event_id
-  std::string_view name;                             // stable identifier (§2)
+  std::string_view name;                             // stable: event= and the output use it
   std::string_view hooks;                            // what it attaches to, for --list/--check
   bool on_by_default;                                // produced when no event= filter is given
   bool implemented;                                  // produced by this build

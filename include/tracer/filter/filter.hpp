@@ -1,5 +1,5 @@
 #pragma once
-// The --trace grammar (§3) parsed into one FilterSpec: context filters (run
+// The --trace grammar parsed into one FilterSpec: context filters (run
 // in the kernel, see filter_compile.hpp) and argument filters (run here, on
 // decoded events).
 
@@ -35,7 +35,6 @@ struct NumericConstraint {
   std::set<uint64_t> in;
   std::set<uint64_t> not_in;
   bool active() const { return has_in || !not_in.empty() || min != 0 || max != UINT64_MAX; }
-  bool allows(uint64_t value) const;
 };
 
 // comm or exe: must match some include (when there are includes) and no exclude.
@@ -43,7 +42,6 @@ struct TextConstraint {
   std::vector<Pattern> include;
   std::vector<Pattern> exclude;
   bool active() const { return !include.empty() || !exclude.empty(); }
-  bool allows(std::string_view value) const;
 };
 
 // EVENT.ARG=VALUE[,VALUE] or !=: on string args a pattern, on numbers a value;
@@ -56,7 +54,7 @@ struct ArgumentFilter {
   std::string expression;  // as the user wrote it, for messages
 };
 
-// container, !container, container=new, container=ID[,ID] (§3).
+// container, !container, container=new, container=ID[,ID].
 enum class ContainerScope { any, only, host };
 
 struct FilterSpec {
@@ -74,7 +72,6 @@ struct FilterSpec {
   bool events_given = false;                                    // an event= expression was given
   std::vector<ArgumentFilter> argument_filters;
 
-  bool has_context_filter() const;
   bool wants(uint16_t event_id) const {
     if (event_id >= TRACER_EVENT_USER_FUNCTION_BASE)
       return event_id < TRACER_EVENT_USER_FUNCTION_BASE + TRACER_USER_FUNCTION_MAX &&

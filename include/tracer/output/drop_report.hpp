@@ -1,5 +1,5 @@
 #pragma once
-// Losses, counted per cause (§6): in the kernel (records that never reached
+// Losses, counted per cause: in the kernel (records that never reached
 // the ring buffer, or reached it incomplete) and in userspace.
 
 #include <array>

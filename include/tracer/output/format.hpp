@@ -1,5 +1,6 @@
 #pragma once
-// Event → text: JSON lines (§4) and the table (§5).
+// Event → text: one JSON object per line, or the human-readable table (TIME
+// UID COMM PID TID RET EVENT ARGS). Untrusted bytes are escaped in both.
 
 #include <string>
 
@@ -21,8 +22,6 @@ class JsonFormatter {
   void append(std::string& out, const Event& event);
 
  private:
-  bool append_process(std::string& out, const ProcessSummary& process) const;
-
   const BootToWallClock& clock_;
   JsonOptions options_;
   Rfc3339Formatter timestamps_;

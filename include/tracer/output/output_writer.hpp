@@ -5,10 +5,13 @@
 // 100 ms. A reader that went away is ExitKind::reader_gone; any other write
 // error (a full disk) is a runtime error naming the destination.
 
+#include <unistd.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 
+#include "tracer/core/fd.hpp"
 #include "tracer/core/result.hpp"
 
 namespace tracer {
@@ -17,11 +20,11 @@ class OutputWriter {
  public:
   static Result<OutputWriter> open_stdout();
   static Result<OutputWriter> open_file(const std::string& path);
-  OutputWriter(OutputWriter&& other) noexcept;
+  OutputWriter(OutputWriter&& other) noexcept = default;
   OutputWriter& operator=(OutputWriter&&) = delete;
-  ~OutputWriter();
 
-  // The buffer lines are appended to; write_pending() sends them.
+  // The buffer lines are appended to; end_of_batch(), write_if_full() and
+  // flush() send them.
   std::string& buffer() { return buffer_; }
   // Called after each batch of events: writes when the policy says so.
   Status end_of_batch();
@@ -32,13 +35,13 @@ class OutputWriter {
   Status flush();
   // Reopens the file (log rotation). No-op for stdout.
   Status reopen();
-  const std::string& name() const { return name_; }
 
  private:
-  OutputWriter(int fd, std::string name, std::optional<std::string> path, bool immediate);
+  OutputWriter(UniqueFd file, std::string name, std::optional<std::string> path, bool immediate);
+  int fd() const { return file_ ? file_.get() : STDOUT_FILENO; }
   Status write_all(std::string_view bytes);
 
-  int fd_;
+  UniqueFd file_;  // out-file; empty for stdout, which is not ours to close
   std::string name_;
   std::optional<std::string> path_;  // set for out-file
   bool immediate_;                   // pipe or terminal: write at every batch end

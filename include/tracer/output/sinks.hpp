@@ -1,6 +1,6 @@
 #pragma once
-// Where events end up. Every sink takes the same calls, so table, JSON and
-// count-only output (and later the audit log) sit behind one interface.
+// Where events end up. Every sink takes the same calls, so table, JSON,
+// count-only output and the audit log sit behind one interface.
 
 #include <memory>
 
