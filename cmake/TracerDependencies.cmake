@@ -39,6 +39,11 @@ find_package(OpenSSL QUIET COMPONENTS Crypto)
 if(NOT OpenSSL_FOUND)
   message(FATAL_ERROR "OpenSSL's libcrypto not found: apt-get install libssl-dev")
 endif()
+# sd_notify for the systemd unit (Type=notify). Debian ships no static
+# libsystemd: the static build (images, VMs: no systemd) goes without.
+if(NOT TRACER_STATIC)
+  tracer_require_pkgconfig(LIBSYSTEMD libsystemd libsystemd-dev)
+endif()
 tracer_require_program(BPF_CLANG clang clang clang-14)
 tracer_require_program(BPFTOOL bpftool bpftool)
 if(TRACER_BUILD_TESTS)
