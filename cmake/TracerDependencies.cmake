@@ -39,6 +39,14 @@ find_package(OpenSSL QUIET COMPONENTS Crypto)
 if(NOT OpenSSL_FOUND)
   message(FATAL_ERROR "OpenSSL's libcrypto not found: apt-get install libssl-dev")
 endif()
+# sd_notify for the systemd unit (Type=notify) and the --metrics HTTP
+# endpoint. Debian ships no static libsystemd, and a static libmicrohttpd
+# would drag GnuTLS and its dependencies in: the static build (images, VMs)
+# goes without both, and says so when --metrics is asked for.
+if(NOT TRACER_STATIC)
+  tracer_require_pkgconfig(LIBSYSTEMD libsystemd libsystemd-dev)
+  tracer_require_pkgconfig(LIBMICROHTTPD libmicrohttpd libmicrohttpd-dev)
+endif()
 tracer_require_program(BPF_CLANG clang clang clang-14)
 tracer_require_program(BPFTOOL bpftool bpftool)
 if(TRACER_BUILD_TESTS)
