@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 
+#include "tracer/app/metrics_publisher.hpp"
 #include "tracer/core/fd.hpp"
 
 namespace tracer {
@@ -62,6 +63,9 @@ struct Consumer {
       return -1;  // stop consuming; the loop reports the error
     }
     ++self.totals.events_emitted;
+    const uint16_t id = event->definition->id;
+    if (id >= self.totals.events_by_id.size()) self.totals.events_by_id.resize(size_t(id) + 1);
+    ++self.totals.events_by_id[id];
     return 0;
   }
 };
@@ -70,7 +74,7 @@ struct Consumer {
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
-                      const ExecutableHooks& executable_hooks) {
+                      const ExecutableHooks& executable_hooks, MetricsPublisher* metrics) {
   Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
@@ -115,6 +119,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
       }
     }
     if (Status status = consume(); !status) return status;
+    if (metrics) metrics->beat(totals);
 
     const auto now = Clock::now();
     if (now >= next_loss_report) {

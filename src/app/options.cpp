@@ -84,14 +84,14 @@ class ConfigFile {
 
   // Unknown keys are errors: a typo must not silently change what is traced.
   Status check_keys() const {
-    static constexpr std::string_view kKeys[] = {"trace",        "output",    "max_args",   "ring_buffer_kib",
-                                                 "syscall_hook", "verbose",   "stats",      "stats_interval",
-                                                 "stats_top",    "audit_key", "audit_sync", "user_tracers"};
+    static constexpr std::string_view kKeys[] = {
+        "trace",          "output",    "max_args",  "ring_buffer_kib", "syscall_hook", "verbose",     "stats",
+        "stats_interval", "stats_top", "audit_key", "audit_sync",      "metrics",      "user_tracers"};
     for (const auto& [key, value] : document_.items())
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
         return fail("unknown key \"" + key +
                     "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
-                    "stats_interval, stats_top, audit_key, audit_sync, user_tracers)");
+                    "stats_interval, stats_top, audit_key, audit_sync, metrics, user_tracers)");
     return ok_status();
   }
 
@@ -185,6 +185,7 @@ struct CommandLineExtras {
   bool list = false;
   bool check = false;
   std::string audit_sync;  // always|MS
+  std::string metrics;     // ADDR:PORT
 };
 
 Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
@@ -202,6 +203,7 @@ Status apply_config_file(const ConfigFile& config, Options& options, CommandLine
   if (status) status = config.number("stats_top", "--stats-top", 1, 100000, options.stats_top);
   if (status) status = config.text("audit_key", "--audit-key", audit_key);
   if (status) status = config.text("audit_sync", "--audit-sync", extras.audit_sync);
+  if (status) status = config.text("metrics", "--metrics", extras.metrics);
   if (!status) return status;
   Result<std::vector<UserFunction>> tracers = config.user_tracers();
   if (!tracers) return tracers.take_error();
@@ -260,6 +262,10 @@ void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extra
   app.add_option("--audit-sync", extras.audit_sync,
                  "Audit log fdatasync: always, or every MS milliseconds (default 100)")
       ->type_name("always|MS");
+  app.add_option("--metrics", extras.metrics,
+                 "Serve Prometheus metrics on http://ADDR:PORT/metrics and /healthz (off by default; port 0 picks a "
+                 "free one)")
+      ->type_name("ADDR:PORT");
 }
 
 CLI::App* add_verify_command(CLI::App& app, Options& options) {
@@ -301,6 +307,17 @@ Status apply_audit_sync(const std::string& audit_sync, Options& options) {
   return ok_status();
 }
 
+Status apply_metrics_address(const std::string& text, Options& options) {
+  if (text.empty()) return ok_status();
+  options.metrics = parse_metrics_address(text);
+  if (!options.metrics)
+    return usage_error("--metrics " + text +
+                       ": expected ADDR:PORT, an IP address and a port (127.0.0.1:9464, [::1]:9464; port 0: any free "
+                       "one)");
+  if (options.stats) return usage_error("--metrics serves the counters of event tracing, not of --stats");
+  return ok_status();
+}
+
 // Tracing (or --list, --check): --config applied, then every value checked
 // and combined.
 Status complete_trace_options(const CLI::App& app, Options& options, CommandLineExtras& extras) {
@@ -309,6 +326,7 @@ Status complete_trace_options(const CLI::App& app, Options& options, CommandLine
     options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserFunction>{});
   if (Status status = apply_output_specs(extras.outputs, options); !status) return status;
   if (Status status = apply_audit_sync(extras.audit_sync, options); !status) return status;
+  if (Status status = apply_metrics_address(extras.metrics, options); !status) return status;
   if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
   if (extras.list && extras.check) return usage_error("--list and --check cannot be combined");
   if (extras.list) options.command = Command::list;

@@ -11,11 +11,14 @@
 #include <vector>
 
 #include "tracer/app/event_loop.hpp"
+#include "tracer/app/metrics_publisher.hpp"
+#include "tracer/app/service_notify.hpp"
 #include "tracer/kernel/bpf_program.hpp"
 #include "tracer/kernel/features.hpp"
 #include "tracer/kernel/load_heap.hpp"
 #include "tracer/kernel/privileges.hpp"
 #include "tracer/kernel/trace_plan.hpp"
+#include "tracer/output/metrics_server.hpp"
 #include "tracer/output/sinks.hpp"
 #include "tracer/process/proc_scan.hpp"
 #include "tracer/syscalls/stats_mode.hpp"
@@ -97,14 +100,19 @@ Result<TracerBpf> load(const TracePlan& plan, bool verbose) {
 }
 
 // A hook the kernel refused is reported; an optional one only with --verbose.
-Status attach_and_report(TracerBpf& bpf, bool verbose) {
+// How many required hooks failed.
+Result<uint64_t> attach_and_report(TracerBpf& bpf, bool verbose) {
   Result<std::vector<AttachOutcome>> outcomes = bpf.attach();
   if (!outcomes) return outcomes.take_error();
-  for (const AttachOutcome& outcome : *outcomes)
-    if (!outcome.attached && (!outcome.optional || verbose))
+  uint64_t failures = 0;
+  for (const AttachOutcome& outcome : *outcomes) {
+    if (outcome.attached) continue;
+    if (!outcome.optional) ++failures;
+    if (!outcome.optional || verbose)
       std::fprintf(stderr, "tracer: %s could not be attached (%s); events that need it are not produced\n",
                    outcome.hook.c_str(), outcome.error.c_str());
-  return ok_status();
+  }
+  return failures;
 }
 
 // The summary line, unless the reader of the output went away.
@@ -117,8 +125,10 @@ Status finish(Status status, const RunTotals& totals) {
 Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan) {
   std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
                plan.traced_events.c_str());
+  notify_ready("counting " + plan.traced_events);
   RunTotals totals;
   Status status = run_stats_loop(bpf, options, totals.events_emitted, totals.losses);
+  notify_stopping();
   return finish(std::move(status), totals);
 }
 
@@ -140,11 +150,33 @@ ExecutableHooks watch_hooks(BashWatcher* watcher) {
   return hooks;
 }
 
+// --metrics: the server listens before the readiness line, so that a
+// scraper that waits for readiness finds it.
+Result<std::unique_ptr<MetricsServer>> start_metrics(const Options& options) {
+  if (!options.metrics) return std::unique_ptr<MetricsServer>();
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(*options.metrics);
+  if (!server) return server;
+  const bool v6 = options.metrics->host.find(':') != std::string::npos;
+  std::fprintf(stderr, "tracer: metrics on http://%s%s%s:%u/metrics\n", v6 ? "[" : "", options.metrics->host.c_str(),
+               v6 ? "]" : "", unsigned((*server)->port()));
+  return server;
+}
+
 Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& plan, Sink& sink, BootToWallClock& clock,
-                    const SyscallSignatures& signatures) {
+                    const SyscallSignatures& signatures, uint64_t attach_failures) {
   Enricher enricher(bpf.container_ids_fd(), options.lineage, seed_process_table(options));
+  Result<std::unique_ptr<MetricsServer>> metrics_server = start_metrics(options);
+  if (!metrics_server) return metrics_server.take_error();
+  std::optional<MetricsPublisher> metrics;
+  if (*metrics_server)
+    metrics.emplace(**metrics_server,
+                    MetricsPublisher::Sources{
+                        bpf.ring_buffer_fd(), uint64_t(options.ring_buffer_kib) * 1024, options.user_functions.get(),
+                        [&enricher] { return enricher.table() ? uint64_t(enricher.table()->size()) : 0; },
+                        [attach_failures] { return attach_failures; }});
   // Tests and scripts wait for this line: from here on every event is seen.
   std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", plan.traced_events.c_str());
+  notify_ready("tracing " + plan.traced_events);
 
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
@@ -154,7 +186,8 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   if (plan.bash_readline_slot) watcher.emplace(bpf, *plan.bash_readline_slot, options.verbose);
   RunTotals totals;
   Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
-                                 watch_hooks(watcher ? &*watcher : nullptr));
+                                 watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr);
+  notify_stopping();
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),
                  enricher.table()->peak_size());
@@ -179,9 +212,10 @@ Status run_trace(const Options& options) {
 
   Result<TracerBpf> bpf = load(*plan, options.verbose);
   if (!bpf) return bpf.take_error();
-  if (Status status = attach_and_report(*bpf, options.verbose); !status) return status;
+  Result<uint64_t> attach_failures = attach_and_report(*bpf, options.verbose);
+  if (!attach_failures) return attach_failures.take_error();
   if (options.stats) return count_syscalls(*bpf, options, *plan);
-  return trace_events(*bpf, options, *plan, **sink, clock, tracefs.signatures);
+  return trace_events(*bpf, options, *plan, **sink, clock, tracefs.signatures, *attach_failures);
 }
 
 }  // namespace tracer

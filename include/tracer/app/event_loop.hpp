@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "tracer/core/clock.hpp"
 #include "tracer/core/result.hpp"
@@ -20,8 +21,11 @@ namespace tracer {
 
 struct RunTotals {
   uint64_t events_emitted = 0;
+  std::vector<uint64_t> events_by_id;  // emitted, indexed by event id
   LossCounts losses;
 };
+
+class MetricsPublisher;
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.
@@ -38,6 +42,6 @@ struct ExecutableHooks {
 };
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
-                      const ExecutableHooks& executable_hooks = {});
+                      const ExecutableHooks& executable_hooks = {}, MetricsPublisher* metrics = nullptr);
 
 }  // namespace tracer

@@ -10,6 +10,7 @@
 
 #include "tracer/core/result.hpp"
 #include "tracer/filter/filter.hpp"
+#include "tracer/output/metrics.hpp"
 
 namespace tracer {
 
@@ -45,6 +46,7 @@ struct Options {
   std::optional<std::string> audit_log;
   std::optional<std::string> audit_key_file;  // --audit-key
   int audit_sync_interval_ms = 100;           // --audit-sync always|MS
+  std::optional<MetricsAddress> metrics;      // --metrics ADDR:PORT
 
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
   std::string verify_path;
