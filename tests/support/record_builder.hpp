@@ -84,6 +84,9 @@ struct UserFunctionRecordSpec {
 };
 std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& spec);
 
+// An executable's first run: for the event loop, never decoded into an event.
+std::vector<std::byte> build_executable_record(const TaskSpec& task, uint64_t inode, uint32_t kernel_dev);
+
 std::string nul_joined(const std::vector<std::string>& items);
 
 }  // namespace tracer::testing
