@@ -29,6 +29,10 @@ struct TaskSpec {
 };
 
 struct ExecRecordSpec {
+  // Built by a constructor, not as an aggregate: gcc 12 at -O3 takes the
+  // strings of a `build_exec_record({})` temporary for uninitialized
+  // (-Wmaybe-uninitialized) when it inlines the aggregate's construction.
+  ExecRecordSpec() = default;
   TaskSpec task;
   uint16_t event_id = TRACER_EVENT_EXECVE;
   int64_t ret = 0;
