@@ -8,21 +8,18 @@
 namespace tracer {
 namespace {
 
-// Both classes' types; every field is widened to 64 bits when read.
-struct Elf32 {
-  using Header = Elf32_Ehdr;
-  using SectionHeader = Elf32_Shdr;
-  using ProgramHeader = Elf32_Phdr;
-  using Symbol = Elf32_Sym;
-  using Dynamic = Elf32_Dyn;
+// One class's types (ELF32 or ELF64); every field is widened to 64 bits
+// when read.
+template <typename HeaderType, typename SectionType, typename SegmentType, typename SymbolType, typename DynamicType>
+struct ElfClass {
+  using Header = HeaderType;
+  using SectionHeader = SectionType;
+  using ProgramHeader = SegmentType;
+  using Symbol = SymbolType;
+  using Dynamic = DynamicType;
 };
-struct Elf64 {
-  using Header = Elf64_Ehdr;
-  using SectionHeader = Elf64_Shdr;
-  using ProgramHeader = Elf64_Phdr;
-  using Symbol = Elf64_Sym;
-  using Dynamic = Elf64_Dyn;
-};
+using Elf32 = ElfClass<Elf32_Ehdr, Elf32_Shdr, Elf32_Phdr, Elf32_Sym, Elf32_Dyn>;
+using Elf64 = ElfClass<Elf64_Ehdr, Elf64_Shdr, Elf64_Phdr, Elf64_Sym, Elf64_Dyn>;
 
 // A T at offset, when it lies inside bytes (no alignment assumed).
 template <typename T>
@@ -42,7 +39,7 @@ bool table_fits(std::span<const std::byte> bytes, uint64_t offset, uint64_t coun
 
 template <typename Class>
 Status read_tables(std::span<const std::byte> bytes, std::vector<ElfImage::Section>& sections,
-                   std::vector<ElfImage::Segment>& segments) {
+                   std::vector<ElfImage::CodeSegment>& code_segments) {
   const std::optional<typename Class::Header> header = read_at<typename Class::Header>(bytes, 0);
   if (!header) return runtime_error("truncated ELF header");
   uint64_t section_count = header->e_shnum;
@@ -72,7 +69,8 @@ Status read_tables(std::span<const std::byte> bytes, std::vector<ElfImage::Secti
       return runtime_error("program headers lie outside the file");
     for (uint64_t i = 0; i < segment_count; ++i) {
       const auto raw = *read_at<typename Class::ProgramHeader>(bytes, header->e_phoff + i * header->e_phentsize);
-      segments.push_back({raw.p_type, raw.p_flags, raw.p_offset, raw.p_vaddr, raw.p_memsz});
+      if (raw.p_type == PT_LOAD && (raw.p_flags & PF_X))
+        code_segments.push_back({raw.p_vaddr, raw.p_memsz, raw.p_offset});
     }
   }
   return ok_status();
@@ -131,8 +129,8 @@ Result<ElfImage> ElfImage::parse(std::span<const std::byte> bytes) {
   constexpr unsigned char kNativeData = std::endian::native == std::endian::little ? ELFDATA2LSB : ELFDATA2MSB;
   if (data != kNativeData) return runtime_error("an ELF file of another byte order");
   ElfImage image(bytes, elf_class == ELFCLASS64);
-  Status tables = image.is_64_ ? read_tables<Elf64>(bytes, image.sections_, image.segments_)
-                               : read_tables<Elf32>(bytes, image.sections_, image.segments_);
+  Status tables = image.is_64_ ? read_tables<Elf64>(bytes, image.sections_, image.code_segments_)
+                               : read_tables<Elf32>(bytes, image.sections_, image.code_segments_);
   if (!tables) return tables.take_error();
   return image;
 }
@@ -160,8 +158,7 @@ std::optional<uint64_t> ElfImage::symbol_address(std::string_view name, SymbolKi
 }
 
 std::optional<uint64_t> ElfImage::file_offset(uint64_t address) const {
-  for (const Segment& segment : segments_) {
-    if (segment.type != PT_LOAD || !(segment.flags & PF_X)) continue;
+  for (const CodeSegment& segment : code_segments_) {
     if (address >= segment.address && address - segment.address < segment.memory_size)
       return address - segment.address + segment.offset;
   }

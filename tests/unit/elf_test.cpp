@@ -39,22 +39,19 @@ std::vector<std::byte> handmade_elf(unsigned char elf_class) {
   static constexpr char kStrings[] = "\0main\0readline@@READLINE_8.0\0data_object\0undefined_function\0libfoo.so.1";
   const std::string strings(kStrings, sizeof(kStrings));
   const auto name = [&](std::string_view text) { return static_cast<uint32_t>(strings.find(text)); };
-  std::vector<Sym> symbols(5);
-  symbols[1].st_name = name("main");
-  symbols[1].st_info = static_cast<unsigned char>((STB_GLOBAL << 4) | STT_FUNC);
-  symbols[1].st_shndx = 1;
-  symbols[1].st_value = 0x401010;
-  symbols[2].st_name = name("readline@@");
-  symbols[2].st_info = static_cast<unsigned char>((STB_GLOBAL << 4) | STT_FUNC);
-  symbols[2].st_shndx = 1;
-  symbols[2].st_value = 0x401200;
-  symbols[3].st_name = name("data_object");
-  symbols[3].st_info = static_cast<unsigned char>((STB_GLOBAL << 4) | STT_OBJECT);
-  symbols[3].st_shndx = 2;
-  symbols[3].st_value = 0x402000;
-  symbols[4].st_name = name("undefined_function");
-  symbols[4].st_info = static_cast<unsigned char>((STB_GLOBAL << 4) | STT_FUNC);
-  symbols[4].st_shndx = SHN_UNDEF;
+  std::vector<Sym> symbols(1);  // entry 0 is the null symbol
+  const auto add_symbol = [&](std::string_view symbol_name, int type, uint16_t section, uint64_t value) {
+    Sym symbol{};
+    symbol.st_name = name(symbol_name);
+    symbol.st_info = static_cast<unsigned char>((STB_GLOBAL << 4) | type);
+    symbol.st_shndx = section;
+    symbol.st_value = value;
+    symbols.push_back(symbol);
+  };
+  add_symbol("main", STT_FUNC, 1, 0x401010);
+  add_symbol("readline@@", STT_FUNC, 1, 0x401200);
+  add_symbol("data_object", STT_OBJECT, 2, 0x402000);
+  add_symbol("undefined_function", STT_FUNC, SHN_UNDEF, 0);
   std::vector<Dyn> dynamic(2);
   dynamic[0].d_tag = DT_NEEDED;
   dynamic[0].d_un.d_val = name("libfoo.so.1");

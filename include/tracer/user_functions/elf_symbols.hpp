@@ -39,12 +39,11 @@ class ElfImage {
     uint64_t size = 0;
     uint64_t entry_size = 0;
   };
-  struct Segment {
-    uint32_t type = 0;
-    uint32_t flags = 0;
-    uint64_t offset = 0;
+  // A loaded segment that executes: where it is mapped, from where in the file.
+  struct CodeSegment {
     uint64_t address = 0;
     uint64_t memory_size = 0;
+    uint64_t offset = 0;
   };
 
  private:
@@ -54,7 +53,7 @@ class ElfImage {
   std::span<const std::byte> bytes_;
   bool is_64_ = true;
   std::vector<Section> sections_;
-  std::vector<Segment> segments_;
+  std::vector<CodeSegment> code_segments_;
 };
 
 // The file offset of function, or why not (path names the file in messages).
