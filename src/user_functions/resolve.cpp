@@ -1,8 +1,7 @@
 #include "tracer/user_functions/resolve.hpp"
 
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -17,103 +16,58 @@
 #include <memory>
 #include <utility>
 
+#include "tracer/core/fd.hpp"
+#include "tracer/user_functions/elf_symbols.hpp"
+
 namespace tracer {
 namespace {
 
-// An open ELF file, closed with its descriptor.
+// An ELF file mapped read-only, with what it says about itself; unmapped
+// with it.
 class ElfFile {
  public:
   static Result<ElfFile> open(const std::string& path) {
-    if (elf_version(EV_CURRENT) == EV_NONE) return runtime_error("libelf is unusable: " + std::string(elf_errmsg(-1)));
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return runtime_error("cannot open " + path + ": " + std::strerror(errno));
-    ElfFile file(fd, elf_begin(fd, ELF_C_READ_MMAP, nullptr));
-    if (!file.elf_ || elf_kind(file.elf_) != ELF_K_ELF) return runtime_error(path + " is not an ELF file");
-    return file;
-  }
-  ElfFile(ElfFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)), elf_(std::exchange(other.elf_, nullptr)) {}
-  ElfFile& operator=(ElfFile&&) = delete;
-  ~ElfFile() {
-    if (elf_) elf_end(elf_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  // The defined function (or, with any_kind, any defined symbol) named name:
-  // its virtual address.
-  std::optional<uint64_t> symbol_address(const std::string& name, bool any_kind = false) const {
-    for (Elf_Scn* section = elf_nextscn(elf_, nullptr); section; section = elf_nextscn(elf_, section)) {
-      GElf_Shdr header;
-      if (!gelf_getshdr(section, &header) || (header.sh_type != SHT_SYMTAB && header.sh_type != SHT_DYNSYM)) continue;
-      Elf_Data* data = elf_getdata(section, nullptr);
-      if (!data || header.sh_entsize == 0) continue;
-      const size_t count = header.sh_size / header.sh_entsize;
-      for (size_t i = 0; i < count; ++i) {
-        GElf_Sym symbol;
-        if (!gelf_getsym(data, static_cast<int>(i), &symbol) || symbol.st_shndx == SHN_UNDEF) continue;
-        const int type = GELF_ST_TYPE(symbol.st_info);
-        if (!any_kind && type != STT_FUNC) continue;
-        const char* symbol_name = elf_strptr(elf_, header.sh_link, symbol.st_name);
-        if (!symbol_name) continue;
-        const std::string_view found(symbol_name);
-        // .symtab may carry a version: readline@@READLINE_8.0.
-        if (found == name || (found.starts_with(name) && found.size() > name.size() && found[name.size()] == '@'))
-          return symbol.st_value;
-      }
-    }
-    return std::nullopt;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return runtime_error("cannot open " + path + ": " + errno_text(errno));
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0) return runtime_error("cannot stat " + path + ": " + errno_text(errno));
+    const auto size = static_cast<size_t>(status.st_size);
+    void* data = size == 0 ? nullptr : ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (data == MAP_FAILED) return runtime_error("cannot map " + path + ": " + errno_text(errno));
+    Mapping mapping(data, size);
+    Result<ElfImage> image = ElfImage::parse(mapping.bytes());
+    if (!image) return runtime_error(path + ": " + image.error().message);
+    return ElfFile(std::move(mapping), std::move(*image));
   }
 
-  // The file offset of a virtual address, through the executable segment
-  // that maps it.
-  std::optional<uint64_t> file_offset(uint64_t address) const {
-    size_t count = 0;
-    if (elf_getphdrnum(elf_, &count) != 0) return std::nullopt;
-    for (size_t i = 0; i < count; ++i) {
-      GElf_Phdr segment;
-      if (!gelf_getphdr(elf_, static_cast<int>(i), &segment) || segment.p_type != PT_LOAD) continue;
-      if (!(segment.p_flags & PF_X)) continue;
-      if (address >= segment.p_vaddr && address < segment.p_vaddr + segment.p_memsz)
-        return address - segment.p_vaddr + segment.p_offset;
-    }
-    return std::nullopt;
-  }
-
-  // DT_NEEDED: the libraries it is linked with, by soname.
-  std::vector<std::string> needed() const {
-    std::vector<std::string> names;
-    for (Elf_Scn* section = elf_nextscn(elf_, nullptr); section; section = elf_nextscn(elf_, section)) {
-      GElf_Shdr header;
-      if (!gelf_getshdr(section, &header) || header.sh_type != SHT_DYNAMIC) continue;
-      Elf_Data* data = elf_getdata(section, nullptr);
-      if (!data || header.sh_entsize == 0) continue;
-      for (size_t i = 0; i < header.sh_size / header.sh_entsize; ++i) {
-        GElf_Dyn entry;
-        if (!gelf_getdyn(data, static_cast<int>(i), &entry) || entry.d_tag != DT_NEEDED) continue;
-        if (const char* name = elf_strptr(elf_, header.sh_link, entry.d_un.d_val)) names.emplace_back(name);
-      }
-    }
-    return names;
-  }
+  const ElfImage* operator->() const { return &image_; }
+  const ElfImage& operator*() const { return image_; }
 
  private:
-  ElfFile(int fd, Elf* elf) : fd_(fd), elf_(elf) {}
-  int fd_;
-  Elf* elf_;
+  class Mapping {
+   public:
+    Mapping(void* data, size_t size) : data_(data), size_(size) {}
+    Mapping(Mapping&& other) noexcept
+        : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    Mapping& operator=(Mapping&&) = delete;
+    ~Mapping() {
+      if (data_) ::munmap(data_, size_);
+    }
+    std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), size_}; }
+
+   private:
+    void* data_;
+    size_t size_;
+  };
+  ElfFile(Mapping mapping, ElfImage image) : mapping_(std::move(mapping)), image_(std::move(image)) {}
+  Mapping mapping_;  // image_ views it
+  ElfImage image_;
 };
 
 std::optional<std::string> real_path(const std::string& path) {
   char resolved[PATH_MAX];
   if (!::realpath(path.c_str(), resolved)) return std::nullopt;
   return std::string(resolved);
-}
-
-// The file offset of function in path, or why not.
-Result<uint64_t> function_offset(const ElfFile& elf, const std::string& path, const std::string& function) {
-  const std::optional<uint64_t> address = elf.symbol_address(function);
-  if (!address) return runtime_error("no function '" + function + "' in " + path + " (.symtab and .dynsym)");
-  const std::optional<uint64_t> offset = elf.file_offset(*address);
-  if (!offset) return runtime_error("function '" + function + "' in " + path + " is in no executable segment");
-  return *offset;
 }
 
 // Where the dynamic loader would find a library by soname (the common
@@ -139,7 +93,7 @@ std::optional<UprobePoint> readline_in_library(const std::string& soname) {
   if (!library) return std::nullopt;
   Result<ElfFile> elf = ElfFile::open(*library);
   if (!elf) return std::nullopt;
-  Result<uint64_t> offset = function_offset(*elf, *library, "readline");
+  Result<uint64_t> offset = function_offset(**elf, "readline", *library);
   if (!offset) return std::nullopt;
   return UprobePoint{*library, *offset};
 }
@@ -169,13 +123,13 @@ std::optional<ExecutableId> executable_id(const std::string& path) {
   return ExecutableId{status.st_ino, (major(status.st_dev) << 20) | minor(status.st_dev)};
 }
 
-Result<ResolvedUserFunction> resolve_user_function(const UserFunction& tracer, uint32_t slot) {
-  const std::string where = tracer.origin + ": ";
-  const std::optional<std::string> binary = real_path(tracer.path);
-  if (!binary) return usage_error(where + "cannot open " + tracer.path + ": " + std::strerror(errno));
+Result<ResolvedUserFunction> resolve_user_function(const UserFunction& function, uint32_t slot) {
+  const std::string where = function.origin + ": ";
+  const std::optional<std::string> binary = real_path(function.path);
+  if (!binary) return usage_error(where + "cannot open " + function.path + ": " + errno_text(errno));
   Result<ElfFile> elf = ElfFile::open(*binary);
   if (!elf) return usage_error(where + elf.error().message);
-  Result<uint64_t> offset = function_offset(*elf, tracer.path, tracer.function_name);
+  Result<uint64_t> offset = function_offset(**elf, function.function_name, function.path);
   if (!offset) return usage_error(where + offset.error().message);
   ResolvedUserFunction target;
   target.slot = slot;
@@ -185,22 +139,20 @@ Result<ResolvedUserFunction> resolve_user_function(const UserFunction& tracer, u
 
 std::optional<ResolvedUserFunction> bash_readline_in(const std::string& path, uint32_t slot) {
   Result<ElfFile> elf = ElfFile::open(path);
-  // bash, whatever its name: it defines bash's own version string.
-  if (!elf || !elf->symbol_address("shell_version_string") || !elf->symbol_address("dist_version", true))
-    return std::nullopt;
+  if (!elf || !is_bash(**elf)) return std::nullopt;
   const std::optional<ExecutableId> id = executable_id(path);
   if (!id) return std::nullopt;
   // Only bash: the probe may be in a library other programs use too.
   ResolvedUserFunction target;
   target.slot = slot;
   target.executables.push_back(*id);
-  if (Result<uint64_t> offset = function_offset(*elf, path, "readline")) {
+  if (Result<uint64_t> offset = function_offset(**elf, "readline", path)) {
     target.points.push_back(UprobePoint{path, *offset});
     return target;
   }
   // A bash linked with the shared libreadline: the probe is on the library,
   // for this bash only.
-  for (const std::string& soname : elf->needed()) {
+  for (const std::string& soname : (*elf)->needed()) {
     if (!soname.starts_with("libreadline.so")) continue;
     if (std::optional<UprobePoint> point = readline_in_library(soname)) {
       target.points.push_back(std::move(*point));

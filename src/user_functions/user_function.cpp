@@ -49,16 +49,16 @@ bool is_identifier(std::string_view name, bool lowercase_only) {
   return true;
 }
 
-UserFunction bash_readline_tracer() {
-  UserFunction tracer;
-  tracer.table_name = kBashReadline;
-  tracer.path = "bash";
-  tracer.function_name = "readline";
-  tracer.builtin = true;
-  tracer.origin = kBashReadline;
-  tracer.params.push_back(UserParameter{"prompt", ParamType::string, ParamMode::in, 0, false, 0});
-  tracer.params.push_back(UserParameter{"line", ParamType::string, ParamMode::out, 0, true, 0});
-  return tracer;
+UserFunction bash_readline_function() {
+  UserFunction function;
+  function.table_name = kBashReadline;
+  function.path = "bash";
+  function.function_name = "readline";
+  function.builtin = true;
+  function.origin = kBashReadline;
+  function.params.push_back(UserParameter{"prompt", ParamType::string, ParamMode::in, 0, false, 0});
+  function.params.push_back(UserParameter{"line", ParamType::string, ParamMode::out, 0, true, 0});
+  return function;
 }
 
 // Where a parameter's value comes from and what is read for it.
@@ -160,27 +160,27 @@ Result<UserParameter> parse_parameter(const nlohmann::json& entry, const EntryEr
   return param;
 }
 
-Result<UserFunction> parse_tracer(size_t index, const nlohmann::json& entry) {
+Result<UserFunction> parse_function(size_t index, const nlohmann::json& entry) {
   const EntryError fail(index, entry);
   if (!entry.is_object()) return fail("must be an object");
   for (const auto& [key, value] : entry.items())
     if (key != "table_name" && key != "path" && key != "function_name" && key != "parameter_list")
       return fail("unknown key \"" + key + "\" (expected table_name, path, function_name, parameter_list)");
-  UserFunction tracer;
+  UserFunction function;
   Result<std::string> table = required_string(entry, "table_name", fail);
   if (!table) return table.take_error();
-  tracer.table_name = *table;
-  tracer.origin = "user_tracers[" + std::to_string(index) + "] (" + tracer.table_name + ")";
-  if (!is_identifier(tracer.table_name, true))
+  function.table_name = *table;
+  function.origin = "user_tracers[" + std::to_string(index) + "] (" + function.table_name + ")";
+  if (!is_identifier(function.table_name, true))
     return fail("table_name must be snake_case: a-z, 0-9 and _ (at most 64)");
-  if (find_event(tracer.table_name) || tracer.table_name == kBashReadline)
-    return fail("table_name '" + tracer.table_name + "' is already an event of the tracer");
+  if (find_event(function.table_name) || function.table_name == kBashReadline)
+    return fail("table_name '" + function.table_name + "' is already an event of the tracer");
   Result<std::string> path = required_string(entry, "path", fail);
   if (!path) return path.take_error();
-  tracer.path = *path;
-  Result<std::string> function = required_string(entry, "function_name", fail);
-  if (!function) return function.take_error();
-  tracer.function_name = *function;
+  function.path = *path;
+  Result<std::string> name = required_string(entry, "function_name", fail);
+  if (!name) return name.take_error();
+  function.function_name = *name;
 
   std::optional<UserParameter> return_param;
   std::set<std::string> names;
@@ -197,38 +197,38 @@ Result<UserFunction> parse_tracer(size_t index, const nlohmann::json& entry) {
       }
       if (param->name == kReturnValue) return fail("parameter '" + param->name + "': the name is the return value's");
       if (!names.insert(param->name).second) return fail("parameter '" + param->name + "' is given twice");
-      if (tracer.params.size() == TRACER_SYSCALL_ARGS)
+      if (function.params.size() == TRACER_SYSCALL_ARGS)
         return fail("at most " + std::to_string(TRACER_SYSCALL_ARGS) +
                     " parameters (the arguments passed in registers), besides EXIT_CODE");
-      param->argument = static_cast<uint8_t>(tracer.params.size());
-      tracer.params.push_back(std::move(*param));
+      param->argument = static_cast<uint8_t>(function.params.size());
+      function.params.push_back(std::move(*param));
     }
   }
   if (!return_param)
     return_param = UserParameter{std::string(kReturnValue), ParamType::int64, ParamMode::out, 0, true, 0};
-  tracer.params.push_back(std::move(*return_param));
-  return tracer;
+  function.params.push_back(std::move(*return_param));
+  return function;
 }
 
 }  // namespace
 
-tracer_user_function_spec capture_spec(const UserFunction& tracer) {
+tracer_user_function_spec capture_spec(const UserFunction& function) {
   tracer_user_function_spec spec{};
-  spec.param_count = static_cast<uint8_t>(std::min<size_t>(tracer.params.size(), TRACER_USER_PARAMS_MAX));
-  for (size_t i = 0; i < spec.param_count; ++i) spec.params[i] = param_spec(tracer.params[i]);
+  spec.param_count = static_cast<uint8_t>(std::min<size_t>(function.params.size(), TRACER_USER_PARAMS_MAX));
+  for (size_t i = 0; i < spec.param_count; ++i) spec.params[i] = param_spec(function.params[i]);
   return spec;
 }
 
 UserFunctions::UserFunctions(std::vector<UserFunction> configured) {
-  functions_.push_back(bash_readline_tracer());
-  for (UserFunction& tracer : configured) functions_.push_back(std::move(tracer));
+  functions_.push_back(bash_readline_function());
+  for (UserFunction& function : configured) functions_.push_back(std::move(function));
   argument_names_.resize(functions_.size());
   for (size_t slot = 0; slot < functions_.size(); ++slot) {
-    const UserFunction& tracer = functions_[slot];
-    for (const UserParameter& param : tracer.params) argument_names_[slot].push_back(param.name);
+    const UserFunction& function = functions_[slot];
+    for (const UserParameter& param : function.params) argument_names_[slot].push_back(param.name);
     definitions_.push_back(EventDefinition{static_cast<uint16_t>(TRACER_EVENT_USER_FUNCTION_BASE + slot),
-                                           tracer.table_name, tracer.builtin ? kBashReadlineHooks : kUserHooks,
-                                           !tracer.builtin, true, argument_names_[slot]});
+                                           function.table_name, function.builtin ? kBashReadlineHooks : kUserHooks,
+                                           !function.builtin, true, argument_names_[slot]});
   }
 }
 
@@ -259,32 +259,32 @@ Result<std::vector<UserFunction>> parse_user_functions(const nlohmann::json& lis
   if (!list.is_array()) return usage_error("user_tracers must be an array");
   if (list.size() >= TRACER_USER_FUNCTION_MAX)
     return usage_error("user_tracers: at most " + std::to_string(TRACER_USER_FUNCTION_MAX - 1) + " entries");
-  std::vector<UserFunction> tracers;
+  std::vector<UserFunction> functions;
   std::set<std::string> tables;
   for (size_t index = 0; index < list.size(); ++index) {
-    Result<UserFunction> tracer = parse_tracer(index, list[index]);
-    if (!tracer) return tracer.take_error();
-    if (!tables.insert(tracer->table_name).second)
-      return EntryError(index, list[index])("table_name '" + tracer->table_name + "' is given twice");
-    tracers.push_back(std::move(*tracer));
+    Result<UserFunction> function = parse_function(index, list[index]);
+    if (!function) return function.take_error();
+    if (!tables.insert(function->table_name).second)
+      return EntryError(index, list[index])("table_name '" + function->table_name + "' is given twice");
+    functions.push_back(std::move(*function));
   }
-  return tracers;
+  return functions;
 }
 
-Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserFunction& tracer) {
+Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserFunction& function) {
   if (record.size() < sizeof(tracer_user_function_record))
     return runtime_error("user function record of " + std::to_string(record.size()) + " bytes is too short");
   tracer_user_function_record raw;
   std::memcpy(&raw, record.data(), sizeof(raw));
   const std::string_view data(reinterpret_cast<const char*>(record.data()) + sizeof(raw), record.size() - sizeof(raw));
-  const size_t count = std::min<size_t>(tracer.params.size(), TRACER_USER_PARAMS_MAX);
+  const size_t count = std::min<size_t>(function.params.size(), TRACER_USER_PARAMS_MAX);
 
   // The captures: those read at entry first, then those read at return.
   std::array<std::string_view, TRACER_USER_PARAMS_MAX> captured{};
   size_t offset = 0;
   for (const bool at_return : {false, true}) {
     for (size_t i = 0; i < count; ++i) {
-      const bool read_at_return = param_spec(tracer.params[i]).at_return || (raw.read_at_return & (1u << i));
+      const bool read_at_return = param_spec(function.params[i]).at_return || (raw.read_at_return & (1u << i));
       if (read_at_return != at_return) continue;
       const size_t length = raw.capture_len[i];
       if (length > data.size() - offset) return runtime_error("user function record lengths overrun the record");
@@ -295,7 +295,7 @@ Result<Event> decode_user_function(std::span<const std::byte> record, Event even
 
   if (raw.flags & TRACER_USER_RECORD_UNVERIFIED_EXE) event.unverified_executable = {raw.exe_inode, raw.exe_dev};
   for (size_t i = 0; i < count; ++i) {
-    const UserParameter& param = tracer.params[i];
+    const UserParameter& param = function.params[i];
     const tracer_user_param_spec spec = param_spec(param);
     const uint64_t register_value =
         spec.source == TRACER_USER_SOURCE_RETURN ? raw.return_value : raw.args[spec.source % TRACER_SYSCALL_ARGS];

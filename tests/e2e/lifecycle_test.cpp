@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -15,47 +17,87 @@
 namespace tracer::e2e {
 namespace {
 
-// Ids of loaded BPF programs whose name starts with "tracer_".
-std::set<uint32_t> tracer_program_ids() {
-  std::set<uint32_t> ids;
+// The BPF programs and links one process holds: the ids its fds name in
+// /proc/PID/fdinfo (prog_id, link_id). Only this tracer's, whatever else runs
+// on the machine (another tracer too).
+struct BpfObjects {
+  std::set<uint32_t> programs;
+  std::set<uint32_t> links;
+};
+
+BpfObjects bpf_objects_of(pid_t pid) {
+  BpfObjects objects;
+  const std::filesystem::path fdinfo = "/proc/" + std::to_string(pid) + "/fdinfo";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(fdinfo, error)) {
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      std::set<uint32_t>* ids = line.starts_with("prog_id:")   ? &objects.programs
+                                : line.starts_with("link_id:") ? &objects.links
+                                                               : nullptr;
+      if (ids) ids->insert(static_cast<uint32_t>(std::stoul(line.substr(line.find(':') + 1))));
+    }
+  }
+  return objects;
+}
+
+bool program_loaded(uint32_t id) {
+  const int fd = bpf_prog_get_fd_by_id(id);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
+}
+
+bool link_loaded(uint32_t id) {
+  const int fd = bpf_link_get_fd_by_id(id);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
+}
+
+// The kernel frees a program after an RCU grace period, shortly after the
+// last fd closed: wait for that, with a deadline. Ids are not reused soon
+// (the kernel allocates them cyclically).
+bool all_gone(const BpfObjects& objects) {
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (std::none_of(objects.programs.begin(), objects.programs.end(), program_loaded) &&
+        std::none_of(objects.links.begin(), objects.links.end(), link_loaded))
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+// A tracer's BPF objects, taken while it runs, for all_gone() after it exits.
+BpfObjects held_by(const TracerProcess& tracer) {
+  BpfObjects objects = bpf_objects_of(tracer.pid());
+  EXPECT_FALSE(objects.programs.empty()) << "tracer " << tracer.pid() << " holds no BPF program";
+  return objects;
+}
+
+// The newest BPF program's id.
+uint32_t highest_program_id() {
   uint32_t id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+  }
+  return id;
+}
+
+// Programs named tracer_ or probe_ loaded since `after` (the highest id then)
+// and still loaded: for a tracer run to completion, whose fds cannot be seen.
+// Another tracer started meanwhile would count too.
+BpfObjects ours_loaded_since(uint32_t after) {
+  BpfObjects objects;
+  uint32_t id = after;
   while (bpf_prog_get_next_id(id, &id) == 0) {
     const int fd = bpf_prog_get_fd_by_id(id);
     if (fd < 0) continue;
     bpf_prog_info info{};
     uint32_t length = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && std::string(info.name).starts_with("tracer_"))
-      ids.insert(id);
+    const std::string name = bpf_obj_get_info_by_fd(fd, &info, &length) == 0 ? info.name : "";
+    if (name.starts_with("tracer_") || name.starts_with("probe_")) objects.programs.insert(id);
     close(fd);
   }
-  return ids;
-}
-
-// Ids of BPF links whose program is one of program_ids.
-std::set<uint32_t> links_of(const std::set<uint32_t>& program_ids) {
-  std::set<uint32_t> ids;
-  uint32_t id = 0;
-  while (bpf_link_get_next_id(id, &id) == 0) {
-    const int fd = bpf_link_get_fd_by_id(id);
-    if (fd < 0) continue;
-    bpf_link_info info{};
-    uint32_t length = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && program_ids.count(info.prog_id)) ids.insert(id);
-    close(fd);
-  }
-  return ids;
-}
-
-// The kernel frees a program after an RCU grace period, shortly after the
-// last fd closed: wait for that, with a deadline.
-bool tracer_programs_gone(const std::set<uint32_t>& links_to_watch = {}) {
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < until) {
-    const std::set<uint32_t> programs = tracer_program_ids();
-    if (programs.empty() && links_of(links_to_watch).empty()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
+  return objects;
 }
 
 // Execs until the tracer exits by itself (it should, on a write error); its
@@ -70,17 +112,17 @@ int exec_until_tracer_exits(TracerProcess& tracer, const std::string& tag) {
 
 TEST(Lifecycle, SigtermDrainsSummarisesAndLeavesNoProgramOrLink) {
   TRACER_E2E_REQUIRE_ROOT();
-  ASSERT_TRUE(tracer_programs_gone()) << "programs of an earlier tracer are still loaded";
   auto tracer = start_tracer({"--output", "json"});
   ASSERT_TRUE(tracer);
-  const std::set<uint32_t> programs = tracer_program_ids();
+  const BpfObjects objects = held_by(*tracer);
+  const std::set<uint32_t>& programs = objects.programs;
   // The exec syscalls' entry (two tracepoints, or raw sys_enter) and exit (one
   // program on two tracepoints, or raw sys_exit), sched_process_exec,
   // sched_prepare_exec where the kernel has it, and tracer_whoami (run once at
   // start, never attached).
   EXPECT_GE(programs.size(), 4u);
   EXPECT_LE(programs.size(), 6u);
-  EXPECT_GE(links_of(programs).size(), programs.size() - 1);
+  EXPECT_GE(objects.links.size(), programs.size() - 1);
 
   const std::string marker = unique_marker("drain");
   run_execve("/bin/true", {"/bin/true", marker});
@@ -93,33 +135,35 @@ TEST(Lifecycle, SigtermDrainsSummarisesAndLeavesNoProgramOrLink) {
   ASSERT_FALSE(errors.empty());
   EXPECT_TRUE(std::regex_match(errors.back(), std::regex(R"(tracer: \d+ events emitted, 0 lost)"))) << errors.back();
 
-  EXPECT_TRUE(tracer_programs_gone(programs));
+  EXPECT_TRUE(all_gone(objects));
 }
 
 TEST(Lifecycle, SigintStopsWithStatusZero) {
   TRACER_E2E_REQUIRE_ROOT();
   auto tracer = start_tracer({"--output", "none"});
   ASSERT_TRUE(tracer);
+  const BpfObjects objects = held_by(*tracer);
   run_execve("/bin/true", {"/bin/true", unique_marker("sigint")});
   EXPECT_EQ(tracer->stop(SIGINT), 0);
   EXPECT_NE(tracer->err().text().find("events emitted"), std::string::npos);
-  EXPECT_TRUE(tracer_programs_gone());
+  EXPECT_TRUE(all_gone(objects));
 }
 
 TEST(Lifecycle, SigkillLeavesNoProgram) {
   TRACER_E2E_REQUIRE_ROOT();
   auto tracer = start_tracer({"--output", "none"});
   ASSERT_TRUE(tracer);
-  EXPECT_FALSE(tracer_program_ids().empty());
+  const BpfObjects objects = held_by(*tracer);
   const int status = tracer->stop(SIGKILL);
   EXPECT_TRUE(WIFSIGNALED(status));
-  EXPECT_TRUE(tracer_programs_gone());
+  EXPECT_TRUE(all_gone(objects));
 }
 
 TEST(Lifecycle, ClosedStdoutExitsZeroQuietly) {
   TRACER_E2E_REQUIRE_ROOT();
   auto tracer = start_tracer({"--output", "json"});
   ASSERT_TRUE(tracer);
+  const BpfObjects objects = held_by(*tracer);
   const std::string marker = unique_marker("head");
   run_execve("/bin/true", {"/bin/true", marker});
   ASSERT_TRUE(tracer->wait_for_json(has_marker(marker)));
@@ -130,7 +174,7 @@ TEST(Lifecycle, ClosedStdoutExitsZeroQuietly) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   const std::vector<std::string> errors = tracer->err().lines();
   ASSERT_EQ(errors.size(), 1u) << tracer->err().text();  // the readiness line only
-  EXPECT_TRUE(tracer_programs_gone());
+  EXPECT_TRUE(all_gone(objects));
 }
 
 TEST(Lifecycle, OutFileIsCreated0640AndAppended) {
@@ -234,6 +278,7 @@ TEST(Lifecycle, FullDiskIsOneLineAndStatusOne) {
 
 TEST(Lifecycle, CheckAndListDescribeTheKernel) {
   TRACER_E2E_REQUIRE_ROOT();
+  const uint32_t before = highest_program_id();
   const Completed check = run_tracer_to_completion({"--check"});
   EXPECT_EQ(check.status, 0);
   EXPECT_TRUE(std::regex_search(check.out, std::regex(R"(\nring_buffer +yes)"))) << check.out;
@@ -244,7 +289,7 @@ TEST(Lifecycle, CheckAndListDescribeTheKernel) {
   const Completed list = run_tracer_to_completion({"--list"});
   EXPECT_EQ(list.status, 0);
   EXPECT_TRUE(std::regex_search(list.out, std::regex(R"(^execve +default +supported)"))) << list.out;
-  EXPECT_TRUE(tracer_programs_gone());
+  EXPECT_TRUE(all_gone(ours_loaded_since(before)));
 }
 
 }  // namespace

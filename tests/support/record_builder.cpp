@@ -59,6 +59,15 @@ std::vector<std::byte> build_exit_record(const TaskSpec& task, int32_t exit_code
   return bytes_of(record);
 }
 
+std::vector<std::byte> build_executable_record(const TaskSpec& task, uint64_t inode, uint32_t kernel_dev) {
+  tracer_executable_record record{};
+  fill_header(record.header, TRACER_RECORD_EXECUTABLE, 0, 0, task);
+  record.header.size = sizeof(record);
+  record.inode = inode;
+  record.dev = kernel_dev;
+  return bytes_of(record);
+}
+
 std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec) {
   tracer_exec_record record{};
   fill_header(record.header, TRACER_RECORD_EXEC, spec.event_id, spec.header_flags, spec.task);

@@ -29,6 +29,10 @@ struct TaskSpec {
 };
 
 struct ExecRecordSpec {
+  // Built by a constructor, not as an aggregate: gcc 12 at -O3 takes the
+  // strings of a `build_exec_record({})` temporary for uninitialized
+  // (-Wmaybe-uninitialized) when it inlines the aggregate's construction.
+  ExecRecordSpec() = default;
   TaskSpec task;
   uint16_t event_id = TRACER_EVENT_EXECVE;
   int64_t ret = 0;
@@ -83,6 +87,9 @@ struct UserFunctionRecordSpec {
   uint8_t flags = 0;
 };
 std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& spec);
+
+// An executable's first run: for the event loop, never decoded into an event.
+std::vector<std::byte> build_executable_record(const TaskSpec& task, uint64_t inode, uint32_t kernel_dev);
 
 std::string nul_joined(const std::vector<std::string>& items);
 

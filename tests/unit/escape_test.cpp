@@ -51,7 +51,10 @@ TEST(JsonEscape, EveryByteStringMakesValidJson) {
   for (int first = 0; first < 256; ++first) {
     for (int second = 0; second < 256; second += 7) {
       const char raw[3] = {static_cast<char>(first), static_cast<char>(second), '"'};
-      const std::string document = "\"" + json_body(std::string_view(raw, 3)) + "\"";
+      // Appended, not "\"" + body: gcc 12.2's -O3 -Wrestrict misreads that.
+      std::string document = "\"";
+      document += json_body(std::string_view(raw, 3));
+      document += '"';
       EXPECT_TRUE(nlohmann::json::accept(document)) << first << " " << second;
       EXPECT_EQ(document.find('\n'), std::string::npos);
     }

@@ -1,8 +1,9 @@
 #pragma once
-// Where a user tracer's function lives: the ELF file(s) and the file offset
-// of the function's first instruction, found in the symbol tables (.symtab
-// and .dynsym). A uprobe on a file's inode fires in every process that maps
-// it, running now or started later.
+// Where a user function lives: the ELF file(s) and the file offset of the
+// function's first instruction, found in the symbol tables (.symtab and
+// .dynsym) by elf_symbols.hpp. This side finds and maps the files. A uprobe on
+// a file's inode fires in every process that maps it, running now or started
+// later.
 
 #include <cstdint>
 #include <optional>
@@ -35,9 +36,9 @@ struct ResolvedUserFunction {
   std::vector<ExecutableId> executables;
 };
 
-// A configured tracer's function. Errors are usage errors naming the entry:
+// A configured user function. Errors are usage errors naming the entry:
 // "--config F: user_tracers[0] (bash_events): no function 'readlin' in /usr/bin/bash ...".
-Result<ResolvedUserFunction> resolve_user_function(const UserFunction& tracer, uint32_t slot);
+Result<ResolvedUserFunction> resolve_user_function(const UserFunction& function, uint32_t slot);
 
 // bash_readline: readline in every bash installed as /bin/bash, /usr/bin/bash
 // or in /etc/shells, or in the libreadline such a bash is linked with; always

@@ -1,9 +1,9 @@
 #pragma once
-// User tracers: user-space functions traced by uprobes, each an event named by
+// User functions: user-space functions traced by uprobes, each an event named by
 // its table_name (osquery's "user tracers"). The built-in bash_readline is
-// slot 0; the tracers of --config follow. Pure: parsing, the capture specs the
+// slot 0; the functions of --config (its user_tracers) follow. Pure: parsing, the capture specs the
 // kernel is given, and decoding their records. Finding the functions in ELF
-// files and attaching is user_function_target.hpp's job.
+// files is resolve.hpp's job (with elf_symbols.hpp), attaching the kernel side's.
 
 #include <cstdint>
 #include <memory>
@@ -59,10 +59,10 @@ struct UserFunction {
 inline constexpr std::string_view kBashReadline = "bash_readline";
 inline constexpr std::string_view kReturnValue = "return_value";
 
-// The kernel's capture spec for a tracer's parameters.
-tracer_user_function_spec capture_spec(const UserFunction& tracer);
+// The kernel's capture spec for a user function's parameters.
+tracer_user_function_spec capture_spec(const UserFunction& function);
 
-// Every user tracer this run knows (slot = index): bash_readline first, then
+// Every user function this run knows (slot = index): bash_readline first, then
 // the configured ones, each with its event definition. Not copyable: the
 // definitions view its strings.
 class UserFunctions {
@@ -92,6 +92,6 @@ Result<std::vector<UserFunction>> parse_user_functions(const nlohmann::json& lis
 
 // A user function record → Event (header fields set already). Bytes are
 // untrusted: lengths are checked against the record.
-Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserFunction& tracer);
+Result<Event> decode_user_function(std::span<const std::byte> record, Event event, const UserFunction& function);
 
 }  // namespace tracer
