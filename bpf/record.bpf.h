@@ -58,6 +58,10 @@ static __always_inline __u64 record__wakeup_flags(void)
 
 static __always_inline void record__send(void *record, __u64 size)
 {
+	/* The bound must be checked on the register passed: left alone, clang
+	 * moves the test before an add that made size (offset + header), and
+	 * kernels before 6.9 do not carry a bound across that add. */
+	barrier_var(size);
 	if (size > RECORD_SCRATCH_SIZE)
 		return;
 	if (bpf_ringbuf_output(&events, record, size, record__wakeup_flags()))
