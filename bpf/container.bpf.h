@@ -10,6 +10,12 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "tracer_abi.h"
+
 #define CONTAINER_NAME_MAX 256
 #define CONTAINER_WALK_LEVELS 8
 

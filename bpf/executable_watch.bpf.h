@@ -7,6 +7,15 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "tracer_abi.h"
+#include "maps.bpf.h"
+#include "record.bpf.h"
+#include "task.bpf.h"
+
 /* Seeded by userspace with the executables it knows already. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Context filters (§3), evaluated before anything is stashed or reserved, so
+ * Context filters (--trace), evaluated before anything is stashed or reserved, so
  * that non-matching activity costs a few comparisons. The cheap tests come
  * first: numeric fields, then pid=new, comm, and the exe path last.
  */
 #pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "tracer_abi.h"
+#include "container.bpf.h"
+#include "path.bpf.h"
+#include "task.bpf.h"
 
 const volatile struct tracer_filter_config filter = {};
 

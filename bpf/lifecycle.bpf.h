@@ -7,6 +7,16 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "tracer_abi.h"
+#include "filter.bpf.h"
+#include "maps.bpf.h"
+#include "record.bpf.h"
+#include "task.bpf.h"
+
 static __always_inline int lifecycle__on_fork(struct task_struct *child)
 {
 	struct tracer_task_context parent;

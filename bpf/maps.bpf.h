@@ -2,6 +2,11 @@
 /* Maps shared by every tracer program, named for their role. */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "tracer_abi.h"
+
 /* Size (bytes) of one CPU's record scratch. Records are built here, then
  * copied into the ring buffer at their real size. Power of two: the offset
  * masks in record.bpf.h rely on it. */

@@ -7,6 +7,10 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
 #define PATH_SCRATCH_SIZE 8192
 #define PATH_HALF 4096
 #define PATH_WALK_MAX_COMPONENTS 64

@@ -7,6 +7,12 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "tracer_abi.h"
+#include "maps.bpf.h"
+
 #define PATH_OFFSET_MASK (8 * TRACER_PATH_MAX - 1)  /* 32 KiB - 1: up to five paths */
 #define ARGV_OFFSET_MASK (2 * TRACER_ARGV_MAX - 1)  /* 64 KiB - 1 */
 /* After the paths and argv: the pathname, last in an exec record. */
@@ -52,10 +58,22 @@ static __always_inline __u64 record__wakeup_flags(void)
 
 static __always_inline void record__send(void *record, __u64 size)
 {
+	/* The bound must be checked on the register passed: left alone, clang
+	 * moves the test before an add that made size (offset + header), and
+	 * kernels before 6.9 do not carry a bound across that add. */
+	barrier_var(size);
 	if (size > RECORD_SCRATCH_SIZE)
 		return;
 	if (bpf_ringbuf_output(&events, record, size, record__wakeup_flags()))
 		drops__count(TRACER_DROP_RINGBUF_FULL);
+}
+
+/* The length, NUL excluded, of a string bpf_probe_read_user_str() read
+ * successfully (ret >= 0). Older kernels (6.1) return 0, not 1, for an empty
+ * string (strncpy_from_user_nofault counted its NUL only for non-empty ones). */
+static __always_inline __u16 record__user_str_length(long ret)
+{
+	return ret > 0 ? (__u16)(ret - 1) : 0;
 }
 
 /* Appends a NUL-terminated kernel or user string at data[*offset] without its

@@ -15,6 +15,15 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "tracer_abi.h"
+#include "filter.bpf.h"
+#include "maps.bpf.h"
+#include "record.bpf.h"
+#include "task.bpf.h"
+
 const volatile __u64 syscall_selected[TRACER_SYSCALL_NR_MAX / 64] = {};
 const volatile __u8 syscall_stats_mode = 0;
 /* The tracer's own process: its writes to its output must not trace
@@ -97,7 +106,7 @@ static __always_inline void syscall__capture(struct tracer_syscall_record *recor
 			drops__count(TRACER_DROP_ARGUMENT_READ);
 			return;
 		}
-		len = user_str__length(len);
+		len = record__user_str_length(len);
 		if (len == TRACER_PATH_MAX - 1)
 			record->capture_truncated |= 1u << i;
 	} else {

@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Syscall numbers and arguments from the user pt_regs of raw_tp/sys_enter. */
+/* Syscall numbers and arguments: from the user pt_regs (raw_tp/sys_enter,
+ * bprm_check) or from a syscalls:sys_enter_<name> tracepoint's record. */
 #pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tracer_abi.h"
 
 #if defined(__TARGET_ARCH_x86)
 #define NR_EXECVE 59
@@ -64,4 +72,37 @@ static __always_inline long syscall__nr_of(struct pt_regs *regs)
 #else
 	return BPF_CORE_READ(regs, syscallno);
 #endif
+}
+
+/* The first count arguments of a 64-bit or a 32-bit (compat) call. */
+static __always_inline void syscall__args_from_regs(__u64 *args, int count, struct pt_regs *regs, int compat)
+{
+#pragma unroll
+	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+		if (i < count)
+			args[i] = syscall__arg(regs, i, compat);
+}
+
+/* The record of syscalls:sys_enter_<name>: __syscall_nr is an int, and the
+ * record ends after the syscall's own arguments (12 bytes for none), so
+ * vmlinux.h's struct trace_event_raw_sys_enter (a long id) cannot be used. */
+struct syscall_enter_record {
+	__u64 common;
+	__s32 nr;
+	__s32 _pad;
+	__u64 args[TRACER_SYSCALL_ARGS];
+};
+
+/* The first count arguments of such a record. Inlined with a constant
+ * count, so that every read is at a constant offset (the verifier refuses a
+ * ctx pointer moved by a loop) and none is past the syscall's own arguments
+ * (the kernel refuses to attach a program that reads past a tracepoint's
+ * record). */
+static __always_inline void syscall__args_from_tracepoint(__u64 *args, int count,
+							   const struct syscall_enter_record *ctx)
+{
+#pragma unroll
+	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+		if (i < count)
+			args[i] = ctx->args[i];
 }

@@ -2,6 +2,13 @@
 /* The calling task's context, read once at the start of an event. */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "tracer_abi.h"
+#include "container.bpf.h"
+
 static __always_inline struct upid task__own_upid(struct task_struct *task)
 {
 	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);

@@ -6,18 +6,18 @@
 #include <bpf/bpf_tracing.h>
 
 #include "tracer_abi.h"
-#include "maps.bpf.h"
 #include "container.bpf.h"
-#include "task.bpf.h"
-#include "record.bpf.h"
-#include "path.bpf.h"
-#include "filter.bpf.h"
-#include "syscall_regs.bpf.h"
-#include "exec.bpf.h"
-#include "syscall.bpf.h"
-#include "lifecycle.bpf.h"
-#include "user_function.bpf.h"
+#include "exec_bprm_check.bpf.h"
+#include "exec_entry.bpf.h"
+#include "exec_failure.bpf.h"
+#include "exec_success.bpf.h"
 #include "executable_watch.bpf.h"
+#include "filter.bpf.h"
+#include "lifecycle.bpf.h"
+#include "syscall.bpf.h"
+#include "syscall_regs.bpf.h"
+#include "task.bpf.h"
+#include "user_function.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -30,33 +30,28 @@ char LICENSE[] SEC("license") = "GPL";
 static __always_inline int on_exec_enter(const struct exec_syscall_args *args, __u16 event_id, int compat)
 {
 	if (!filter__wants_event(event_id))
-		return exec__mark_filtered_out((__u32)bpf_get_current_pid_tgid());
-	return exec__on_sys_enter(args, event_id, compat);
+		return exec_entry__mark_filtered_out((__u32)bpf_get_current_pid_tgid());
+	return exec_entry__on_sys_enter(args, event_id, compat);
 }
 
-/* Constant offsets only: the verifier refuses a ctx pointer moved by a loop.
- * Inlined with a constant event, so that execve's program reads only the
- * three arguments its tracepoint has (the kernel refuses to attach a program
- * that reads past a tracepoint's record). */
-static __always_inline int on_exec_tracepoint_enter(struct trace_event_raw_sys_enter *ctx, __u16 event_id)
+/* Inlined with a constant event, so that execve's program reads only the
+ * three arguments its tracepoint has. */
+static __always_inline int on_exec_tracepoint_enter(struct syscall_enter_record *ctx, __u16 event_id)
 {
-	struct exec_syscall_args args = {.arg = {ctx->args[0], ctx->args[1], ctx->args[2]}};
+	struct exec_syscall_args args = {};
 
-	if (event_id == TRACER_EVENT_EXECVEAT) {
-		args.arg[3] = ctx->args[3];
-		args.arg[4] = ctx->args[4];
-	}
+	syscall__args_from_tracepoint(args.arg, event_id == TRACER_EVENT_EXECVEAT ? EXEC_SYSCALL_ARGS : 3, ctx);
 	return on_exec_enter(&args, event_id, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
-int tracer_enter_execve(struct trace_event_raw_sys_enter *ctx)
+int tracer_enter_execve(struct syscall_enter_record *ctx)
 {
 	return on_exec_tracepoint_enter(ctx, TRACER_EVENT_EXECVE);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
-int tracer_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+int tracer_enter_execveat(struct syscall_enter_record *ctx)
 {
 	return on_exec_tracepoint_enter(ctx, TRACER_EVENT_EXECVEAT);
 }
@@ -66,7 +61,7 @@ int tracer_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_execve")
 int tracer_exec_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec__on_sys_exit(ctx->ret);
+	return exec_failure__on_sys_exit(ctx->ret);
 }
 
 /*
@@ -74,32 +69,11 @@ int tracer_exec_exit(struct trace_event_raw_sys_exit *ctx)
  * entry program matching the syscall's argument count (a program may not read
  * past its tracepoint's record) and the one exit program.
  */
-/* The record of syscalls:sys_enter_<name>: __syscall_nr is an int, and the
- * record ends after the syscall's own arguments (12 bytes for none), so
- * vmlinux.h's struct trace_event_raw_sys_enter (a long id) cannot be used. */
-struct syscall_enter_record {
-	__u64 common;
-	__s32 nr;
-	__s32 _pad;
-	__u64 args[TRACER_SYSCALL_ARGS];
-};
-
 static __always_inline int on_syscall_tracepoint_enter(struct syscall_enter_record *ctx, int arg_count)
 {
 	__u64 args[TRACER_SYSCALL_ARGS] = {};
 
-	if (arg_count > 0)
-		args[0] = ctx->args[0];
-	if (arg_count > 1)
-		args[1] = ctx->args[1];
-	if (arg_count > 2)
-		args[2] = ctx->args[2];
-	if (arg_count > 3)
-		args[3] = ctx->args[3];
-	if (arg_count > 4)
-		args[4] = ctx->args[4];
-	if (arg_count > 5)
-		args[5] = ctx->args[5];
+	syscall__args_from_tracepoint(args, arg_count, ctx);
 	return syscall__on_enter(ctx->nr, args);
 }
 
@@ -130,25 +104,21 @@ SEC("raw_tp/sys_enter")
 int BPF_PROG(tracer_sys_enter, struct pt_regs *regs, long nr)
 {
 	struct exec_syscall_args args;
-	int compat = 0;
 	__u16 event_id;
+	int compat;
 
 	if (syscall__selected(nr)) {
 		__u64 raw_args[TRACER_SYSCALL_ARGS];
 
 		if (task__in_compat_syscall())
 			return 0;
-#pragma unroll
-		for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
-			raw_args[i] = syscall__arg(regs, i, 0);
+		syscall__args_from_regs(raw_args, TRACER_SYSCALL_ARGS, regs, 0);
 		return syscall__on_enter(nr, raw_args);
 	}
-	if (nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
-		compat = task__in_compat_syscall();
-	event_id = exec__event_of_syscall(nr, compat);
+	event_id = exec_entry__event_of_syscall(nr, &compat);
 	if (!event_id)
 		return 0;
-	exec__args_from_regs(&args, regs, compat);
+	syscall__args_from_regs(args.arg, EXEC_SYSCALL_ARGS, regs, compat);
 	return on_exec_enter(&args, event_id, compat);
 }
 
@@ -165,21 +135,21 @@ int BPF_PROG(tracer_sys_exit, struct pt_regs *regs, long ret)
 		return syscall__on_exit(nr, ret);
 	}
 	if (nr == NR_EXECVE || nr == NR_EXECVEAT || nr == NR_COMPAT_EXECVE || nr == NR_COMPAT_EXECVEAT)
-		return exec__on_sys_exit(ret);
+		return exec_failure__on_sys_exit(ret);
 	return 0;
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(tracer_sched_process_exec, struct task_struct *task, pid_t old_tid, struct linux_binprm *bprm)
 {
-	return exec__on_sched_process_exec(task, old_tid, bprm);
+	return exec_success__on_sched_process_exec(task, old_tid, bprm);
 }
 
 /* Optional: attaches only where the kernel has this tracepoint (6.10+). */
 SEC("raw_tp/sched_prepare_exec")
 int BPF_PROG(tracer_sched_prepare_exec)
 {
-	return exec__on_sched_prepare_exec();
+	return exec_entry__on_sched_prepare_exec();
 }
 
 /* Loaded for security_bprm_check where the kernel permits BPF LSM programs
@@ -189,7 +159,7 @@ int BPF_PROG(tracer_bprm_check, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return ret; /* denied already: no exec follows */
-	exec__on_bprm_check(bprm);
+	exec_bprm_check__on_check(bprm);
 	return 0;
 }
 

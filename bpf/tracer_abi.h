@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * The one kernel/userspace ABI of tracer. Included by the BPF programs (after
- * vmlinux.h) and by userspace (include/tracer/abi.hpp, which static_asserts the
- * layout). Fixed-width fields and explicit padding only: no bool, long or
+ * vmlinux.h) and by userspace (include/tracer/core/abi.hpp, which static_asserts
+ * the layout). Fixed-width fields and explicit padding only: no bool, long or
  * pointers. Every record starts with struct tracer_record_header.
  */
 #ifndef TRACER_ABI_H
@@ -11,8 +11,6 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
-
-#define TRACER_ABI_VERSION 4
 
 #define TRACER_COMM_LEN 16
 /* Longest path string kept per field, NUL included (PATH_MAX). */
@@ -118,12 +116,13 @@ struct tracer_record_header {
 #define TRACER_EXEC_CWD_TRUNCATED    (1u << 9) /* cwd deeper than the walk */
 
 /*
- * execve/execveat, one per attempt. Followed by pathname_len bytes of
- * pathname, filename_len of filename, interp_len of interpreter, exe_len of
- * the executed file's absolute path, cwd_len of the caller's working
- * directory and argv_len of NUL-separated argv, in that order; strings are
- * not NUL-terminated. Also the layout of sched_process_exec and
- * security_bprm_check records (no pathname).
+ * execve/execveat, one per attempt. Followed by filename_len bytes of
+ * filename, interp_len of interpreter, exe_len of the executed file's
+ * absolute path, cwd_len of the caller's working directory, argv_len of
+ * NUL-separated argv and pathname_len of the pathname the caller passed, in
+ * that order: the pathname last, so that a record without it is the same
+ * bytes, shorter. Strings are not NUL-terminated. Also the layout of
+ * sched_process_exec and security_bprm_check records (no pathname).
  */
 struct tracer_exec_record {
 	struct tracer_record_header header;
@@ -301,7 +300,7 @@ struct tracer_executable_record {
 };
 
 /* --stats: counted in the kernel at return, per syscall (array by number)
- * and per process. */
+ * and per process, in per-CPU maps (userspace adds the CPUs up). */
 struct tracer_syscall_stats {
 	__u64 calls;
 	__u64 errors;
@@ -314,7 +313,7 @@ struct tracer_process_stats {
 };
 
 /*
- * In-kernel context filters (§3), written to read-only data before load.
+ * In-kernel context filters (--trace), written to read-only data before load.
  * Numeric fields: an inclusive range, and a value set (IN or NOT_IN) kept in
  * the filter_values map. Text fields (comm, exe): exact values and patterns,
  * each to include or to exclude.

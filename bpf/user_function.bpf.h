@@ -11,6 +11,17 @@
  */
 #pragma once
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tracer_abi.h"
+#include "filter.bpf.h"
+#include "maps.bpf.h"
+#include "record.bpf.h"
+#include "task.bpf.h"
+
 /* The captures of one call's In parameters: each starts below
  * USER_IN_OFFSET_MASK + 1 and is at most TRACER_USER_STRING_MAX long. */
 #define USER_IN_OFFSET_MASK (TRACER_USER_STRING_MAX - 1)
@@ -113,7 +124,7 @@ static __always_inline long user_function__capture(const struct tracer_user_para
 		len = bpf_probe_read_user_str(data, TRACER_USER_STRING_MAX, (const void *)pointer);
 		if (len < 0)
 			goto failed;
-		len = user_str__length(len);
+		len = record__user_str_length(len);
 		if (len == TRACER_USER_STRING_MAX - 1)
 			*truncated |= 1u << i;
 		return len;
