@@ -1,5 +1,8 @@
 #include "tracer/output/sinks.hpp"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <vector>
 
 #include "tracer/audit/audit_log.hpp"
@@ -13,6 +16,7 @@ namespace {
 struct Output {
   OutputWriter writer;
   OutputFormat format;
+  size_t width = 0;  // a table on a terminal: its columns; 0: no limit
 };
 
 // The table and JSON outputs, and the audit log when there is one. Each event
@@ -37,7 +41,13 @@ class OutputsSink final : public Sink {
       table_.append(table_line_, event);
     }
     for (Output& output : outputs_) {
-      output.writer.append_record(output.format == OutputFormat::json ? json_line_ : table_line_);
+      if (output.width) {
+        fitted_line_.clear();
+        append_fitted(fitted_line_, table_line_, output.width);
+        output.writer.append_record(fitted_line_);
+      } else {
+        output.writer.append_record(output.format == OutputFormat::json ? json_line_ : table_line_);
+      }
       if (Status status = output.writer.write_if_full(); !status) return status;
     }
     return audit_log_ ? audit_log_->write(event) : ok_status();
@@ -78,13 +88,22 @@ class OutputsSink final : public Sink {
   bool wants_table_ = false;
   std::string json_line_;  // reused: no allocation per event
   std::string table_line_;
+  std::string fitted_line_;
 };
+
+// The terminal's width when stdout is one; 0 (no limit) otherwise.
+size_t stdout_terminal_width() {
+  winsize size{};
+  if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
 
 Result<Output> open_output(const OutputSpec& spec) {
   Result<OutputWriter> writer = spec.path ? OutputWriter::open_file(*spec.path) : OutputWriter::open_stdout();
   if (!writer) return writer.take_error();
-  if (spec.format == OutputFormat::table) writer->buffer() += TableFormatter::header();
-  return Output{std::move(*writer), spec.format};
+  const size_t width = spec.format == OutputFormat::table && !spec.path ? stdout_terminal_width() : 0;
+  if (spec.format == OutputFormat::table) append_fitted(writer->buffer(), TableFormatter::header(), width);
+  return Output{std::move(*writer), spec.format, width};
 }
 
 }  // namespace

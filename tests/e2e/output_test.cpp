@@ -37,7 +37,12 @@ TEST(OutputTest, TableOnStdoutAndJsonInAFileFromOneRun) {
   const std::string marker = unique_marker("both");
   const pid_t pid = run_execve("/bin/true", {"/bin/true", marker});
   const std::string row = tracer->wait_for_line_containing(marker);
+  const std::string missing = unique_marker("missing");
+  run_execve("/nonexistent/" + missing, {missing});
+  // A failed exec's RET is spelled as a failed syscall's.
+  const std::string failed = tracer->wait_for_line_containing(missing);
   EXPECT_EQ(tracer->stop(), 0);
+  EXPECT_NE(failed.find(" ENOENT execve "), std::string::npos) << failed;
 
   EXPECT_NE(row.find(" execve "), std::string::npos) << row;
   EXPECT_NE(row.find(std::to_string(pid)), std::string::npos) << row;
