@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "exec_helpers.hpp"
+#include "pty_program.hpp"
 #include "tracer_process.hpp"
 
 namespace tracer::e2e {
@@ -137,6 +138,43 @@ TEST(OutputTest, MetricsCountRecordsPerOutput) {
   for (size_t at = 0; (at = body.find("\ntracer_output_records_total{", at)) != std::string::npos; ++at) ++outputs;
   EXPECT_EQ(outputs, 3u) << body;
   EXPECT_EQ(tracer->stop(), 0);
+}
+
+TEST(OutputTest, TableOnAnEightyColumnTerminalIsCutNotWrapped) {
+  TRACER_E2E_REQUIRE_ROOT();
+  const std::string comm = "pty" + std::to_string(::getpid() % 100000);
+  std::string why;
+  auto terminal = PtyProgram::start(
+      "/bin/sh", {"sh", "-c", "stty cols 80 rows 24 && exec " TRACER_BINARY " --trace comm=" + comm}, {}, 0, why);
+  ASSERT_TRUE(terminal) << why;
+  ASSERT_NE(terminal->wait_for_output("tracer: tracing", 30s), std::string::npos) << terminal->output();
+  std::vector<std::string> argv = {"true"};
+  for (int i = 0; i < 30; ++i) argv.push_back(unique_marker("long-argument"));
+  run_child({.argv = argv, .comm = comm});
+  const size_t end = terminal->wait_for_output("\u2026", 20s, terminal->output().find("tracer: tracing"));
+  ::kill(terminal->pid(), SIGINT);
+  EXPECT_TRUE(terminal->wait_exit(30s));
+  ASSERT_NE(end, std::string::npos) << terminal->output();
+  const std::string& output = terminal->output();
+  const size_t start = output.rfind('\n', end) + 1;
+  const std::string row = output.substr(start, end - start);
+  EXPECT_NE(row.find(comm), std::string::npos) << row;
+  size_t columns = 0;
+  for (unsigned char c : row) columns += (c & 0xC0) != 0x80;
+  EXPECT_EQ(columns, 80u) << row;
+  EXPECT_NE(output.find("TIME "), std::string::npos) << output;
+}
+
+TEST(OutputTest, HelpForOutputsAndFiltersIsAnAnswer) {
+  const Completed outputs = run_tracer_to_completion({"--output", "help"});
+  EXPECT_EQ(outputs.status, 0);
+  EXPECT_NE(outputs.out.find("json:PATH"), std::string::npos) << outputs.out;
+  EXPECT_EQ(outputs.err, "");
+  const Completed filters = run_tracer_to_completion({"--trace", "help"});
+  EXPECT_EQ(filters.status, 0);
+  EXPECT_NE(filters.out.find("--trace execve.pathname=/usr/bin/id"), std::string::npos) << filters.out;
+  EXPECT_NE(filters.out.find("comm is the name of the task that calls exec"), std::string::npos) << filters.out;
+  EXPECT_EQ(filters.err, "");
 }
 
 }  // namespace
