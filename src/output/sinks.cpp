@@ -13,6 +13,13 @@
 namespace tracer {
 namespace {
 
+// The terminal's width when stdout is one; 0 (no limit) otherwise.
+size_t stdout_terminal_width() {
+  winsize size{};
+  if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
+
 struct Output {
   OutputWriter writer;
   OutputFormat format;
@@ -53,6 +60,10 @@ class OutputsSink final : public Sink {
     return audit_log_ ? audit_log_->write(event) : ok_status();
   }
   Status end_of_batch() override {
+    // A resized terminal: the next lines take its new width.
+    for (Output& output : outputs_)
+      if (output.width)
+        if (const size_t width = stdout_terminal_width()) output.width = width;
     return each([](OutputWriter& writer) { return writer.end_of_batch(); }, &Sink::end_of_batch);
   }
   Status flush() override {
@@ -90,13 +101,6 @@ class OutputsSink final : public Sink {
   std::string table_line_;
   std::string fitted_line_;
 };
-
-// The terminal's width when stdout is one; 0 (no limit) otherwise.
-size_t stdout_terminal_width() {
-  winsize size{};
-  if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
-  return size.ws_col;
-}
 
 Result<Output> open_output(const OutputSpec& spec) {
   Result<OutputWriter> writer = spec.path ? OutputWriter::open_file(*spec.path) : OutputWriter::open_stdout();
