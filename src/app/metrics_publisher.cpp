@@ -95,6 +95,7 @@ void MetricsPublisher::publish(const RunTotals& totals) {
   snapshot.ring_buffer_used_bytes = ring_buffer_used();
   if (sources_.process_table_entries) snapshot.process_table_entries = sources_.process_table_entries();
   if (sources_.attach_failures) snapshot.attach_failures = sources_.attach_failures();
+  if (sources_.outputs) sources_.outputs(snapshot);
   server_.publish(std::move(snapshot));
 }
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -26,32 +27,132 @@ Status take_path_once(const std::string& spec, std::string_view prefix, std::opt
   return ok_status();
 }
 
-// One --output SPEC into options.
-Status apply_output_spec(const std::string& spec, Options& options) {
+// The --output specs as given, before they are checked against each other.
+struct OutputRequest {
+  std::vector<OutputSpec> formats;  // table, json, table:PATH, json:PATH
+  bool none = false;
+  std::optional<std::string> out_file;
+  std::optional<std::string> audit_log;
+};
+
+std::optional<OutputFormat> format_named(std::string_view name) {
+  if (name == "table") return OutputFormat::table;
+  if (name == "json") return OutputFormat::json;
+  return std::nullopt;
+}
+
+// One --output SPEC into the request (formats, paths) or options (lineage).
+Status apply_output_spec(const std::string& spec, OutputRequest& request, Options& options) {
   constexpr std::string_view kFilePrefix = "out-file:";
   constexpr std::string_view kAuditPrefix = "audit-log:";
-  if (spec.starts_with(kAuditPrefix)) return take_path_once(spec, kAuditPrefix, options.audit_log);
-  if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, options.output_file);
-  if (spec == "table")
-    options.format = OutputFormat::table;
-  else if (spec == "json")
-    options.format = OutputFormat::json;
-  else if (spec == "none")
-    options.format = OutputFormat::none;
-  else if (spec == "option:parent")
+  if (spec.starts_with(kAuditPrefix)) return take_path_once(spec, kAuditPrefix, request.audit_log);
+  if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, request.out_file);
+  const size_t colon = spec.find(':');
+  const std::optional<OutputFormat> format = format_named(std::string_view(spec).substr(0, colon));
+  if (format && colon == std::string::npos) {
+    request.formats.push_back({*format, std::nullopt});
+  } else if (format) {
+    if (colon + 1 == spec.size()) return usage_error("--output '" + spec + "': needs a path after the colon");
+    request.formats.push_back({*format, spec.substr(colon + 1)});
+  } else if (spec == "none") {
+    request.none = true;
+  } else if (spec == "option:parent") {
     options.lineage = std::max(options.lineage, Lineage::parent);
-  else if (spec == "option:ancestors")
+  } else if (spec == "option:ancestors") {
     options.lineage = Lineage::ancestors;
-  else
+  } else {
     return usage_error("--output '" + spec +
-                       "': expected table, json, none, out-file:PATH, audit-log:PATH, option:parent or "
-                       "option:ancestors");
+                       "': expected table, json, none, table:PATH, json:PATH, out-file:PATH, audit-log:PATH, "
+                       "option:parent or option:ancestors (--output help)");
+  }
   return ok_status();
 }
 
+// out-file:PATH sends the one format given (table when none is) to PATH.
+Status apply_out_file(OutputRequest& request) {
+  if (!request.out_file) return ok_status();
+  const std::string spec = "--output out-file:" + *request.out_file;
+  if (request.none) return usage_error(spec + ": none writes nothing to send to a file");
+  if (request.formats.size() > 1)
+    return usage_error(spec + ": with several formats give each its own path (json:PATH, table:PATH)");
+  if (request.formats.empty()) request.formats.push_back({});
+  if (request.formats.front().path)
+    return usage_error(spec + ": the output already goes to " + *request.formats.front().path);
+  request.formats.front().path = request.out_file;
+  return ok_status();
+}
+
+const char* format_name(OutputFormat format) {
+  switch (format) {
+    case OutputFormat::table: return "table";
+    case OutputFormat::json: return "json";
+    case OutputFormat::none: break;
+  }
+  return "none";
+}
+
+// At most one output on stdout, and no file written by two outputs.
+Status check_destinations(const OutputRequest& request) {
+  const OutputSpec* on_stdout = nullptr;
+  std::vector<std::string> paths;
+  if (request.audit_log) paths.push_back(std::filesystem::path(*request.audit_log).lexically_normal());
+  for (const OutputSpec& output : request.formats) {
+    if (!output.path) {
+      if (on_stdout)
+        return usage_error(std::string("--output ") + format_name(on_stdout->format) + " and " +
+                           format_name(output.format) +
+                           ": only one output may go to stdout; give the other a "
+                           "path (" +
+                           format_name(output.format) + ":PATH)");
+      on_stdout = &output;
+      continue;
+    }
+    std::string path = std::filesystem::path(*output.path).lexically_normal();
+    if (std::find(paths.begin(), paths.end(), path) != paths.end())
+      return usage_error("--output: " + *output.path + " is given to two outputs");
+    paths.push_back(std::move(path));
+  }
+  return ok_status();
+}
+
+// --output help: every spec with an example.
+constexpr const char* kOutputHelp =
+    R"(--output FORMAT[:PATH], repeatable: several outputs at once, each with its own format and
+destination. Without a PATH a format goes to stdout; a PATH is created 0640, appended to and
+reopened on SIGHUP.
+
+  table              the aligned table on stdout (the default)
+  json               JSON lines on stdout, one event per line (docs/json-schema.md)
+  table:PATH         the table to a file            --output table:/var/log/tracer/exec.txt
+  json:PATH          JSON lines to a file           --output json:/var/log/tracer/exec.json
+  audit-log:PATH     a hash-chained audit log       --output audit-log:/var/log/tracer/audit.log
+  none               no table or JSON (events are counted; an audit log may still be written)
+  out-file:PATH      the one format given (table if none is) to PATH: --output json --output out-file:x.json
+  option:parent      JSON records carry the parent process: --output json --output option:parent
+  option:ancestors   JSON records carry the whole chain up to pid 1
+
+Example: the table on the terminal, JSON lines and the audit log in files:
+  tracer --output table --output json:/var/log/tracer/exec.json --output audit-log:/var/log/tracer/audit.log
+
+Refused (usage error, exit status 2): two outputs on stdout, one path given to two outputs,
+out-file:PATH with several formats or with a format that has its own path, none with table or json.
+)";
+
 Status apply_output_specs(const std::vector<std::string>& specs, Options& options) {
+  OutputRequest request;
+  if (std::find(specs.begin(), specs.end(), "help") != specs.end()) return Error{kOutputHelp, ExitKind::answered};
   for (const std::string& spec : specs)
-    if (Status status = apply_output_spec(spec, options); !status) return status;
+    if (Status status = apply_output_spec(spec, request, options); !status) return status;
+  if (request.none && !request.formats.empty())
+    return usage_error(std::string("--output none writes nothing; it cannot be combined with ") +
+                       format_name(request.formats.front().format));
+  if (Status status = apply_out_file(request); !status) return status;
+  if (request.formats.empty() && !request.none) request.formats.push_back({});
+  if (Status status = check_destinations(request); !status) return status;
+  options.outputs = std::move(request.formats);
+  options.format = options.outputs.empty() ? OutputFormat::none : options.outputs.front().format;
+  options.output_file = options.outputs.empty() ? std::nullopt : options.outputs.front().path;
+  options.audit_log = std::move(request.audit_log);
   return ok_status();
 }
 
@@ -62,6 +163,7 @@ Status check_stats_options(const Options& options) {
     return ok_status();
   }
   if (options.audit_log) return usage_error("--stats counts syscalls; it cannot write an audit log of events");
+  if (options.outputs.size() > 1) return usage_error("--stats prints one report: give it one --output");
   if (!options.filters.argument_filters.empty())
     return usage_error("--stats counts in the kernel: argument filters (" +
                        options.filters.argument_filters.front().expression + ") need each event decoded");
@@ -72,6 +174,34 @@ Status check_stats_options(const Options& options) {
     return usage_error("--stats counts syscalls: event= may name syscalls and @groups only");
   return ok_status();
 }
+
+// --trace help: every filter field with its operators and an example.
+constexpr const char* kTraceHelp =
+    R"(--trace EXPR, repeatable. Expressions on different fields are ANDed; the values of a list in
+one expression are ORed (uid=1000,1001). All but argument filters run in the kernel.
+
+  field            operators                example
+  uid, gid         = != > >= < <=           --trace uid>=1000       real uid/gid of the calling task
+  pid, tid, ppid   = != > >= < <=           --trace ppid=1
+  pid=new                                   --trace pid=new         processes started after the tracer
+  comm             = != (* prefix/suffix)   --trace comm=bash,zsh   the CALLING task's name (see below)
+  exe              = != (* prefix/suffix)   --trace exe=/usr/bin/*  the calling process's executable
+  mntns, pidns     = !=                     --trace mntns=4026531841
+  cgroup           = !=                     --trace cgroup=1234     cgroup v2 id
+  container        (alone) !container       --trace container       tasks in / not in a container
+  container=       new, ID prefix           --trace container=new   --trace container=3f2a9c81d4e5
+  follow           (alone)                  --trace comm=sshd --trace follow   also every descendant
+  event            = !=                     --trace event=execve,openat   --trace event=@net
+  EVENT.ARG        = != (* prefix/suffix)   --trace execve.pathname=/usr/bin/*
+
+comm is the name of the task that calls exec, as it was before the exec: --trace comm=id
+matches what a program named id runs, not runs of id. To match the program being executed:
+  --trace execve.pathname=/usr/bin/id     the path it was asked to run (also */id)
+  --trace event=sched_process_exec --trace comm=id   the task after the exec, with its new name
+exe= is the executable of the calling process (for a successful exec, the one it ran before).
+
+Events: tracer --list. Details and examples: docs/usage.md, docs/syscalls.md.
+)";
 
 // The options a --config file sets, where the command line did not set them:
 // a flag on the command line wins over the file.
@@ -223,11 +353,12 @@ Status read_and_apply_config(const CLI::App& app, Options& options, CommandLineE
 }
 
 void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extras) {
-  app.add_option("--trace", options.trace_expressions, "Filter expression, e.g. uid=1000 (repeatable, ANDed)")
+  app.add_option("--trace", options.trace_expressions,
+                 "Filter expression, e.g. uid=1000 (repeatable, ANDed; --trace help lists the fields)")
       ->type_name("EXPR");
   app.add_option("--output", extras.outputs,
-                 "table (default), json, none, out-file:PATH, audit-log:PATH, option:parent, option:ancestors "
-                 "(repeatable)")
+                 "FORMAT[:PATH]: table (default), json, table:PATH, json:PATH, audit-log:PATH, none; out-file:PATH, "
+                 "option:parent, option:ancestors (repeatable: several outputs at once; --output help)")
       ->type_name("SPEC");
   app.add_option("--config", options.config_file,
                  "JSON configuration file: any option by its long name (_ for -), and user_tracers (user-space "
@@ -322,6 +453,9 @@ Status apply_metrics_address(const std::string& text, Options& options) {
 // and combined.
 Status complete_trace_options(const CLI::App& app, Options& options, CommandLineExtras& extras) {
   if (Status status = read_and_apply_config(app, options, extras); !status) return status;
+  const std::vector<std::string>& expressions = options.trace_expressions;
+  if (std::find(expressions.begin(), expressions.end(), "help") != expressions.end())
+    return Error{kTraceHelp, ExitKind::answered};
   if (!options.user_functions)
     options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserFunction>{});
   if (Status status = apply_output_specs(extras.outputs, options); !status) return status;

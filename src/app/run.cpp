@@ -173,7 +173,8 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
                     MetricsPublisher::Sources{
                         bpf.ring_buffer_fd(), uint64_t(options.ring_buffer_kib) * 1024, options.user_functions.get(),
                         [&enricher] { return enricher.table() ? uint64_t(enricher.table()->size()) : 0; },
-                        [attach_failures] { return attach_failures; }});
+                        [attach_failures] { return attach_failures; },
+                        [&sink](MetricsSnapshot& snapshot) { sink.add_metrics(snapshot); }});
   // Tests and scripts wait for this line: from here on every event is seen.
   std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", plan.traced_events.c_str());
   notify_ready("tracing " + plan.traced_events);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 
 #include "tracer/audit/audit_chain.hpp"
 #include "tracer/core/fd.hpp"
@@ -68,6 +69,7 @@ class AuditLogSink final : public Sink {
     event_json_.clear();
     formatter_.append(event_json_, event);
     chain_.seal(event_json_, pending_);
+    ++pending_records_;
     if (sync_interval_.count() == 0) return write_and_sync();
     return ok_status();
   }
@@ -79,6 +81,13 @@ class AuditLogSink final : public Sink {
   Status flush() override { return write_and_sync(); }
   // The audit log is one chain: it is not reopened on SIGHUP.
   Status reopen() override { return ok_status(); }
+  void add_metrics(MetricsSnapshot& snapshot) const override {
+    OutputMetrics metrics = counters_;
+    metrics.name = path_;
+    metrics.format = "audit-log";
+    snapshot.outputs.push_back(std::move(metrics));
+    snapshot.audit_log_sequence = chain_.seq();
+  }
 
  private:
   Status write_and_sync() {
@@ -91,11 +100,15 @@ class AuditLogSink final : public Sink {
       const ssize_t written = ::write(file_.get(), bytes.data(), bytes.size());
       if (written < 0) {
         if (errno == EINTR) continue;
+        ++counters_.write_errors;
+        counters_.records_lost += std::exchange(pending_records_, 0);
         return errno_error("writing the audit log " + path_);
       }
+      counters_.bytes_written += static_cast<uint64_t>(written);
       bytes.remove_prefix(static_cast<size_t>(written));
     }
     unsynced_ |= !pending_.empty();
+    counters_.records_written += std::exchange(pending_records_, 0);
     pending_.clear();
     return ok_status();
   }
@@ -114,6 +127,8 @@ class AuditLogSink final : public Sink {
   JsonFormatter formatter_;
   std::string event_json_;
   std::string pending_;
+  uint64_t pending_records_ = 0;  // sealed into pending_
+  OutputMetrics counters_;        // for --metrics
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;
 };

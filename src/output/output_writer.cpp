@@ -45,9 +45,11 @@ Status OutputWriter::write_all(std::string_view bytes) {
     const ssize_t written = ::write(fd(), bytes.data(), bytes.size());
     if (written < 0) {
       if (errno == EINTR) continue;
+      ++counters_.write_errors;
       if (errno == EPIPE) return Error{"the reader of " + name_ + " went away", ExitKind::reader_gone};
       return errno_error("writing to " + name_);
     }
+    counters_.bytes_written += static_cast<uint64_t>(written);
     bytes.remove_prefix(static_cast<size_t>(written));
   }
   return ok_status();
@@ -56,6 +58,8 @@ Status OutputWriter::write_all(std::string_view bytes) {
 Status OutputWriter::flush() {
   if (buffer_.empty()) return ok_status();
   Status status = write_all(buffer_);
+  (status ? counters_.records_written : counters_.records_lost) += pending_records_;
+  pending_records_ = 0;
   buffer_.clear();
   last_write_ = std::chrono::steady_clock::now();
   return status;

@@ -1,5 +1,8 @@
 #include "tracer/output/sinks.hpp"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <vector>
 
 #include "tracer/audit/audit_log.hpp"
@@ -10,74 +13,101 @@
 namespace tracer {
 namespace {
 
-template <typename Formatter>
-class FormattingSink final : public Sink {
- public:
-  FormattingSink(OutputWriter writer, Formatter formatter)
-      : writer_(std::move(writer)), formatter_(std::move(formatter)) {}
+// The terminal's width when stdout is one; 0 (no limit) otherwise.
+size_t stdout_terminal_width() {
+  winsize size{};
+  if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
 
-  Status write(const Event& event) override {
-    formatter_.append(writer_.buffer(), event);
-    return writer_.write_if_full();
+struct Output {
+  OutputWriter writer;
+  OutputFormat format;
+  size_t width = 0;  // a table on a terminal: its columns; 0: no limit
+};
+
+// The table and JSON outputs, and the audit log when there is one. Each event
+// is formatted once per format in use, then appended to every output of that
+// format; with no output at all (--output none) events are only counted, by
+// the loop.
+class OutputsSink final : public Sink {
+ public:
+  OutputsSink(const BootToWallClock& clock, const JsonOptions& json, std::vector<Output> outputs,
+              std::unique_ptr<Sink> audit_log)
+      : json_(clock, json), table_(clock), outputs_(std::move(outputs)), audit_log_(std::move(audit_log)) {
+    for (const Output& output : outputs_) (output.format == OutputFormat::json ? wants_json_ : wants_table_) = true;
   }
-  Status end_of_batch() override { return writer_.end_of_batch(); }
-  Status flush() override { return writer_.flush(); }
-  Status reopen() override { return writer_.reopen(); }
-  OutputWriter& writer() { return writer_; }
 
- private:
-  OutputWriter writer_;
-  Formatter formatter_;
-};
-
-// --output none: events are counted by the loop, nothing is written.
-class DiscardingSink final : public Sink {
- public:
-  Status write(const Event&) override { return ok_status(); }
-  Status end_of_batch() override { return ok_status(); }
-  Status flush() override { return ok_status(); }
-  Status reopen() override { return ok_status(); }
-};
-
-// Several sinks fed the same events (e.g. the table and the audit log).
-class FanoutSink final : public Sink {
- public:
-  explicit FanoutSink(std::vector<std::unique_ptr<Sink>> sinks) : sinks_(std::move(sinks)) {}
   Status write(const Event& event) override {
-    return each([&](Sink& sink) { return sink.write(event); });
+    if (wants_json_) {
+      json_line_.clear();
+      json_.append(json_line_, event);
+    }
+    if (wants_table_) {
+      table_line_.clear();
+      table_.append(table_line_, event);
+    }
+    for (Output& output : outputs_) {
+      if (output.width) {
+        fitted_line_.clear();
+        append_fitted(fitted_line_, table_line_, output.width);
+        output.writer.append_record(fitted_line_);
+      } else {
+        output.writer.append_record(output.format == OutputFormat::json ? json_line_ : table_line_);
+      }
+      if (Status status = output.writer.write_if_full(); !status) return status;
+    }
+    return audit_log_ ? audit_log_->write(event) : ok_status();
   }
   Status end_of_batch() override {
-    return each([](Sink& sink) { return sink.end_of_batch(); });
+    // A resized terminal: the next lines take its new width.
+    for (Output& output : outputs_)
+      if (output.width)
+        if (const size_t width = stdout_terminal_width()) output.width = width;
+    return each([](OutputWriter& writer) { return writer.end_of_batch(); }, &Sink::end_of_batch);
   }
   Status flush() override {
-    return each([](Sink& sink) { return sink.flush(); });
+    return each([](OutputWriter& writer) { return writer.flush(); }, &Sink::flush);
   }
   Status reopen() override {
-    return each([](Sink& sink) { return sink.reopen(); });
+    return each([](OutputWriter& writer) { return writer.reopen(); }, &Sink::reopen);
+  }
+  void add_metrics(MetricsSnapshot& snapshot) const override {
+    for (const Output& output : outputs_) {
+      OutputMetrics metrics = output.writer.counters();
+      metrics.name = output.writer.name();
+      metrics.format = output.format == OutputFormat::json ? "json" : "table";
+      snapshot.outputs.push_back(std::move(metrics));
+    }
+    if (audit_log_) audit_log_->add_metrics(snapshot);
   }
 
  private:
+  // Every output, then the audit log; the first failure is the answer.
   template <typename Call>
-  Status each(Call call) {
-    for (auto& sink : sinks_)
-      if (Status status = call(*sink); !status) return status;
-    return ok_status();
+  Status each(Call call, Status (Sink::*audit_call)()) {
+    for (Output& output : outputs_)
+      if (Status status = call(output.writer); !status) return status;
+    return audit_log_ ? ((*audit_log_).*audit_call)() : ok_status();
   }
-  std::vector<std::unique_ptr<Sink>> sinks_;
+
+  JsonFormatter json_;
+  TableFormatter table_;
+  std::vector<Output> outputs_;
+  std::unique_ptr<Sink> audit_log_;
+  bool wants_json_ = false;
+  bool wants_table_ = false;
+  std::string json_line_;  // reused: no allocation per event
+  std::string table_line_;
+  std::string fitted_line_;
 };
 
-Result<std::unique_ptr<Sink>> make_format_sink(const Options& options, const BootToWallClock& clock,
-                                               const JsonOptions& json) {
-  if (options.format == OutputFormat::none) return std::unique_ptr<Sink>(std::make_unique<DiscardingSink>());
-  Result<OutputWriter> writer =
-      options.output_file ? OutputWriter::open_file(*options.output_file) : OutputWriter::open_stdout();
+Result<Output> open_output(const OutputSpec& spec) {
+  Result<OutputWriter> writer = spec.path ? OutputWriter::open_file(*spec.path) : OutputWriter::open_stdout();
   if (!writer) return writer.take_error();
-  if (options.format == OutputFormat::json)
-    return std::unique_ptr<Sink>(
-        std::make_unique<FormattingSink<JsonFormatter>>(std::move(*writer), JsonFormatter(clock, json)));
-  auto sink = std::make_unique<FormattingSink<TableFormatter>>(std::move(*writer), TableFormatter(clock));
-  sink->writer().buffer() += TableFormatter::header();
-  return std::unique_ptr<Sink>(std::move(sink));
+  const size_t width = spec.format == OutputFormat::table && !spec.path ? stdout_terminal_width() : 0;
+  if (spec.format == OutputFormat::table) append_fitted(writer->buffer(), TableFormatter::header(), width);
+  return Output{std::move(*writer), spec.format, width};
 }
 
 }  // namespace
@@ -86,15 +116,20 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
   JsonOptions json;
   json.boot_tag = read_boot_tag();
   json.ancestors = options.lineage == Lineage::ancestors;
-  Result<std::unique_ptr<Sink>> primary = make_format_sink(options, clock, json);
-  if (!primary || !options.audit_log) return primary;
-  AuditLogOptions audit{*options.audit_log, options.audit_key_file, options.audit_sync_interval_ms, json};
-  Result<std::unique_ptr<Sink>> audit_sink = open_audit_log(audit, clock);
-  if (!audit_sink) return audit_sink.take_error();
-  std::vector<std::unique_ptr<Sink>> sinks;
-  sinks.push_back(std::move(*primary));
-  sinks.push_back(std::move(*audit_sink));
-  return std::unique_ptr<Sink>(std::make_unique<FanoutSink>(std::move(sinks)));
+  std::vector<Output> outputs;
+  for (const OutputSpec& spec : options.outputs) {
+    Result<Output> output = open_output(spec);
+    if (!output) return output.take_error();
+    outputs.push_back(std::move(*output));
+  }
+  std::unique_ptr<Sink> audit_log;
+  if (options.audit_log) {
+    AuditLogOptions audit{*options.audit_log, options.audit_key_file, options.audit_sync_interval_ms, json};
+    Result<std::unique_ptr<Sink>> opened = open_audit_log(audit, clock);
+    if (!opened) return opened.take_error();
+    audit_log = std::move(*opened);
+  }
+  return std::unique_ptr<Sink>(std::make_unique<OutputsSink>(clock, json, std::move(outputs), std::move(audit_log)));
 }
 
 }  // namespace tracer

@@ -109,17 +109,38 @@ void append_args(std::string& out, const Event& event) {
   }
 }
 
-// A syscall's error by name (ENOENT); other values as numbers.
+// A syscall's or an exec's error by name (ENOENT), as JSON's "errno" names
+// it; other values (a user function's return) as numbers.
 std::string return_text(const Event& event) {
   if (!event.ret) return "-";
-  if (event.syscall)
+  const std::string_view event_name = event.definition->name;
+  if (event.syscall || event_name == "execve" || event_name == "execveat")
     if (std::optional<std::string_view> name = errno_name_of_return(*event.ret)) return std::string(*name);
   return fmt::format("{}", *event.ret);
 }
 
-constexpr size_t kTimeWidth = 15, kUidWidth = 6, kCommWidth = 16, kPidWidth = 7, kRetWidth = 4, kEventWidth = 10;
+// RET holds ENOENT, EVENT bash_readline; COMM is at most 15 characters.
+constexpr size_t kTimeWidth = 15, kUidWidth = 5, kCommWidth = 15, kPidWidth = 7, kRetWidth = 6, kEventWidth = 13;
 
 }  // namespace
+
+void append_fitted(std::string& out, std::string_view line, size_t width) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  // Columns counted as UTF-8 characters: the line is escaped, so every
+  // character is printable (a wide one may still take two columns).
+  size_t columns = 0, cut = line.size();
+  for (size_t i = 0; i < line.size(); ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) continue;
+    if (++columns == width) cut = i;
+  }
+  if (width == 0 || columns <= width) {
+    out += line;
+  } else {
+    out += line.substr(0, cut);
+    out += "\u2026";  // …: the line goes on
+  }
+  out += '\n';
+}
 
 std::string TableFormatter::header() {
   std::string out;

@@ -244,7 +244,7 @@ TEST_P(ExecTest, HostileArgvIsEscapedInTheTable) {
   for (char c : row) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20) << row;
   const std::vector<std::string> lines = tracer_->out().lines();
   ASSERT_FALSE(lines.empty());
-  EXPECT_TRUE(lines[0].starts_with("TIME            UID    COMM             PID     TID     RET  EVENT      ARGS"))
+  EXPECT_TRUE(lines[0].starts_with("TIME            UID   COMM            PID     TID     RET    EVENT         ARGS"))
       << lines[0];
 }
 

@@ -253,8 +253,8 @@ TEST(Lifecycle, UsageErrorIsOneLineAndStatusTwo) {
   ASSERT_TRUE(WIFEXITED(completed.status));
   EXPECT_EQ(WEXITSTATUS(completed.status), 2);
   EXPECT_EQ(completed.err,
-            "tracer: --output 'xml': expected table, json, none, out-file:PATH, audit-log:PATH, option:parent or "
-            "option:ancestors\n");
+            "tracer: --output 'xml': expected table, json, none, table:PATH, json:PATH, out-file:PATH, "
+            "audit-log:PATH, option:parent or option:ancestors (--output help)\n");
 }
 
 TEST(Lifecycle, UnwritableOutFileIsStatusOne) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "record_builder.hpp"
 #include "tracer/decode/decode.hpp"
@@ -115,6 +116,52 @@ TEST_F(FormatTest, TableLineEscapesAndAligns) {
   EXPECT_EQ(line.find("1000"), header.find("UID"));
   EXPECT_EQ(line.find("execve"), header.find("EVENT"));
   EXPECT_EQ(line.find("/bin/ls"), header.find("ARGS"));
+}
+
+TEST_F(FormatTest, FailedExecShowsTheErrnoNameAsSyscallsDo) {
+  ExecRecordSpec spec;
+  spec.ret = -2;
+  spec.flags = 0;
+  const std::string line = table_line(spec);
+  const std::string header = TableFormatter::header();
+  EXPECT_EQ(line.find("ENOENT "), header.find("RET")) << line;
+  EXPECT_EQ(line.find("execve"), header.find("EVENT")) << line;
+  EXPECT_EQ(nlohmann::json::parse(json_line(spec))["ret"], -2);  // JSON keeps the number
+}
+
+TEST_F(FormatTest, EventAndRetColumnsHoldTheLongestNames) {
+  const std::string header = TableFormatter::header();
+  EXPECT_GE(header.find("EVENT") - header.find("RET"), std::string("ENOENT ").size());
+  EXPECT_GE(header.find("ARGS") - header.find("EVENT"), std::string("bash_readline ").size());
+}
+
+TEST_F(FormatTest, TableFitsEightyColumns) {
+  ExecRecordSpec spec;
+  std::string argv = "ls";
+  for (int i = 0; i < 40; ++i) argv += std::string(1, '\0') + "argument-" + std::to_string(i);
+  spec.argv = argv + '\0';
+  spec.pathname = "/usr/lib/x86_64-linux-gnu/some/long/path/\xc3\xa9t\xc3\xa9";
+  std::string out;
+  append_fitted(out, TableFormatter::header(), 80);
+  append_fitted(out, table_line(spec), 80);
+  append_fitted(out, "short\n", 80);
+  std::istringstream lines(out);
+  std::vector<std::string> rows;
+  for (std::string row; std::getline(lines, row);) rows.push_back(row);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[0].ends_with("ARGS")) << rows[0];  // the header fits whole
+  EXPECT_TRUE(rows[1].ends_with("\u2026")) << rows[1];
+  EXPECT_EQ(rows[2], "short");
+  for (const std::string& row : rows) {
+    size_t columns = 0;
+    for (unsigned char c : row) columns += (c & 0xC0) != 0x80;
+    EXPECT_LE(columns, 80u) << row;
+  }
+  EXPECT_EQ(rows[1].find("/usr"), rows[0].find("ARGS"));  // ARGS is what gets cut
+  // No limit: the line as formatted.
+  std::string whole;
+  append_fitted(whole, table_line(spec), 0);
+  EXPECT_EQ(whole, table_line(spec));
 }
 
 }  // namespace

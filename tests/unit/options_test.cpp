@@ -25,6 +25,61 @@ TEST(Options, OutputSpecs) {
   EXPECT_EQ(options->format, OutputFormat::json);
   EXPECT_EQ(options->output_file, "/var/log/x.json");
   EXPECT_EQ(parse({"--output", "none"})->format, OutputFormat::none);
+  EXPECT_TRUE(parse({"--output", "none"})->outputs.empty());
+}
+
+TEST(Options, SeveralOutputsEachWithItsFormatAndDestination) {
+  Result<Options> options = parse({"--output", "table", "--output", "json:/var/log/tracer/exec.json", "--output",
+                                   "audit-log:/var/log/tracer/audit.log", "--output", "option:parent"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  const std::vector<OutputSpec> expected = {{OutputFormat::table, std::nullopt},
+                                            {OutputFormat::json, "/var/log/tracer/exec.json"}};
+  EXPECT_EQ(options->outputs, expected);
+  EXPECT_EQ(options->audit_log, "/var/log/tracer/audit.log");
+  EXPECT_EQ(options->lineage, Lineage::parent);
+  // The same format to two files, and table:PATH.
+  options = parse({"--output", "json:/a.json", "--output", "json:/b.json", "--output", "table:/c.txt"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->outputs.size(), 3u);
+}
+
+TEST(Options, OutFileSendsTheOneFormatToItsPath) {
+  Result<Options> options = parse({"--output", "out-file:/x.txt"});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->outputs, (std::vector<OutputSpec>{{OutputFormat::table, "/x.txt"}}));
+  options = parse({"--output", "out-file:/x.json", "--output", "json"});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->outputs, (std::vector<OutputSpec>{{OutputFormat::json, "/x.json"}}));
+  // none beside the audit log: only the audit log is written.
+  options = parse({"--output", "none", "--output", "audit-log:/a.log"});
+  ASSERT_TRUE(options.ok());
+  EXPECT_TRUE(options->outputs.empty());
+  EXPECT_EQ(options->audit_log, "/a.log");
+  // Only the audit log: the table still goes to stdout, as before.
+  options = parse({"--output", "audit-log:/a.log"});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->outputs, (std::vector<OutputSpec>{{}}));
+}
+
+TEST(Options, OutputCombinationsThatCannotWorkAreUsageErrors) {
+  const auto refused = [](std::vector<const char*> args, std::string_view needle) {
+    Result<Options> result = parse(std::move(args));
+    ASSERT_FALSE(result.ok()) << needle;
+    EXPECT_EQ(result.error().kind, ExitKind::usage);
+    EXPECT_NE(result.error().message.find(needle), std::string::npos) << result.error().message;
+    EXPECT_EQ(result.error().message.find('\n'), std::string::npos);
+  };
+  refused({"--output", "table", "--output", "json"}, "only one output may go to stdout");
+  refused({"--output", "json", "--output", "json"}, "only one output may go to stdout");
+  refused({"--output", "json:/a", "--output", "table:/a"}, "/a is given to two outputs");
+  refused({"--output", "json:/var/log/a", "--output", "audit-log:/var/log/./a"}, "given to two outputs");
+  refused({"--output", "table", "--output", "json", "--output", "out-file:/x"}, "several formats");
+  refused({"--output", "json:/a", "--output", "out-file:/x"}, "already goes to /a");
+  refused({"--output", "none", "--output", "out-file:/x"}, "none writes nothing");
+  refused({"--output", "none", "--output", "table"}, "cannot be combined with table");
+  refused({"--output", "json:"}, "needs a path");
+  refused({"--output", "xml:/x"}, "'xml:/x'");
+  refused({"--stats", "--output", "table", "--output", "json:/x"}, "one --output");
 }
 
 TEST(Options, UsageErrorsNameTheProblem) {

@@ -2,7 +2,8 @@
 // Feeds --metrics from the event loop: a heartbeat every loop turn (for
 // /healthz), and at most four times a second a snapshot of the run's counters
 // (events by name, losses by cause, ring buffer fill, process table size,
-// attach failures) for /metrics.
+// attach failures, each output's records, bytes and write errors, the audit
+// log's seq) for /metrics.
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +24,8 @@ class MetricsPublisher {
     const UserFunctions* user_functions = nullptr;
     std::function<uint64_t()> process_table_entries;
     std::function<uint64_t()> attach_failures;
+    // Adds the outputs' counters and the audit log's seq (Sink::add_metrics).
+    std::function<void(MetricsSnapshot&)> outputs;
   };
   MetricsPublisher(MetricsServer& server, Sources sources);
   ~MetricsPublisher();

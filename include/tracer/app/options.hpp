@@ -18,6 +18,12 @@ class UserFunctions;
 
 enum class Command { trace, list, check, verify };
 enum class OutputFormat { table, json, none };
+// One --output FORMAT[:PATH]: a format and where it goes.
+struct OutputSpec {
+  OutputFormat format = OutputFormat::table;
+  std::optional<std::string> path;  // nullopt: stdout
+  bool operator==(const OutputSpec&) const = default;
+};
 // --output option:parent / option:ancestors: who started the process, from the
 // process table.
 enum class Lineage { none, parent, ancestors };
@@ -26,8 +32,12 @@ struct Options {
   Command command = Command::trace;
   std::vector<std::string> trace_expressions;
   FilterSpec filters;  // parsed from trace_expressions
+  // Every table and JSON output (empty for --output none), at most one of
+  // them on stdout, no path twice.
+  std::vector<OutputSpec> outputs{OutputSpec{}};
+  // The first output's format and file: what --stats prints (it takes one).
   OutputFormat format = OutputFormat::table;
-  std::optional<std::string> output_file;  // out-file:PATH
+  std::optional<std::string> output_file;
   Lineage lineage = Lineage::none;
   std::optional<std::string> config_file;  // --config: any option below, and user_tracers
   // bash_readline and the user tracers of --config (never null after parsing).
@@ -42,7 +52,7 @@ struct Options {
   uint32_t stats_interval_s = 0;
   uint32_t stats_top = 20;
 
-  // --output audit-log:PATH, beside the chosen format.
+  // --output audit-log:PATH, beside the outputs above.
   std::optional<std::string> audit_log;
   std::optional<std::string> audit_key_file;  // --audit-key
   int audit_sync_interval_ms = 100;           // --audit-sync always|MS

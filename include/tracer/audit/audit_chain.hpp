@@ -38,6 +38,7 @@ class AuditChain {
   void seal(std::string_view event_json, std::string& out);
 
   bool keyed() const { return !key_.empty(); }
+  uint64_t seq() const { return seq_; }  // the last sealed record's
   // Hex digest of bytes under this chain's algorithm.
   std::string digest(std::string_view bytes) const;
 

@@ -1,6 +1,7 @@
 #pragma once
 // Event → text: one JSON object per line, or the human-readable table (TIME
-// UID COMM PID TID RET EVENT ARGS). Untrusted bytes are escaped in both.
+// UID COMM PID TID RET EVENT ARGS; 75 columns before ARGS). Untrusted bytes
+// are escaped in both.
 
 #include <string>
 
@@ -27,6 +28,10 @@ class JsonFormatter {
   Rfc3339Formatter timestamps_;
   std::string args_buffer_;  // reused: no allocation per event
 };
+
+// One table line, cut to width columns (0: no limit) with "…" where it was
+// cut, so that a terminal shows it on one row rather than wrapping.
+void append_fitted(std::string& out, std::string_view line, size_t width);
 
 class TableFormatter {
  public:

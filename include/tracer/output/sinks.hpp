@@ -1,6 +1,7 @@
 #pragma once
 // Where events end up. Every sink takes the same calls, so table, JSON,
-// count-only output and the audit log sit behind one interface.
+// count-only output and the audit log sit behind one interface; several
+// outputs at once are one sink that fans each event out to all of them.
 
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "tracer/core/clock.hpp"
 #include "tracer/core/result.hpp"
 #include "tracer/decode/event.hpp"
+#include "tracer/output/metrics.hpp"
 
 namespace tracer {
 
@@ -20,8 +22,13 @@ class Sink {
   virtual Status flush() = 0;
   // SIGHUP: reopen output files.
   virtual Status reopen() = 0;
+  // --metrics: adds this sink's outputs (records, bytes, write errors) and,
+  // for the audit log, its last sealed seq.
+  virtual void add_metrics(MetricsSnapshot&) const {}
 };
 
+// Every output of options.outputs (each format formatted once per event,
+// whatever the number of its outputs) and the audit log.
 Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWallClock& clock);
 
 }  // namespace tracer
