@@ -12,6 +12,7 @@
 
 #include "tracer/app/event_loop.hpp"
 #include "tracer/kernel/bpf_program.hpp"
+#include "tracer/kernel/confine.hpp"
 #include "tracer/kernel/features.hpp"
 #include "tracer/kernel/load_heap.hpp"
 #include "tracer/kernel/privileges.hpp"
@@ -56,7 +57,10 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
   facts.boot_clock_ns = boot_clock_now_ns();
   // Tracepoint ids and the selected syscalls' argument names, from tracefs.
   const std::bitset<TRACER_SYSCALL_NR_MAX> syscalls = selected_syscalls(options);
-  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any()) tracefs = read_tracefs_syscalls(syscalls);
+  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any()) {
+    tracefs = read_tracefs_syscalls(syscalls);
+    facts.tracefs_unreadable = tracefs.tracepoint_ids.empty();
+  }
   // Checked as soon as the argument names are known: before the slower
   // steps below, and before any notice.
   if (Status status = check_syscall_argument_filters(options.filters, tracefs.signatures); !status)
@@ -73,9 +77,22 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
   return facts;
 }
 
-void report_unavailable(const std::vector<UnavailableEvent>& unavailable) {
-  for (const UnavailableEvent& event : unavailable)
-    std::fprintf(stderr, "tracer: %s is not produced: %s\n", event.name.c_str(), event.reason.c_str());
+// Events asked for by name that cannot be produced stop the run; those of
+// the default set are named in one line.
+Status refuse_unavailable(const Options& options, const std::vector<UnavailableEvent>& unavailable) {
+  if (std::string named = named_refusal(options, unavailable); !named.empty()) return runtime_error(named);
+  if (std::string others = default_refusal(options, unavailable); !others.empty())
+    std::fprintf(stderr, "tracer: %s\n", others.c_str());
+  return ok_status();
+}
+
+void report_syscall_hook_fallback(const TracePlan& plan) {
+  if (plan.syscall_hook_fallback.empty()) return;
+  std::string why = plan.syscall_hook_fallback;
+  if (std::string hint = tracefs_hint(); !hint.empty()) why += " (" + hint + ")";
+  std::fprintf(stderr,
+               "tracer: syscalls hooked by raw_tp/sys_enter and tp_btf/sys_exit (every syscall runs a program): %s\n",
+               why.c_str());
 }
 
 Result<TracerBpf> load(const TracePlan& plan, bool verbose) {
@@ -96,27 +113,44 @@ Result<TracerBpf> load(const TracePlan& plan, bool verbose) {
   return bpf;
 }
 
-// A hook the kernel refused is reported; an optional one only with --verbose.
-Status attach_and_report(TracerBpf& bpf, bool verbose) {
+// The run as attached: an event asked for by name that lost its hook stops
+// it (and the links go with bpf); other lost events are named in one line; a
+// failed hook that costs no event is reported on its own, an optional one
+// only with --verbose.
+Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, const TracePlan& plan) {
   Result<std::vector<AttachOutcome>> outcomes = bpf.attach();
   if (!outcomes) return outcomes.take_error();
-  for (const AttachOutcome& outcome : *outcomes)
-    if (!outcome.attached && (!outcome.optional || verbose))
+  AttachedRun run = assess_attachments(options, plan, *outcomes);
+  if (Status status = refuse_unavailable(options, run.lost); !status) return status.take_error();
+  for (const AttachOutcome& outcome : run.other_failures)
+    if (!outcome.optional || options.verbose)
       std::fprintf(stderr, "tracer: %s could not be attached (%s); events that need it are not produced\n",
                    outcome.hook.c_str(), outcome.error.c_str());
-  return ok_status();
+  return run;
+}
+
+// From here on the run needs no privilege beyond the bash watcher's; a
+// kernel without seccomp leaves it unconfined.
+void confine(const TracePlan& plan) {
+  if (Status status = confine_run({.attaches_probes = plan.bash_readline_slot.has_value()}); !status)
+    std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", status.error().message.c_str());
 }
 
 // The summary line, unless the reader of the output went away.
-Status finish(Status status, const RunTotals& totals) {
+// Probes not attached (bash copies found while running) are counted there.
+Status finish(Status status, const RunTotals& totals, uint64_t probes_not_attached = 0) {
   if (!status && status.error().kind == ExitKind::reader_gone) return status;
-  std::fprintf(stderr, "%s\n", summary_line(totals.events_emitted, totals.losses).c_str());
+  std::string line = summary_line(totals.events_emitted, totals.losses);
+  if (probes_not_attached > 0)
+    line += ", " + std::to_string(probes_not_attached) + (probes_not_attached == 1 ? " probe" : " probes") +
+            " not attached";
+  std::fprintf(stderr, "%s\n", line.c_str());
   return status;
 }
 
-Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan) {
-  std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
-               plan.traced_events.c_str());
+Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan, const std::string& traced) {
+  confine(plan);
+  std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n", traced.c_str());
   RunTotals totals;
   Status status = run_stats_loop(bpf, options, totals.events_emitted, totals.losses);
   return finish(std::move(status), totals);
@@ -140,25 +174,26 @@ ExecutableHooks watch_hooks(BashWatcher* watcher) {
   return hooks;
 }
 
-Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& plan, Sink& sink, BootToWallClock& clock,
-                    const SyscallSignatures& signatures) {
+Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& plan, const std::string& traced,
+                    Sink& sink, BootToWallClock& clock, const SyscallSignatures& signatures) {
   Enricher enricher(bpf.container_ids_fd(), options.lineage, seed_process_table(options));
-  // Tests and scripts wait for this line: from here on every event is seen.
-  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", plan.traced_events.c_str());
-
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
   decode_options.syscalls = &signatures;
   decode_options.user_functions = options.user_functions.get();
   std::optional<BashWatcher> watcher;
   if (plan.bash_readline_slot) watcher.emplace(bpf, *plan.bash_readline_slot, options.verbose);
+  confine(plan);
+  // Tests and scripts wait for this line: from here on every event is seen.
+  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", traced.c_str());
+
   RunTotals totals;
   Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
                                  watch_hooks(watcher ? &*watcher : nullptr));
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),
                  enricher.table()->peak_size());
-  return finish(std::move(status), totals);
+  return finish(std::move(status), totals, watcher ? watcher->probes_not_attached() : 0);
 }
 
 }  // namespace
@@ -173,15 +208,17 @@ Status run_trace(const Options& options) {
   TracefsSyscalls tracefs;
   Result<KernelFacts> facts = gather_kernel_facts(options, tracefs);
   if (!facts) return facts.take_error();
-  report_unavailable(unavailable_events(options, *facts));
+  if (Status status = refuse_unavailable(options, unavailable_events(options, *facts)); !status) return status;
   Result<TracePlan> plan = plan_trace(options, *facts);
   if (!plan) return plan.take_error();
+  report_syscall_hook_fallback(*plan);
 
   Result<TracerBpf> bpf = load(*plan, options.verbose);
   if (!bpf) return bpf.take_error();
-  if (Status status = attach_and_report(*bpf, options.verbose); !status) return status;
-  if (options.stats) return count_syscalls(*bpf, options, *plan);
-  return trace_events(*bpf, options, *plan, **sink, clock, tracefs.signatures);
+  Result<AttachedRun> attached = attach_and_assess(*bpf, options, *plan);
+  if (!attached) return attached.take_error();
+  if (options.stats) return count_syscalls(*bpf, options, *plan, attached->traced_events);
+  return trace_events(*bpf, options, *plan, attached->traced_events, **sink, clock, tracefs.signatures);
 }
 
 }  // namespace tracer
