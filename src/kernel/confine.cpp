@@ -15,27 +15,29 @@
 namespace tracer {
 namespace {
 
-// Found with `strace -f -c` of real runs in every mode (JSON, table, output
-// file, audit log, --stats, option:parent, bash_readline, openat, SIGHUP
-// reopen), plus what a metrics thread (libmicrohttpd) and sd_notify call.
+// Found with `strace -f` of real runs in every mode (table, JSON, output
+// file, audit log, option:parent, --stats, event=openat, bash_readline with a
+// bash copy found while running, SIGHUP reopen), from the filter's
+// installation to the exit; then what the loop may call on paths those runs
+// did not take (the user-call sweep, an abort, realloc), and what a metrics
+// thread (libmicrohttpd) and sd_notify call.
 constexpr std::string_view kLoopSyscalls[] = {
     // the ring buffer, signals, timers
-    "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "epoll_create1", "signalfd4", "rt_sigprocmask",
-    "rt_sigaction", "rt_sigreturn", "rt_sigtimedwait", "restart_syscall", "clock_gettime", "clock_nanosleep",
-    "nanosleep", "gettimeofday", "futex", "sched_yield", "getrandom",
-    // outputs: writes, SIGHUP reopen, the audit log
-    "read", "write", "writev", "readv", "pread64", "pwrite64", "lseek", "openat", "close", "fstat", "newfstatat",
-    "statx", "fcntl", "ioctl", "fdatasync", "fsync", "ftruncate", "dup", "dup3", "flock",
-    // /proc: the process table, the user-call sweep, bash copies
-    "getdents64", "readlink", "readlinkat", "kill", "getpid", "gettid", "getuid", "geteuid", "capget", "uname",
+    "epoll_wait", "epoll_pwait", "epoll_ctl", "epoll_create1", "signalfd4", "poll", "rt_sigprocmask", "rt_sigaction",
+    "rt_sigreturn", "restart_syscall", "clock_gettime", "clock_nanosleep", "nanosleep", "futex", "getrandom",
+    // outputs: writes, SIGHUP reopen, the audit log's syncs
+    "read", "write", "writev", "pread64", "lseek", "openat", "close", "fstat", "newfstatat", "fcntl", "ioctl",
+    "fdatasync", "fsync",
+    // /proc: the process table, the user-call sweep (kill(tid, 0)), bash copies
+    "getdents64", "readlink", "readlinkat", "kill", "getpid", "gettid", "capget", "geteuid", "uname",
     // memory (malloc, libelf's mmap of ELF files)
     "mmap", "munmap", "mremap", "mprotect", "brk", "madvise",
     // BPF maps and links
     "bpf",
-    // a metrics thread and sd_notify
-    "clone", "clone3", "set_robust_list", "rseq", "poll", "ppoll", "accept4", "recvfrom", "sendto", "sendmsg",
-    "setsockopt", "getsockopt", "shutdown", "getsockname", "socket", "eventfd2", "pipe2",
-    // the end
+    // a metrics thread (libmicrohttpd) and sd_notify
+    "clone", "clone3", "set_robust_list", "rseq", "ppoll", "accept4", "recvfrom", "sendto", "sendmsg", "setsockopt",
+    "shutdown", "getsockname", "socket", "eventfd2", "pipe2", "sched_yield",
+    // the end (abort raises with tgkill)
     "exit", "exit_group", "tgkill"};
 
 // The bash watcher attaches uprobes: perf_event_open, then ioctl and bpf.
