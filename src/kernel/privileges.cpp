@@ -20,9 +20,9 @@ bool has_capability(int capability) {
 Status check_privileges() {
   // CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON in the kernel's checks.
   if (has_capability(CAP_SYS_ADMIN) || (has_capability(kCapBpf) && has_capability(kCapPerfmon))) return ok_status();
-  return runtime_error(
-      "needs root, or the capabilities CAP_BPF and CAP_PERFMON (running as uid " + std::to_string(getuid()) +
-      " without them; per-syscall tracepoints and uprobes also need CAP_SYS_ADMIN: see tracer --check)");
+  return runtime_error("needs root, or the capabilities CAP_BPF and CAP_PERFMON (running as uid " +
+                       std::to_string(getuid()) +
+                       " without them; per-syscall tracepoints and uprobes also need CAP_SYS_ADMIN)");
 }
 
 std::string privilege_hint(std::string_view hook, int err) {

@@ -200,7 +200,8 @@ TEST(Lifecycle, WithoutPrivilegesOneLineAndStatusOne) {
   ASSERT_TRUE(WIFEXITED(completed.status));
   EXPECT_EQ(WEXITSTATUS(completed.status), 1);
   EXPECT_EQ(completed.err,
-            "tracer: needs root, or the capabilities CAP_BPF and CAP_PERFMON (running as uid 65534 without them)\n");
+            "tracer: needs root, or the capabilities CAP_BPF and CAP_PERFMON (running as uid 65534 without them; "
+            "per-syscall tracepoints and uprobes also need CAP_SYS_ADMIN)\n");
   EXPECT_EQ(completed.out, "");
 }
 
