@@ -121,6 +121,9 @@ Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, co
   Result<std::vector<AttachOutcome>> outcomes = bpf.attach();
   if (!outcomes) return outcomes.take_error();
   AttachedRun run = assess_attachments(options, plan, *outcomes);
+  if (std::string named = named_refusal(options, run.lost); !named.empty()) return runtime_error(named);
+  if (run.traced_events.empty())  // the default events lost, and nothing else wanted
+    return runtime_error("no event left to trace: " + default_refusal(options, run.lost));
   if (Status status = refuse_unavailable(options, run.lost); !status) return status.take_error();
   for (const AttachOutcome& outcome : run.other_failures)
     if (!outcome.optional || options.verbose)

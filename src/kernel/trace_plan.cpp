@@ -324,7 +324,7 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
   if (!hook) return hook.take_error();
   plan.syscall_hook = *hook;
   if (plan.syscall_hook == SyscallHook::raw && requested_syscall_hook(options) == SyscallHook::automatic &&
-      facts.tracefs_unreadable && (exec || plan.syscalls.any()))
+      facts.tracefs_unreadable && (exec || plan.syscalls.any()) && plan.syscalls.count() <= kMaxSyscallTracepoints)
     plan.syscall_hook_fallback = "tracefs could not be read";
   plan.rodata = {.max_args = options.max_args,
                  .process_table_feed = options.lineage != Lineage::none,

@@ -215,6 +215,8 @@ TEST(TracePlan, WithoutTracepointsExecsAndSyscallsFallBackToRaw) {
       plan_of(parse({"--trace", "event=execve,openat", "--syscall-hook", "raw"}), kernel.facts).syscall_hook_fallback,
       "")
       << "raw asked for: no fallback";
+  EXPECT_EQ(plan_of(parse({"--stats"}), kernel.facts).syscall_hook_fallback, "")
+      << "every syscall counted: the raw hooks anyway";
 }
 
 TEST(TracePlan, OneMissingTracepointIsEnoughForRaw) {
