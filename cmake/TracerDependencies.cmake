@@ -29,6 +29,7 @@ endmacro()
 tracer_require_pkgconfig(LIBBPF libbpf libbpf-dev)
 tracer_require_pkgconfig(LIBELF libelf libelf-dev)
 tracer_require_pkgconfig(ZLIB zlib zlib1g-dev)
+tracer_require_pkgconfig(LIBSECCOMP libseccomp libseccomp-dev)
 tracer_require_package(CLI11 libcli11-dev)
 tracer_require_package(fmt libfmt-dev)
 tracer_require_package(nlohmann_json nlohmann-json3-dev)
@@ -54,11 +55,14 @@ if(TRACER_BUILD_TESTS)
 endif()
 
 # What the tracer links: shared libraries, or static archives by name (-static
-# makes the linker take libbpf.a, libelf.a, libz.a) and fmt header-only.
+# makes the linker take libbpf.a, libelf.a, libz.a, libseccomp.a) and fmt
+# header-only.
 if(TRACER_STATIC)
   set(TRACER_LIBBPF ${LIBBPF_STATIC_LIBRARIES})
+  set(TRACER_LIBSECCOMP ${LIBSECCOMP_STATIC_LIBRARIES})
   set(TRACER_FMT fmt::fmt-header-only)
 else()
   set(TRACER_LIBBPF PkgConfig::LIBBPF)
+  set(TRACER_LIBSECCOMP PkgConfig::LIBSECCOMP)
   set(TRACER_FMT fmt::fmt)
 endif()

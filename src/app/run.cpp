@@ -14,6 +14,7 @@
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/app/service_notify.hpp"
 #include "tracer/kernel/bpf_program.hpp"
+#include "tracer/kernel/confine.hpp"
 #include "tracer/kernel/features.hpp"
 #include "tracer/kernel/load_heap.hpp"
 #include "tracer/kernel/privileges.hpp"
@@ -59,7 +60,10 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
   facts.boot_clock_ns = boot_clock_now_ns();
   // Tracepoint ids and the selected syscalls' argument names, from tracefs.
   const std::bitset<TRACER_SYSCALL_NR_MAX> syscalls = selected_syscalls(options);
-  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any()) tracefs = read_tracefs_syscalls(syscalls);
+  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any()) {
+    tracefs = read_tracefs_syscalls(syscalls);
+    facts.tracefs_unreadable = tracefs.tracepoint_ids.empty();
+  }
   // Checked as soon as the argument names are known: before the slower
   // steps below, and before any notice.
   if (Status status = check_syscall_argument_filters(options.filters, tracefs.signatures); !status)
@@ -76,9 +80,22 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
   return facts;
 }
 
-void report_unavailable(const std::vector<UnavailableEvent>& unavailable) {
-  for (const UnavailableEvent& event : unavailable)
-    std::fprintf(stderr, "tracer: %s is not produced: %s\n", event.name.c_str(), event.reason.c_str());
+// Events asked for by name that cannot be produced stop the run; those of
+// the default set are named in one line.
+Status refuse_unavailable(const Options& options, const std::vector<UnavailableEvent>& unavailable) {
+  if (std::string named = named_refusal(options, unavailable); !named.empty()) return runtime_error(named);
+  if (std::string others = default_refusal(options, unavailable); !others.empty())
+    std::fprintf(stderr, "tracer: %s\n", others.c_str());
+  return ok_status();
+}
+
+void report_syscall_hook_fallback(const TracePlan& plan) {
+  if (plan.syscall_hook_fallback.empty()) return;
+  std::string why = plan.syscall_hook_fallback;
+  if (std::string hint = tracefs_hint(); !hint.empty()) why += " (" + hint + ")";
+  std::fprintf(stderr,
+               "tracer: syscalls hooked by raw_tp/sys_enter and tp_btf/sys_exit (every syscall runs a program): %s\n",
+               why.c_str());
 }
 
 Result<TracerBpf> load(const TracePlan& plan, bool verbose) {
@@ -99,33 +116,48 @@ Result<TracerBpf> load(const TracePlan& plan, bool verbose) {
   return bpf;
 }
 
-// A hook the kernel refused is reported; an optional one only with --verbose.
-// How many required hooks failed.
-Result<uint64_t> attach_and_report(TracerBpf& bpf, bool verbose) {
+// The run as attached: an event asked for by name that lost its hook stops
+// it (and the links go with bpf); other lost events are named in one line; a
+// failed hook that costs no event is reported on its own, an optional one
+// only with --verbose.
+Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, const TracePlan& plan) {
   Result<std::vector<AttachOutcome>> outcomes = bpf.attach();
   if (!outcomes) return outcomes.take_error();
-  uint64_t failures = 0;
-  for (const AttachOutcome& outcome : *outcomes) {
-    if (outcome.attached) continue;
-    if (!outcome.optional) ++failures;
-    if (!outcome.optional || verbose)
+  AttachedRun run = assess_attachments(options, plan, *outcomes);
+  if (std::string named = named_refusal(options, run.lost); !named.empty()) return runtime_error(named);
+  if (run.traced_events.empty())  // the default events lost, and nothing else wanted
+    return runtime_error("no event left to trace: " + default_refusal(options, run.lost));
+  if (Status status = refuse_unavailable(options, run.lost); !status) return status.take_error();
+  for (const AttachOutcome& outcome : run.other_failures)
+    if (!outcome.optional || options.verbose)
       std::fprintf(stderr, "tracer: %s could not be attached (%s); events that need it are not produced\n",
                    outcome.hook.c_str(), outcome.error.c_str());
-  }
-  return failures;
+  return run;
+}
+
+// From here on the run needs no privilege beyond the bash watcher's; a
+// kernel without seccomp leaves it unconfined.
+void confine(const TracePlan& plan) {
+  if (Status status = confine_run({.attaches_probes = plan.bash_readline_slot.has_value()}); !status)
+    std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", status.error().message.c_str());
 }
 
 // The summary line, unless the reader of the output went away.
-Status finish(Status status, const RunTotals& totals) {
+// Probes not attached (bash copies found while running) are counted there.
+Status finish(Status status, const RunTotals& totals, uint64_t probes_not_attached = 0) {
   if (!status && status.error().kind == ExitKind::reader_gone) return status;
-  std::fprintf(stderr, "%s\n", summary_line(totals.events_emitted, totals.losses).c_str());
+  std::string line = summary_line(totals.events_emitted, totals.losses);
+  if (probes_not_attached > 0)
+    line += ", " + std::to_string(probes_not_attached) + (probes_not_attached == 1 ? " probe" : " probes") +
+            " not attached";
+  std::fprintf(stderr, "%s\n", line.c_str());
   return status;
 }
 
-Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan) {
-  std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
-               plan.traced_events.c_str());
-  notify_ready("counting " + plan.traced_events);
+Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan, const std::string& traced) {
+  confine(plan);
+  std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n", traced.c_str());
+  notify_ready("counting " + traced);
   RunTotals totals;
   Status status = run_stats_loop(bpf, options, totals.events_emitted, totals.losses);
   notify_stopping();
@@ -151,7 +183,7 @@ ExecutableHooks watch_hooks(BashWatcher* watcher) {
 }
 
 // --metrics: the server listens before the readiness line, so that a
-// scraper that waits for readiness finds it.
+// scraper that waits for readiness finds it (and before the run is confined).
 Result<std::unique_ptr<MetricsServer>> start_metrics(const Options& options) {
   if (!options.metrics) return std::unique_ptr<MetricsServer>();
   Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(*options.metrics);
@@ -162,29 +194,32 @@ Result<std::unique_ptr<MetricsServer>> start_metrics(const Options& options) {
   return server;
 }
 
-Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& plan, Sink& sink, BootToWallClock& clock,
-                    const SyscallSignatures& signatures, uint64_t attach_failures) {
+Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& plan, const AttachedRun& attached,
+                    Sink& sink, BootToWallClock& clock, const SyscallSignatures& signatures) {
   Enricher enricher(bpf.container_ids_fd(), options.lineage, seed_process_table(options));
+  std::optional<BashWatcher> watcher;
+  if (plan.bash_readline_slot) watcher.emplace(bpf, *plan.bash_readline_slot, options.verbose);
   Result<std::unique_ptr<MetricsServer>> metrics_server = start_metrics(options);
   if (!metrics_server) return metrics_server.take_error();
   std::optional<MetricsPublisher> metrics;
+  const uint64_t failed_at_start = attached.other_failures.size();
   if (*metrics_server)
-    metrics.emplace(**metrics_server,
-                    MetricsPublisher::Sources{
-                        bpf.ring_buffer_fd(), uint64_t(options.ring_buffer_kib) * 1024, options.user_functions.get(),
-                        [&enricher] { return enricher.table() ? uint64_t(enricher.table()->size()) : 0; },
-                        [attach_failures] { return attach_failures; },
-                        [&sink](MetricsSnapshot& snapshot) { sink.add_metrics(snapshot); }});
-  // Tests and scripts wait for this line: from here on every event is seen.
-  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", plan.traced_events.c_str());
-  notify_ready("tracing " + plan.traced_events);
-
+    metrics.emplace(
+        **metrics_server,
+        MetricsPublisher::Sources{
+            bpf.ring_buffer_fd(), uint64_t(options.ring_buffer_kib) * 1024, options.user_functions.get(),
+            [&enricher] { return enricher.table() ? uint64_t(enricher.table()->size()) : 0; },
+            [&watcher, failed_at_start] { return failed_at_start + (watcher ? watcher->probes_not_attached() : 0); },
+            [&sink](MetricsSnapshot& snapshot) { sink.add_metrics(snapshot); }});
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
   decode_options.syscalls = &signatures;
   decode_options.user_functions = options.user_functions.get();
-  std::optional<BashWatcher> watcher;
-  if (plan.bash_readline_slot) watcher.emplace(bpf, *plan.bash_readline_slot, options.verbose);
+  confine(plan);
+  // Tests and scripts wait for this line: from here on every event is seen.
+  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", attached.traced_events.c_str());
+  notify_ready("tracing " + attached.traced_events);
+
   RunTotals totals;
   Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
                                  watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr);
@@ -192,7 +227,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),
                  enricher.table()->peak_size());
-  return finish(std::move(status), totals);
+  return finish(std::move(status), totals, watcher ? watcher->probes_not_attached() : 0);
 }
 
 }  // namespace
@@ -207,16 +242,17 @@ Status run_trace(const Options& options) {
   TracefsSyscalls tracefs;
   Result<KernelFacts> facts = gather_kernel_facts(options, tracefs);
   if (!facts) return facts.take_error();
-  report_unavailable(unavailable_events(options, *facts));
+  if (Status status = refuse_unavailable(options, unavailable_events(options, *facts)); !status) return status;
   Result<TracePlan> plan = plan_trace(options, *facts);
   if (!plan) return plan.take_error();
+  report_syscall_hook_fallback(*plan);
 
   Result<TracerBpf> bpf = load(*plan, options.verbose);
   if (!bpf) return bpf.take_error();
-  Result<uint64_t> attach_failures = attach_and_report(*bpf, options.verbose);
-  if (!attach_failures) return attach_failures.take_error();
-  if (options.stats) return count_syscalls(*bpf, options, *plan);
-  return trace_events(*bpf, options, *plan, **sink, clock, tracefs.signatures, *attach_failures);
+  Result<AttachedRun> attached = attach_and_assess(*bpf, options, *plan);
+  if (!attached) return attached.take_error();
+  if (options.stats) return count_syscalls(*bpf, options, *plan, attached->traced_events);
+  return trace_events(*bpf, options, *plan, *attached, **sink, clock, tracefs.signatures);
 }
 
 }  // namespace tracer

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "tracer/core/fd.hpp"
+#include "tracer/kernel/privileges.hpp"
 #include "tracer_bpf.skel.h"
 
 namespace tracer {
@@ -207,36 +208,57 @@ bool TracerBpf::judge_executable(uint32_t slot, const ExecutableId& executable, 
 }
 
 template <typename Attach>
-void TracerBpf::attach_one(std::vector<AttachOutcome>& outcomes, std::string hook, bool optional, Attach attach) {
-  AttachOutcome outcome{std::move(hook), false, optional, ""};
+void TracerBpf::attach_one(std::vector<AttachOutcome>& outcomes, AttachOutcome outcome, Attach attach,
+                           std::optional<ExecutableId> owner) {
   if (bpf_link* link = attach()) {
     outcome.attached = true;
-    links_.emplace_back(link);
+    if (owner) {
+      owned_links_.push_back({*owner, Link(link)});
+    } else {
+      links_.emplace_back(link);
+    }
   } else {
-    outcome.error = errno_text(errno);
+    outcome.error = errno_text(errno) + privilege_hint(outcome.hook, errno);
   }
   outcomes.push_back(std::move(outcome));
 }
 
-std::vector<AttachOutcome> TracerBpf::attach_user_function(const ResolvedUserFunction& target) {
+std::vector<AttachOutcome> TracerBpf::attach_user_function(const ResolvedUserFunction& target,
+                                                           std::optional<ExecutableId> owner) {
   std::vector<AttachOutcome> outcomes;
   for (const UprobePoint& point : target.points) {
     const std::string where = point.binary + "+" + std::to_string(point.offset);
     const std::string probed = std::to_string(target.slot) + ":" + where;
-    if (std::find(probed_points_.begin(), probed_points_.end(), probed) != probed_points_.end()) continue;
-    probed_points_.push_back(probed);
+    if (std::ranges::find(probed_points_, probed, &ProbedPoint::point) != probed_points_.end()) continue;
+    probed_points_.push_back({probed, owner});
     for (const bool at_return : {false, true}) {
       bpf_program* program = at_return ? skeleton_->progs.tracer_user_return : skeleton_->progs.tracer_user_enter;
-      attach_one(outcomes, (at_return ? "uretprobe:" : "uprobe:") + where, false, [&] {
-        LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = target.slot, .retprobe = at_return);
-        return bpf_program__attach_uprobe_opts(program, -1, point.binary.c_str(), point.offset, &options);
-      });
+      AttachOutcome outcome{(at_return ? "uretprobe:" : "uprobe:") + where, false, false, "", {}};
+      outcome.serves.user_slot = target.slot;
+      attach_one(
+          outcomes, std::move(outcome),
+          [&] {
+            LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = target.slot, .retprobe = at_return);
+            return bpf_program__attach_uprobe_opts(program, -1, point.binary.c_str(), point.offset, &options);
+          },
+          owner);
     }
   }
   return outcomes;
 }
 
+void TracerBpf::release_user_probes(const ExecutableId& owner) {
+  std::erase_if(owned_links_, [&](const OwnedLink& owned) { return owned.owner == owner; });
+  std::erase_if(probed_points_, [&](const ProbedPoint& probed) { return probed.owner == owner; });
+}
+
+void TracerBpf::forget_executable(const ExecutableId& executable) {
+  const tracer_executable_key key{executable.inode, executable.kernel_dev, 0};
+  bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.known_executables), &key);
+}
+
 size_t TracerBpf::sweep_user_calls() {
+  if (on_sweep_) on_sweep_();
   if (!sweep_user_calls_) return 0;
   const int fd = bpf_map__fd(skeleton_->maps.user_calls);
   std::vector<tracer_user_call_key> gone;
@@ -267,12 +289,14 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
   std::vector<AttachOutcome> outcomes;
   for (const Attachment& attachment : attachments_) {
     bpf_program* const hooked = program(attachment.program);
+    AttachOutcome outcome{"", false, attachment.optional, "", attachment.serves};
     if (attachment.tracepoint.empty()) {
-      attach_one(outcomes, bpf_program__section_name(hooked), attachment.optional,
-                 [&] { return bpf_program__attach(hooked); });
+      outcome.hook = bpf_program__section_name(hooked);
+      attach_one(outcomes, std::move(outcome), [&] { return bpf_program__attach(hooked); });
       continue;
     }
-    attach_one(outcomes, "tracepoint/" + attachment.tracepoint, attachment.optional, [&]() -> bpf_link* {
+    outcome.hook = "tracepoint/" + attachment.tracepoint;
+    attach_one(outcomes, std::move(outcome), [&]() -> bpf_link* {
       if (attachment.tracepoint_id) return attach_tracepoint_by_id(hooked, *attachment.tracepoint_id);
       errno = ENOENT;
       return nullptr;
@@ -289,7 +313,10 @@ Result<std::vector<AttachOutcome>> TracerBpf::attach() {
   return outcomes;
 }
 
-void TracerBpf::detach() { links_.clear(); }
+void TracerBpf::detach() {
+  owned_links_.clear();
+  links_.clear();
+}
 
 int TracerBpf::ring_buffer_fd() const { return bpf_map__fd(skeleton_->maps.events); }
 

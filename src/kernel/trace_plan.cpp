@@ -76,8 +76,8 @@ Result<SyscallHook> choose_syscall_hook(const Options& options, const KernelFact
 }
 
 std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable,
-                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls,
-                               const UserFunctions* user_functions) {
+                               const std::bitset<TRACER_SYSCALL_NR_MAX>& syscalls, const UserFunctions* user_functions,
+                               const std::vector<uint32_t>& lost_slots = {}) {
   std::string names;
   const auto add = [&](std::string_view name) {
     if (!names.empty()) names += ", ";
@@ -86,8 +86,10 @@ std::string traced_event_names(const FilterSpec& filters, uint64_t unavailable,
   for (const EventDefinition& definition : event_definitions())
     if (filters.wants(definition.id) && !(unavailable & bit(definition.id))) add(definition.name);
   if (user_functions)
-    for (const EventDefinition& definition : user_functions->definitions())
-      if (filters.wants(definition.id)) add(definition.name);
+    for (size_t slot = 0; slot < user_functions->definitions().size(); ++slot) {
+      const EventDefinition& definition = user_functions->definitions()[slot];
+      if (filters.wants(definition.id) && std::ranges::count(lost_slots, slot) == 0) add(definition.name);
+    }
   if (syscalls.count() > 16) {
     add(std::to_string(syscalls.count()) + " syscalls");
     return names;
@@ -103,8 +105,8 @@ uint8_t argument_count(const KernelFacts& facts, size_t number) {
   return static_cast<uint8_t>(signature ? signature->args.size() : TRACER_SYSCALL_ARGS);
 }
 
-Attachment tracepoint_attachment(const KernelFacts& facts, BpfProgram program, std::string tracepoint) {
-  Attachment attachment{program, std::move(tracepoint), std::nullopt, false};
+Attachment tracepoint_attachment(const KernelFacts& facts, BpfProgram program, std::string tracepoint, Serves serves) {
+  Attachment attachment{program, std::move(tracepoint), std::nullopt, false, serves};
   attachment.tracepoint_id = tracepoint_id(facts, attachment.tracepoint);
   return attachment;
 }
@@ -116,23 +118,47 @@ bool attached_apart(BpfProgram program) {
          program == BpfProgram::user_enter || program == BpfProgram::user_return || program == BpfProgram::whoami;
 }
 
+Serves serving(uint64_t events, bool every_syscall = false) {
+  Serves serves;
+  serves.events = events;
+  serves.every_syscall = every_syscall;
+  return serves;
+}
+
+// The events that go without the program's own hook.
+Serves served_by(BpfProgram program, uint64_t exec_events) {
+  switch (program) {
+    case BpfProgram::sys_enter:
+    case BpfProgram::sys_exit: return serving(exec_events, true);
+    case BpfProgram::sched_process_exec: return serving(exec_events | bit(TRACER_EVENT_SCHED_PROCESS_EXEC));
+    case BpfProgram::bprm_check: return serving(bit(TRACER_EVENT_SECURITY_BPRM_CHECK));
+    case BpfProgram::sched_process_fork: return serving(bit(TRACER_EVENT_SCHED_PROCESS_FORK));
+    case BpfProgram::sched_process_exit: return serving(bit(TRACER_EVENT_SCHED_PROCESS_EXIT));
+    default: return {};  // sched_prepare_exec is optional; executable_watch finds bash copies only
+  }
+}
+
 // The loaded programs in the object's order: the exec ones at their syscalls'
 // tracepoints (the exit program serves both), the others at their own hooks.
-void plan_program_attachments(TracePlan& plan, const KernelFacts& facts) {
+void plan_program_attachments(TracePlan& plan, const KernelFacts& facts, bool exec) {
+  const uint64_t exec_events = exec ? bit(TRACER_EVENT_EXECVE) | bit(TRACER_EVENT_EXECVEAT) : 0;
+  const Serves execve = serving(bit(TRACER_EVENT_EXECVE));
+  const Serves execveat = serving(bit(TRACER_EVENT_EXECVEAT));
   for (size_t index = 0; index < static_cast<size_t>(BpfProgram::count); ++index) {
     const auto program = static_cast<BpfProgram>(index);
     if (!plan.loads(program) || attached_apart(program)) continue;
     if (program == BpfProgram::enter_execve) {
-      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[0]));
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[0], execve));
     } else if (program == BpfProgram::enter_execveat) {
-      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[1]));
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[1], execveat));
     } else if (program == BpfProgram::exec_exit) {
-      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[2]));
-      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[3]));
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[2], execve));
+      plan.attachments.push_back(tracepoint_attachment(facts, program, kExecTracepoints[3], execveat));
     } else {
       // sched_prepare_exec is 6.10+: its raw tracepoint is looked up only at
       // attach, and failing there is expected.
-      plan.attachments.push_back({program, "", std::nullopt, program == BpfProgram::sched_prepare_exec});
+      plan.attachments.push_back(
+          {program, "", std::nullopt, program == BpfProgram::sched_prepare_exec, served_by(program, exec_events)});
     }
   }
 }
@@ -145,11 +171,14 @@ void plan_syscall_attachments(TracePlan& plan, const KernelFacts& facts) {
     const std::string name = tracepoint_name(number);
     const auto enter = static_cast<BpfProgram>(static_cast<size_t>(BpfProgram::syscall_enter_0) +
                                                argument_count(facts, number) % (TRACER_SYSCALL_ARGS + 1));
+    Serves serves;
+    serves.syscall = static_cast<int>(number);
     if (!plan.rodata.syscall_stats_mode) {
-      plan.attachments.push_back(tracepoint_attachment(facts, enter, "syscalls/sys_enter_" + name));
+      plan.attachments.push_back(tracepoint_attachment(facts, enter, "syscalls/sys_enter_" + name, serves));
       plan.programs.set(static_cast<size_t>(enter));  // the entry program for this argument count
     }
-    plan.attachments.push_back(tracepoint_attachment(facts, BpfProgram::syscall_exit, "syscalls/sys_exit_" + name));
+    plan.attachments.push_back(
+        tracepoint_attachment(facts, BpfProgram::syscall_exit, "syscalls/sys_exit_" + name, serves));
   }
 }
 
@@ -294,6 +323,9 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
   Result<SyscallHook> hook = choose_syscall_hook(options, facts, exec, plan.syscalls);
   if (!hook) return hook.take_error();
   plan.syscall_hook = *hook;
+  if (plan.syscall_hook == SyscallHook::raw && requested_syscall_hook(options) == SyscallHook::automatic &&
+      facts.tracefs_unreadable && (exec || plan.syscalls.any()) && plan.syscalls.count() <= kMaxSyscallTracepoints)
+    plan.syscall_hook_fallback = "tracefs could not be read";
   plan.rodata = {.max_args = options.max_args,
                  .process_table_feed = options.lineage != Lineage::none,
                  .syscall_stats_mode = options.stats,
@@ -304,13 +336,128 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
       plan.syscall_capture_specs.push_back({signature.number, signature.capture_spec()});
   plan_user_functions(plan, options, facts);
   plan_programs(plan, options, facts, exec);
-  plan_program_attachments(plan, facts);
+  plan_program_attachments(plan, facts, exec);
   plan_syscall_attachments(plan, facts);
   plan_map_sizes(plan, options);
   plan.traced_events =
       options.stats ? traced_event_names(FilterSpec{}, 0, plan.syscalls, nullptr)
                     : traced_event_names(options.filters, unavailable, plan.syscalls, options.user_functions.get());
   return plan;
+}
+
+bool asked_by_name(const Options& options, uint16_t event_id) {
+  return options.filters.events_given && options.filters.wants(event_id);
+}
+
+namespace {
+
+// "a, b: reason; c: other reason" for the events of unavailable that pass keep.
+template <typename Keep>
+std::string describe_unavailable(const std::vector<UnavailableEvent>& unavailable, std::string_view verb, Keep keep) {
+  std::vector<std::pair<std::string, std::string>> by_reason;  // reason → names
+  for (const UnavailableEvent& event : unavailable) {
+    if (!keep(event)) continue;
+    auto same = std::ranges::find(by_reason, event.reason, &std::pair<std::string, std::string>::first);
+    if (same == by_reason.end()) {
+      by_reason.emplace_back(event.reason, event.name);
+    } else {
+      same->second += ", " + event.name;
+    }
+  }
+  std::string text;
+  for (const auto& [reason, names] : by_reason) {
+    if (!text.empty()) text += "; ";
+    text += names + " " + std::string(verb) + ": " + reason;
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string named_refusal(const Options& options, const std::vector<UnavailableEvent>& unavailable) {
+  return describe_unavailable(unavailable, "cannot be traced",
+                              [&](const UnavailableEvent& event) { return asked_by_name(options, event.event_id); });
+}
+
+std::string default_refusal(const Options& options, const std::vector<UnavailableEvent>& unavailable) {
+  return describe_unavailable(unavailable, "not produced",
+                              [&](const UnavailableEvent& event) { return !asked_by_name(options, event.event_id); });
+}
+
+namespace {
+
+// What the failed outcome costs: the planned events, syscalls and user
+// functions nothing else can produce. False when it serves none of them.
+bool lose_served(AttachedRun& run, const TracePlan& plan, const AttachOutcome& failed, uint64_t& lost_events,
+                 std::bitset<TRACER_SYSCALL_NR_MAX>& lost_syscalls) {
+  const std::string why = failed.hook + ": " + failed.error;
+  const uint64_t events = failed.serves.events & plan.produced_events;
+  std::bitset<TRACER_SYSCALL_NR_MAX> syscalls;
+  if (failed.serves.every_syscall) syscalls = plan.syscalls;
+  if (failed.serves.syscall >= 0 && plan.syscalls.test(static_cast<size_t>(failed.serves.syscall)))
+    syscalls.set(static_cast<size_t>(failed.serves.syscall));
+  for (const EventDefinition& definition : event_definitions())
+    if ((events & bit(definition.id)) && !(lost_events & bit(definition.id))) {
+      lost_events |= bit(definition.id);
+      run.lost.push_back({definition.id, std::string(definition.name), why});
+    }
+  for (size_t number = 0; number < syscalls.size(); ++number) {
+    const EventDefinition* definition = syscall_event(static_cast<uint16_t>(number));
+    if (!syscalls.test(number) || lost_syscalls.test(number) || !definition) continue;
+    lost_syscalls.set(number);
+    run.lost.push_back({definition->id, std::string(definition->name), why});
+  }
+  return events != 0 || syscalls.any();
+}
+
+// A user function is lost when none of its probes attached.
+std::vector<uint32_t> lose_user_functions(AttachedRun& run, const Options& options, const TracePlan& plan,
+                                          const std::vector<AttachOutcome>& outcomes) {
+  std::vector<uint32_t> lost_slots;
+  for (const ResolvedUserFunction& function : plan.user_functions) {
+    const AttachOutcome* failed = nullptr;
+    bool attached = false;
+    for (const AttachOutcome& outcome : outcomes) {
+      if (outcome.serves.user_slot != function.slot) continue;
+      attached |= outcome.attached;
+      if (!outcome.attached && !failed) failed = &outcome;
+    }
+    if (!failed) continue;
+    if (attached) {
+      for (const AttachOutcome& outcome : outcomes)
+        if (outcome.serves.user_slot == function.slot && !outcome.attached) run.other_failures.push_back(outcome);
+      continue;
+    }
+    lost_slots.push_back(function.slot);
+    const EventDefinition* definition =
+        options.user_functions && function.slot < options.user_functions->definitions().size()
+            ? &options.user_functions->definitions()[function.slot]
+            : nullptr;
+    run.lost.push_back({static_cast<uint16_t>(TRACER_EVENT_USER_FUNCTION_BASE + function.slot),
+                        definition ? std::string(definition->name) : "user function " + std::to_string(function.slot),
+                        failed->hook + ": " + failed->error});
+  }
+  return lost_slots;
+}
+
+}  // namespace
+
+AttachedRun assess_attachments(const Options& options, const TracePlan& plan,
+                               const std::vector<AttachOutcome>& outcomes) {
+  AttachedRun run;
+  uint64_t lost_events = 0;
+  std::bitset<TRACER_SYSCALL_NR_MAX> lost_syscalls;
+  for (const AttachOutcome& outcome : outcomes) {
+    if (outcome.attached || outcome.serves.user_slot) continue;
+    if (outcome.optional || !lose_served(run, plan, outcome, lost_events, lost_syscalls))
+      run.other_failures.push_back(outcome);
+  }
+  const std::vector<uint32_t> lost_slots = lose_user_functions(run, options, plan, outcomes);
+  const std::bitset<TRACER_SYSCALL_NR_MAX> syscalls = plan.syscalls & ~lost_syscalls;
+  run.traced_events = options.stats ? traced_event_names(FilterSpec{}, 0, syscalls, nullptr)
+                                    : traced_event_names(options.filters, ~plan.produced_events | lost_events, syscalls,
+                                                         options.user_functions.get(), lost_slots);
+  return run;
 }
 
 }  // namespace tracer

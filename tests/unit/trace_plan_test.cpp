@@ -160,6 +160,10 @@ TEST(TracePlan, WithoutBpfLsmBprmCheckIsNotProducedAndSaysWhy) {
   EXPECT_EQ(unavailable_events(options, kernel.facts).size(), 1u);
   EXPECT_EQ(plan.produced_events, uint64_t{1} << TRACER_EVENT_EXECVE);
   EXPECT_EQ(plan.traced_events, "execve");
+  // Asked for by name: the run stops, with one line that says why.
+  EXPECT_EQ(named_refusal(options, plan.unavailable),
+            "security_bprm_check cannot be traced: " + plan.unavailable[0].reason);
+  EXPECT_EQ(default_refusal(options, plan.unavailable), "");
 }
 
 TEST(TracePlan, WithBpfLsmBprmCheckLoadsAtItsOwnHook) {
@@ -204,6 +208,15 @@ TEST(TracePlan, WithoutTracepointsExecsAndSyscallsFallBackToRaw) {
             (Hooks{"tracer_sys_enter", "tracer_sys_exit", "tracer_sched_process_exec", "tracer_sched_prepare_exec"}));
   EXPECT_FALSE(plan.max_entries(BpfMap::syscall_inflight_by_tid));  // a syscall is traced: full size
   EXPECT_TRUE(plan.syscalls.test(number_of("openat")));
+  EXPECT_EQ(plan.syscall_hook_fallback, "");  // tracefs was not found unreadable
+  kernel.facts.tracefs_unreadable = true;
+  EXPECT_EQ(plan_of(options, kernel.facts).syscall_hook_fallback, "tracefs could not be read");
+  EXPECT_EQ(
+      plan_of(parse({"--trace", "event=execve,openat", "--syscall-hook", "raw"}), kernel.facts).syscall_hook_fallback,
+      "")
+      << "raw asked for: no fallback";
+  EXPECT_EQ(plan_of(parse({"--stats"}), kernel.facts).syscall_hook_fallback, "")
+      << "every syscall counted: the raw hooks anyway";
 }
 
 TEST(TracePlan, OneMissingTracepointIsEnoughForRaw) {
@@ -395,6 +408,116 @@ TEST(TracePlan, ProgramNamesFollowTheBpfObject) {
   EXPECT_EQ(program_name(P::enter_execve), "tracer_enter_execve");
   EXPECT_EQ(program_name(P::syscall_enter_6), "tracer_syscall_enter_6");
   EXPECT_EQ(program_name(P::whoami), "tracer_whoami");
+}
+
+}  // namespace
+}  // namespace tracer
+
+namespace tracer {
+namespace {
+
+// Every hook of the plan attached, but those named in failed (by hook name).
+std::vector<AttachOutcome> outcomes_of(const TracePlan& plan, const std::vector<std::string>& failed) {
+  std::vector<AttachOutcome> outcomes;
+  for (const Attachment& attachment : plan.attachments) {
+    const std::string hook =
+        attachment.tracepoint.empty() ? std::string(program_name(attachment.program)) : attachment.tracepoint;
+    const bool fails = std::ranges::count(failed, hook) > 0;
+    outcomes.push_back({hook, !fails, attachment.optional, fails ? "Permission denied" : "", attachment.serves});
+  }
+  return outcomes;
+}
+
+AttachOutcome uprobe(uint32_t slot, const std::string& hook, bool attached) {
+  AttachOutcome outcome{hook, attached, false, attached ? "" : "Permission denied", {}};
+  outcome.serves.user_slot = slot;
+  return outcome;
+}
+
+TEST(AttachedRun, EverythingAttachedTracesWhatWasPlanned) {
+  const Options options = parse({"--trace", "event=execve,openat"});
+  const TracePlan plan = plan_of(options, Kernel(options).facts);
+  const AttachedRun run = assess_attachments(options, plan, outcomes_of(plan, {}));
+  EXPECT_EQ(run.traced_events, "execve, openat");
+  EXPECT_TRUE(run.lost.empty());
+  EXPECT_TRUE(run.other_failures.empty());
+}
+
+TEST(AttachedRun, TheReadinessListLeavesOutWhatLostItsHook) {
+  const Options options = parse({"--trace", "event=execve,openat,close"});
+  const TracePlan plan = plan_of(options, Kernel(options).facts);
+  const AttachedRun run = assess_attachments(options, plan, outcomes_of(plan, {"syscalls/sys_exit_openat"}));
+  EXPECT_EQ(run.traced_events, "execve, close");
+  ASSERT_EQ(run.lost.size(), 1u);
+  EXPECT_EQ(run.lost[0].name, "openat");
+  EXPECT_EQ(run.lost[0].reason, "syscalls/sys_exit_openat: Permission denied");
+  EXPECT_EQ(named_refusal(options, run.lost), "openat cannot be traced: syscalls/sys_exit_openat: Permission denied");
+}
+
+TEST(AttachedRun, DefaultEventsWithoutTheirHookAreNamedInOneNotice) {
+  const Options options = parse({});
+  const TracePlan plan = plan_of(options, Kernel(options).facts);
+  const AttachedRun run = assess_attachments(options, plan, outcomes_of(plan, {"tracer_sched_process_exec"}));
+  EXPECT_EQ(run.traced_events, "");
+  ASSERT_EQ(run.lost.size(), 2u);
+  EXPECT_EQ(named_refusal(options, run.lost), "") << "nothing was asked for by name";
+  EXPECT_EQ(default_refusal(options, run.lost),
+            "execve, execveat not produced: tracer_sched_process_exec: Permission denied");
+}
+
+TEST(AttachedRun, TheRawHooksServeEverySyscallAndTheExecs) {
+  const Options options = parse({"--trace", "event=execve,openat"});
+  Kernel kernel(options);
+  kernel.facts.tracepoint_ids.clear();
+  const TracePlan plan = plan_of(options, kernel.facts);
+  const AttachedRun run = assess_attachments(options, plan, outcomes_of(plan, {"tracer_sys_exit"}));
+  EXPECT_EQ(run.traced_events, "");
+  ASSERT_EQ(run.lost.size(), 2u);
+  EXPECT_EQ(run.lost[0].name, "execve");
+  EXPECT_EQ(run.lost[1].name, "openat");
+}
+
+TEST(AttachedRun, AFailedOptionalOrUnneededHookCostsNoEvent) {
+  const Options options = parse({});
+  const TracePlan plan = plan_of(options, Kernel(options).facts);
+  const AttachedRun run = assess_attachments(options, plan, outcomes_of(plan, {"tracer_sched_prepare_exec"}));
+  EXPECT_EQ(run.traced_events, "execve, execveat");
+  EXPECT_TRUE(run.lost.empty());
+  ASSERT_EQ(run.other_failures.size(), 1u);
+  EXPECT_TRUE(run.other_failures[0].optional);
+}
+
+TEST(AttachedRun, AUserFunctionIsLostOnlyWhenNoneOfItsProbesAttached) {
+  const Options options = parse({"--trace", "event=bash_readline"});
+  Kernel kernel(options);
+  kernel.facts.user_functions.push_back({0, {{"/usr/bin/bash", 0x9000}, {"/usr/lib/libreadline.so", 0x100}}, {}});
+  const TracePlan plan = plan_of(options, kernel.facts);
+  std::vector<AttachOutcome> outcomes = outcomes_of(plan, {});
+  outcomes.push_back(uprobe(0, "uprobe:/usr/bin/bash+36864", false));
+  outcomes.push_back(uprobe(0, "uretprobe:/usr/bin/bash+36864", false));
+  outcomes.push_back(uprobe(0, "uprobe:/usr/lib/libreadline.so+256", true));
+  outcomes.push_back(uprobe(0, "uretprobe:/usr/lib/libreadline.so+256", true));
+  AttachedRun run = assess_attachments(options, plan, outcomes);
+  EXPECT_EQ(run.traced_events, "bash_readline");
+  EXPECT_TRUE(run.lost.empty());
+  EXPECT_EQ(run.other_failures.size(), 2u) << "the bash probes are reported on their own";
+
+  outcomes.resize(outcomes.size() - 2);  // the library's probes: refused too
+  outcomes.push_back(uprobe(0, "uprobe:/usr/lib/libreadline.so+256", false));
+  run = assess_attachments(options, plan, outcomes);
+  EXPECT_EQ(run.traced_events, "");
+  ASSERT_EQ(run.lost.size(), 1u);
+  EXPECT_EQ(named_refusal(options, run.lost),
+            "bash_readline cannot be traced: uprobe:/usr/bin/bash+36864: Permission denied");
+}
+
+TEST(AttachedRun, StatsCountsTheSyscallsWhoseHooksAttached) {
+  const Options options = parse({"--stats", "--trace", "event=openat,close"});
+  const TracePlan plan = plan_of(options, Kernel(options).facts);
+  const AttachedRun run = assess_attachments(options, plan, outcomes_of(plan, {"syscalls/sys_exit_close"}));
+  EXPECT_EQ(run.traced_events, "openat");
+  ASSERT_EQ(run.lost.size(), 1u);
+  EXPECT_EQ(run.lost[0].name, "close");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
-// The trace command: privileges → kernel facts → plan → load → attach →
-// loop → summary.
+// The trace command: privileges → kernel facts → plan → load → attach (an
+// event asked for by name that cannot be produced stops it here) → confine
+// (capabilities dropped, NO_NEW_PRIVS, seccomp) → loop → summary.
 
 #include "tracer/app/options.hpp"
 #include "tracer/core/result.hpp"

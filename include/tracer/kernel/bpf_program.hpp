@@ -4,7 +4,9 @@
 // refuses is reported by name and the others keep working.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,21 +23,15 @@ struct bpf_program;
 
 namespace tracer {
 
-struct AttachOutcome {
-  std::string hook;  // e.g. "raw_tp/sys_enter"
-  bool attached = false;
-  bool optional = false;  // a hook this kernel may lack, by design
-  std::string error;      // why not, when not
-};
-
 class TracerBpf {
  public:
   // Applies the plan: programs to load, map sizes, read-only data, then the
   // maps' first entries.
   static Result<TracerBpf> open_and_load(const TracePlan& plan);
 
-  // Attaches every program of the plan; fails only when nothing could be
-  // attached.
+  // Attaches every program of the plan, the outcome per hook (in the plan's
+  // order, then the user functions' probes); fails only when nothing could
+  // be attached.
   Result<std::vector<AttachOutcome>> attach();
   // Detaches every program: no new records are produced after this.
   void detach();
@@ -50,14 +46,21 @@ class TracerBpf {
   LossCounts read_kernel_losses() const;
   SyscallCounts read_syscall_counts() const;
   // Probes a user function target (those of the plan, at attach(); a bash
-  // found while running); the outcome per probe; points probed already are
-  // skipped. Its executables are the caller's to allow first.
-  std::vector<AttachOutcome> attach_user_function(const ResolvedUserFunction& target);
+  // found while running, for `owner`); the outcome per probe; points probed
+  // already are skipped. Its executables are the caller's to allow first.
+  std::vector<AttachOutcome> attach_user_function(const ResolvedUserFunction& target,
+                                                  std::optional<ExecutableId> owner = std::nullopt);
+  // Detaches the probes attached for owner; their points may be probed again.
+  void release_user_probes(const ExecutableId& owner);
+  // Forgets that the executable ran: its next first run is reported again.
+  void forget_executable(const ExecutableId& executable);
+  // Run at each periodic sweep (the event loop's, through sweep_user_calls).
+  void on_sweep(std::function<void()> sweep) { on_sweep_ = std::move(sweep); }
   // Records the verdict on an executable for a slot with an executable
   // filter; false (errno set) when the map refuses it.
   bool judge_executable(uint32_t slot, const ExecutableId& executable, bool allowed);
   // Forgets calls in flight of threads that no longer exist (they died inside
-  // a traced function); how many.
+  // a traced function); how many. Runs the on_sweep function too.
   size_t sweep_user_calls();
 
  private:
@@ -73,9 +76,11 @@ class TracerBpf {
   void configure(const TracePlan& plan);
   Status fill_maps(const TracePlan& plan);
   // Runs attach (a libbpf call: a link, or null with errno set) and records
-  // the outcome; the link is kept until detach().
+  // the outcome (its hook, optional and serves set by the caller); the link
+  // the link is kept until detach() (or, with an owner, until its release).
   template <typename Attach>
-  void attach_one(std::vector<AttachOutcome>& outcomes, std::string hook, bool optional, Attach attach);
+  void attach_one(std::vector<AttachOutcome>& outcomes, AttachOutcome outcome, Attach attach,
+                  std::optional<ExecutableId> owner = std::nullopt);
 
   std::unique_ptr<tracer_bpf, SkeletonDeleter> skeleton_;
   SyscallHook syscall_hook_ = SyscallHook::raw;
@@ -83,8 +88,20 @@ class TracerBpf {
   std::vector<ResolvedUserFunction> user_functions_;
   bool sweep_user_calls_ = false;
   uint32_t possible_cpus_ = 1;
-  std::vector<std::string> probed_points_;                     // "SLOT:BINARY+OFFSET"
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // declared last: destroyed first
+  struct ProbedPoint {
+    std::string point;                  // "SLOT:BINARY+OFFSET"
+    std::optional<ExecutableId> owner;  // probed for this executable, while running
+  };
+  using Link = std::unique_ptr<bpf_link, LinkDeleter>;
+  struct OwnedLink {
+    ExecutableId owner;
+    Link link;
+  };
+  std::vector<ProbedPoint> probed_points_;
+  std::function<void()> on_sweep_;
+  // Declared last: destroyed first.
+  std::vector<OwnedLink> owned_links_;  // probes of executables found while running
+  std::vector<Link> links_;
 
  public:
   TracerBpf(TracerBpf&&) noexcept = default;

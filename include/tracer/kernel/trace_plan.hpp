@@ -82,6 +82,8 @@ struct KernelFacts {
   // Calls in flight are keyed by host tids: only from the host's pid
   // namespace can a dead thread be told from one not seen.
   bool in_host_pid_namespace = false;
+  // tracefs was read for this run and gave no tracepoint at all.
+  bool tracefs_unreadable = false;
   uint64_t boot_clock_ns = 0;  // now: pid=new compares start times with it
 };
 
@@ -92,12 +94,30 @@ struct UnavailableEvent {
   std::string reason;  // "the kernel refuses BPF LSM programs (...); ..."
 };
 
+// What a hook is needed for: without it these events are not produced.
+struct Serves {
+  uint64_t events = 0;                // built-in events, bit per id
+  int syscall = -1;                   // one selected syscall (its own tracepoint)
+  bool every_syscall = false;         // every selected syscall (the raw hooks)
+  std::optional<uint32_t> user_slot;  // a user function (its uprobes)
+};
+
 // One attach: a program at its own section's hook, or at a tracepoint by id.
 struct Attachment {
   BpfProgram program = BpfProgram::whoami;
   std::string tracepoint;                 // "syscalls/sys_enter_openat"; empty: the program's section
   std::optional<uint64_t> tracepoint_id;  // from tracefs; none: the attach fails (ENOENT)
   bool optional = false;                  // a hook this kernel may lack, by design
+  Serves serves;
+};
+
+// What became of one attach.
+struct AttachOutcome {
+  std::string hook;  // e.g. "raw_tp/sys_enter"
+  bool attached = false;
+  bool optional = false;  // a hook this kernel may lack, by design
+  std::string error;      // why not, when not
+  Serves serves;
 };
 
 struct MapSize {
@@ -149,6 +169,9 @@ struct TracePlan {
   bool sweep_user_calls = false;
   uint32_t possible_cpus = 1;
   std::vector<UnavailableEvent> unavailable;
+  // Why the syscall hooks fall back from their tracepoints to the raw ones
+  // ("tracefs could not be read"); "" when they do not.
+  std::string syscall_hook_fallback;
   uint64_t produced_events = 0;  // bit per built-in event id
   std::string traced_events;     // "execve, execveat, openat": the readiness line's list
 
@@ -172,6 +195,26 @@ bool wants_exec_programs(const Options& options);
 Status check_syscall_argument_filters(const FilterSpec& filters, const SyscallSignatures& signatures);
 // The wanted events this kernel cannot produce, and why.
 std::vector<UnavailableEvent> unavailable_events(const Options& options, const KernelFacts& facts);
+
+// Whether the event was asked for by name (event=NAME): one it cannot
+// produce is then an error, not a notice.
+bool asked_by_name(const Options& options, uint16_t event_id);
+// The events of `unavailable` asked for by name, as one error text ("" when
+// none): "bash_readline cannot be traced: uprobe:/usr/bin/bash+8: Permission denied".
+std::string named_refusal(const Options& options, const std::vector<UnavailableEvent>& unavailable);
+// The others, as one notice text ("" when none).
+std::string default_refusal(const Options& options, const std::vector<UnavailableEvent>& unavailable);
+
+// The run as attached: what is traced (the readiness line's list), the
+// planned events lost to a required hook that failed (with that hook and its
+// error), and the failed hooks that lost no event (reported on their own).
+struct AttachedRun {
+  std::string traced_events;
+  std::vector<UnavailableEvent> lost;
+  std::vector<AttachOutcome> other_failures;
+};
+AttachedRun assess_attachments(const Options& options, const TracePlan& plan,
+                               const std::vector<AttachOutcome>& outcomes);
 
 // Errors: an argument filter naming no argument, --syscall-hook tracepoint
 // where it cannot be, no event left to trace, no CPU count.

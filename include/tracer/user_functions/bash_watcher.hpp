@@ -2,8 +2,15 @@
 // bash_readline follows bash wherever it lives: a bash run from elsewhere
 // (copied, built) is probed when it first runs, and a readline in a library
 // counts only for the bash executables that call it.
+//
+// Bounded: at most kMaxProbedExecutables such copies are probed at once; the
+// probes of a copy no process runs any more are released at the periodic
+// sweep (and before a new copy would find the cap reached); probes that could
+// not be attached are counted for the summary.
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/event.hpp"
@@ -13,7 +20,13 @@ namespace tracer {
 
 class BashWatcher {
  public:
-  BashWatcher(TracerBpf& bpf, uint32_t slot, bool verbose) : bpf_(bpf), slot_(slot), verbose_(verbose) {}
+  // Each probed copy holds about 2 links and 3 fds.
+  static constexpr size_t kMaxProbedExecutables = 64;
+
+  BashWatcher(TracerBpf& bpf, uint32_t slot, bool verbose);
+  ~BashWatcher();
+  BashWatcher(const BashWatcher&) = delete;
+  BashWatcher& operator=(const BashWatcher&) = delete;
 
   // An executable run for the first time: when it is a bash, its readline is
   // probed from now on.
@@ -21,11 +34,25 @@ class BashWatcher {
   // A readline call from an executable the kernel has no verdict on yet:
   // judged once, by its binary; the kernel keeps the verdict. True for a bash.
   bool admit_unverified(const Event& event);
+  // Releases the probes of the copies no process runs any more.
+  void sweep();
+  // Probes of copies found while running that were not attached (refused by
+  // the kernel, or the cap reached).
+  uint64_t probes_not_attached() const { return probes_not_attached_; }
+  size_t probed_executables() const { return probed_.size(); }
 
  private:
+  struct Probed {
+    ExecutableId id;
+    uint32_t pid = 0;  // the process seen running it first
+  };
+  void probe(const ResolvedUserFunction& target, const ExecutableId& id, const std::string& path, uint32_t pid);
+
   TracerBpf& bpf_;
   uint32_t slot_;
   bool verbose_;
+  std::vector<Probed> probed_;
+  uint64_t probes_not_attached_ = 0;
 };
 
 }  // namespace tracer
