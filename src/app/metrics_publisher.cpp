@@ -14,25 +14,6 @@ namespace {
 
 constexpr auto kPublishInterval = std::chrono::milliseconds(250);
 
-// The label each loss cause is exported with (enum tracer_drop_cause).
-constexpr struct {
-  tracer_drop_cause cause;
-  const char* label;
-  bool whole_record;
-} kLossCauses[] = {
-    {TRACER_DROP_RINGBUF_FULL, "ring_buffer_full", true},
-    {TRACER_DROP_INFLIGHT_FULL, "inflight_full", true},
-    {TRACER_DROP_STALE_INFLIGHT, "exec_return_not_seen", true},
-    {TRACER_DROP_USER_ENTRY_MISSING, "user_function_entry_not_kept", true},
-    {TRACER_DROP_PATHNAME_READ, "pathname_read_failed", false},
-    {TRACER_DROP_ARGV_READ, "argv_read_failed", false},
-    {TRACER_DROP_FILENAME_READ, "filename_read_failed", false},
-    {TRACER_DROP_ENTRY_MISSING, "syscall_entry_not_seen", false},
-    {TRACER_DROP_ARGUMENT_READ, "argument_read_failed", false},
-    {TRACER_DROP_STATS_FULL, "stats_table_full", false},
-};
-static_assert(std::size(kLossCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause has a label");
-
 std::string event_name(uint16_t id, const UserFunctions* user_functions) {
   if (const EventDefinition* definition = event_by_id(id)) return std::string(definition->name);
   if (const std::optional<uint16_t> number = syscall_of_event(id))
@@ -87,9 +68,9 @@ void MetricsPublisher::publish(const RunTotals& totals) {
     if (totals.events_by_id[id])
       snapshot.events.push_back(
           {event_name(static_cast<uint16_t>(id), sources_.user_functions), totals.events_by_id[id]});
-  for (const auto& cause : kLossCauses)
+  for (const LossCause& cause : loss_causes())
     (cause.whole_record ? snapshot.lost : snapshot.incomplete)
-        .push_back({cause.label, totals.losses.kernel[cause.cause]});
+        .push_back({std::string(cause.label), totals.losses.kernel[cause.cause]});
   snapshot.lost.push_back({"undecodable", totals.losses.undecodable});
   snapshot.ring_buffer_size_bytes = sources_.ring_buffer_bytes;
   snapshot.ring_buffer_used_bytes = ring_buffer_used();

@@ -8,28 +8,24 @@
 namespace tracer {
 namespace {
 
-struct CauseInfo {
-  tracer_drop_cause cause;
-  std::string_view name;
-  bool whole_record;
+constexpr LossCause kCauses[] = {
+    {TRACER_DROP_RINGBUF_FULL, "ring buffer full", "ring_buffer_full", true},
+    {TRACER_DROP_INFLIGHT_FULL, "too many calls in flight", "inflight_full", true},
+    {TRACER_DROP_STALE_INFLIGHT, "exec return not seen", "exec_return_not_seen", true},
+    {TRACER_DROP_PATHNAME_READ, "pathname read failed", "pathname_read_failed", false},
+    {TRACER_DROP_ARGV_READ, "argv read failed", "argv_read_failed", false},
+    {TRACER_DROP_FILENAME_READ, "filename read failed", "filename_read_failed", false},
+    {TRACER_DROP_ENTRY_MISSING, "syscall entry not seen", "syscall_entry_not_seen", false},
+    {TRACER_DROP_ARGUMENT_READ, "argument read failed", "argument_read_failed", false},
+    {TRACER_DROP_USER_ENTRY_MISSING, "user function entry not kept (nested, or too many in flight)",
+     "user_function_entry_not_kept", true},
+    {TRACER_DROP_STATS_FULL, "processes not counted per process (--stats table full)", "stats_table_full", false},
 };
-
-constexpr CauseInfo kCauses[] = {
-    {TRACER_DROP_RINGBUF_FULL, "ring buffer full", true},
-    {TRACER_DROP_INFLIGHT_FULL, "too many calls in flight", true},
-    {TRACER_DROP_STALE_INFLIGHT, "exec return not seen", true},
-    {TRACER_DROP_PATHNAME_READ, "pathname read failed", false},
-    {TRACER_DROP_ARGV_READ, "argv read failed", false},
-    {TRACER_DROP_FILENAME_READ, "filename read failed", false},
-    {TRACER_DROP_ENTRY_MISSING, "syscall entry not seen", false},
-    {TRACER_DROP_ARGUMENT_READ, "argument read failed", false},
-    {TRACER_DROP_USER_ENTRY_MISSING, "user function entry not kept (nested, or too many in flight)", true},
-    {TRACER_DROP_STATS_FULL, "processes not counted per process (--stats table full)", false},
-};
+static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause is named");
 
 std::string list_causes(const LossCounts& counts, bool whole_record) {
   std::string out;
-  for (const CauseInfo& info : kCauses) {
+  for (const LossCause& info : kCauses) {
     const uint64_t count = counts.kernel[info.cause];
     if (info.whole_record != whole_record || count == 0) continue;
     if (!out.empty()) out += ", ";
@@ -44,16 +40,18 @@ std::string list_causes(const LossCounts& counts, bool whole_record) {
 
 }  // namespace
 
+std::span<const LossCause> loss_causes() { return kCauses; }
+
 uint64_t LossCounts::records_lost() const {
   uint64_t total = undecodable;
-  for (const CauseInfo& info : kCauses)
+  for (const LossCause& info : kCauses)
     if (info.whole_record) total += kernel[info.cause];
   return total;
 }
 
 uint64_t LossCounts::records_partial() const {
   uint64_t total = 0;
-  for (const CauseInfo& info : kCauses)
+  for (const LossCause& info : kCauses)
     if (!info.whole_record) total += kernel[info.cause];
   return total;
 }

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "tracer/core/abi.hpp"
 
@@ -18,6 +20,16 @@ struct LossCounts {
   uint64_t records_partial() const;  // records emitted with a part missing (flagged)
   bool operator==(const LossCounts&) const = default;
 };
+
+// What each kernel loss cause is called: in sentences, as a metric label,
+// and whether the record was lost whole or sent incomplete.
+struct LossCause {
+  tracer_drop_cause cause;
+  std::string_view name;   // "ring buffer full"
+  std::string_view label;  // "ring_buffer_full"
+  bool whole_record;
+};
+std::span<const LossCause> loss_causes();
 
 // "lost 3 records (ring buffer full: 3)"; empty when nothing was lost.
 std::string describe_losses(const LossCounts& counts);
