@@ -215,32 +215,76 @@ std::string user_function_refusal(const EventHooks& hooks) {
   return hooks.uprobes.empty() ? "" : "uprobes: " + hooks.uprobes;
 }
 
+// Appends `head` then `text` wrapped at spaces so that no line is wider than
+// 100 columns; continuation lines start at column `indent`.
+void append_wrapped(std::string& out, std::string line, std::string_view text, size_t indent) {
+  constexpr size_t kWidth = 100;
+  while (!text.empty()) {
+    const size_t room = kWidth > line.size() ? kWidth - line.size() : 1;
+    size_t cut = text.size() <= room ? text.size() : text.rfind(' ', room);
+    if (cut == std::string_view::npos || cut == 0) cut = std::min(room, text.size());
+    line += text.substr(0, cut);
+    text.remove_prefix(cut);
+    while (text.starts_with(' ')) text.remove_prefix(1);
+    if (text.empty()) break;
+    out += line + "\n";
+    line.assign(indent, ' ');
+  }
+  while (line.ends_with(' ')) line.pop_back();
+  out += line + "\n";
+}
+
+namespace {
+
+constexpr size_t kListIndent = 2 + 22 + 1 + 8 + 1;  // where an event's support starts
+
+void append_event_line(std::string& out, std::string_view name, bool on_by_default, std::string_view support) {
+  append_wrapped(out, fmt::format("  {:<22} {:<8} ", name, on_by_default ? "default" : ""), support, kListIndent);
+}
+
+bool is_lifecycle(const EventDefinition& definition) {
+  return definition.id == TRACER_EVENT_SCHED_PROCESS_FORK || definition.id == TRACER_EVENT_SCHED_PROCESS_EXIT;
+}
+
+}  // namespace
+
 std::string format_events(const EventHooks& hooks, const UserFunctions& user_functions) {
-  std::string out;
+  std::string out = "exec:\n";
   for (const EventDefinition& definition : event_definitions())
-    fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
-                   definition.on_by_default ? "default" : "", event_support(definition, hooks));
+    if (!is_lifecycle(definition))
+      append_event_line(out, definition.name, definition.on_by_default, event_support(definition, hooks));
+  out += "\nprocess lifecycle:\n";
+  for (const EventDefinition& definition : event_definitions())
+    if (is_lifecycle(definition))
+      append_event_line(out, definition.name, definition.on_by_default, event_support(definition, hooks));
   // User tracers: bash_readline, and those of --config.
+  out += "\nuser functions (uprobes):\n";
   const std::string refusal = user_function_refusal(hooks);
   for (size_t slot = 0; slot < user_functions.all().size(); ++slot) {
     const UserFunction& tracer = user_functions.all()[slot];
     const EventDefinition& definition = user_functions.definitions()[slot];
     const std::string what = tracer.builtin ? std::string(definition.hooks)
                                             : "uprobe + uretprobe on " + tracer.function_name + " in " + tracer.path;
-    fmt::format_to(std::back_inserter(out), "{:<22} {:<8} {}\n", definition.name,
-                   definition.on_by_default ? "default" : "",
-                   refusal.empty() ? "supported via " + what : "unsupported here: " + refusal);
+    append_event_line(out, definition.name, definition.on_by_default,
+                      refusal.empty() ? "supported via " + what : "unsupported here: " + refusal);
   }
   // Every syscall is an event by its name; groups name several.
+  std::vector<std::string_view> sorted;
+  for (const SyscallName& syscall : syscall_names()) sorted.push_back(syscall.name);
+  std::ranges::sort(sorted);
   std::string names;
-  for (const SyscallName& syscall : syscall_names()) {
+  for (std::string_view name : sorted) {
     if (!names.empty()) names += ' ';
-    names += syscall.name;
+    names += name;
   }
-  fmt::format_to(std::back_inserter(out),
-                 "\nsyscalls (event=NAME; {} on this architecture, 64-bit calls; arguments named from the kernel's "
-                 "syscall tracepoint formats):\n{}\n\ngroups:\n",
-                 syscall_names().size(), names);
+  out += "\n";
+  append_wrapped(out, "",
+                 fmt::format("syscalls (event=NAME; {} on this architecture, 64-bit calls; arguments named from "
+                             "the kernel's syscall tracepoint formats), by name:",
+                             syscall_names().size()),
+                 2);
+  append_wrapped(out, "  ", names, 2);
+  out += "\ngroups (event=@NAME):\n";
   for (const SyscallGroup& group : syscall_groups()) {
     std::string members;
     for (std::string_view member : group.members)
@@ -248,7 +292,8 @@ std::string format_events(const EventHooks& hooks, const UserFunctions& user_fun
         if (!members.empty()) members += ' ';
         members += member;
       }
-    fmt::format_to(std::back_inserter(out), "{:<9} {}\n          {}\n", group.name, group.description, members);
+    append_wrapped(out, fmt::format("  {:<9} ", group.name), group.description, 12);
+    append_wrapped(out, std::string(12, ' '), members, 12);
   }
   return out;
 }
@@ -256,22 +301,8 @@ std::string format_events(const EventHooks& hooks, const UserFunctions& user_fun
 // One --check line: NAME yes|no DETAIL, the detail wrapped at spaces so that
 // no line is wider than 100 columns.
 void append_check_line(std::string& out, std::string_view name, bool yes, std::string_view detail) {
-  constexpr size_t kWidth = 100;
   constexpr size_t kIndent = 28;  // where the detail starts
-  std::string line = fmt::format("{:<22} {:<4} ", name, yes ? "yes" : "no");
-  while (!detail.empty()) {
-    size_t room = kWidth - line.size();
-    size_t cut = detail.size() <= room ? detail.size() : detail.rfind(' ', room);
-    if (cut == std::string_view::npos || cut == 0) cut = std::min(room, detail.size());
-    line += detail.substr(0, cut);
-    detail.remove_prefix(cut);
-    while (detail.starts_with(' ')) detail.remove_prefix(1);
-    if (detail.empty()) break;
-    out += line + "\n";
-    line.assign(kIndent, ' ');
-  }
-  while (line.ends_with(' ')) line.pop_back();
-  out += line + "\n";
+  append_wrapped(out, fmt::format("{:<22} {:<4} ", name, yes ? "yes" : "no"), detail, kIndent);
 }
 
 // --check's events: can each be produced here (yes/no), and why not.

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "exec_helpers.hpp"
 #include "tracer_process.hpp"
@@ -288,7 +290,19 @@ TEST(Lifecycle, CheckAndListDescribeTheKernel) {
   EXPECT_TRUE(std::regex_search(check.out, std::regex(R"(\nbpf_lsm_attach +(yes|no) )"))) << check.out;
   const Completed list = run_tracer_to_completion({"--list"});
   EXPECT_EQ(list.status, 0);
-  EXPECT_TRUE(std::regex_search(list.out, std::regex(R"(^execve +default +supported)"))) << list.out;
+  EXPECT_TRUE(std::regex_search(list.out, std::regex(R"(^exec:\n  execve +default +supported)"))) << list.out;
+  // Grouped, syscalls sorted by name, every line within 100 columns.
+  for (const char* heading : {"\nprocess lifecycle:\n  sched_process_fork ", "\nuser functions (uprobes):\n  bash_readline ",
+                              "\ngroups (event=@NAME):\n  @fs "})
+    EXPECT_NE(list.out.find(heading), std::string::npos) << heading << "\n" << list.out;
+  const size_t syscalls = list.out.find("by name:\n");
+  ASSERT_NE(syscalls, std::string::npos) << list.out;
+  std::istringstream names(list.out.substr(syscalls + 9, list.out.find("\n\n", syscalls) - syscalls - 9));
+  std::vector<std::string> sorted{std::istream_iterator<std::string>(names), {}};
+  EXPECT_GT(sorted.size(), 300u);
+  EXPECT_TRUE(std::ranges::is_sorted(sorted));
+  std::istringstream lines(list.out);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
   EXPECT_TRUE(all_gone(ours_loaded_since(before)));
 }
 

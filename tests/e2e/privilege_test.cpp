@@ -305,7 +305,7 @@ TEST_F(PrivilegeTest, CheckAnswersForThePrivilegesItRunsWith) {
 
   ConfinedTracer list({"--list"});
   ASSERT_EQ(list.wait_exit(60s), 0) << list.err().text();
-  EXPECT_NE(list.out().text().find("\nbash_readline                   unsupported here: uprobes: "), std::string::npos)
+  EXPECT_NE(list.out().text().find("\n  bash_readline                   unsupported here: uprobes: "), std::string::npos)
       << list.out().text();
 }
 
