@@ -292,8 +292,8 @@ TEST(Lifecycle, CheckAndListDescribeTheKernel) {
   EXPECT_EQ(list.status, 0);
   EXPECT_TRUE(std::regex_search(list.out, std::regex(R"(^exec:\n  execve +default +supported)"))) << list.out;
   // Grouped, syscalls sorted by name, every line within 100 columns.
-  for (const char* heading : {"\nprocess lifecycle:\n  sched_process_fork ", "\nuser functions (uprobes):\n  bash_readline ",
-                              "\ngroups (event=@NAME):\n  @fs "})
+  for (const char* heading : {"\nprocess lifecycle:\n  sched_process_fork ",
+                              "\nuser functions (uprobes):\n  bash_readline ", "\ngroups (event=@NAME):\n  @fs "})
     EXPECT_NE(list.out.find(heading), std::string::npos) << heading << "\n" << list.out;
   const size_t syscalls = list.out.find("by name:\n");
   ASSERT_NE(syscalls, std::string::npos) << list.out;

@@ -18,8 +18,8 @@
 #include <fstream>
 #include <memory>
 #include <set>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "exec_helpers.hpp"
 #include "pty_program.hpp"
@@ -305,7 +305,8 @@ TEST_F(PrivilegeTest, CheckAnswersForThePrivilegesItRunsWith) {
 
   ConfinedTracer list({"--list"});
   ASSERT_EQ(list.wait_exit(60s), 0) << list.err().text();
-  EXPECT_NE(list.out().text().find("\n  bash_readline                   unsupported here: uprobes: "), std::string::npos)
+  EXPECT_NE(list.out().text().find("\n  bash_readline                   unsupported here: uprobes: "),
+            std::string::npos)
       << list.out().text();
 }
 
@@ -370,8 +371,9 @@ TEST_F(PrivilegeTest, BashCopiesBeyondTheCapAreCountedAndTheGoneOnesReleased) {
        fds_now.size() > fds_at_start.size() + 4 && std::chrono::steady_clock::now() < deadline;
        fds_now = open_fds(tracer->pid()))
     std::this_thread::sleep_for(50ms);
-  EXPECT_LE(fds_now.size(), fds_at_start.size() + 4)
-      << "probes of gone copies keep their fds; at start:\n" << joined(fds_at_start) << "now:\n" << joined(fds_now);
+  EXPECT_LE(fds_now.size(), fds_at_start.size() + 4) << "probes of gone copies keep their fds; at start:\n"
+                                                     << joined(fds_at_start) << "now:\n"
+                                                     << joined(fds_now);
 
   ASSERT_EQ(tracer->stop(SIGINT), 0) << tracer->err().text();
   EXPECT_NE(line_with(tracer->err(), " lost, 2 probes not attached", 1s), std::nullopt) << tracer->err().text();
