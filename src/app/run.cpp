@@ -182,11 +182,12 @@ ExecutableHooks watch_hooks(BashWatcher* watcher) {
   return hooks;
 }
 
-// --metrics: the server listens before the readiness line, so that a
-// scraper that waits for readiness finds it (and before the run is confined).
-Result<std::unique_ptr<MetricsServer>> start_metrics(const Options& options) {
+// --metrics: the socket listens before the run is confined (a port below
+// 1024 needs a capability); the server answers from before the readiness
+// line, so that a scraper that waits for readiness finds it.
+Result<std::unique_ptr<MetricsServer>> listen_for_metrics(const Options& options) {
   if (!options.metrics) return std::unique_ptr<MetricsServer>();
-  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::start(*options.metrics);
+  Result<std::unique_ptr<MetricsServer>> server = MetricsServer::listen(*options.metrics);
   if (!server) return server;
   const bool v6 = options.metrics->host.find(':') != std::string::npos;
   std::fprintf(stderr, "tracer: metrics on http://%s%s%s:%u/metrics\n", v6 ? "[" : "", options.metrics->host.c_str(),
@@ -199,7 +200,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   Enricher enricher(bpf.container_ids_fd(), options.lineage, seed_process_table(options));
   std::optional<BashWatcher> watcher;
   if (plan.bash_readline_slot) watcher.emplace(bpf, *plan.bash_readline_slot, options.verbose);
-  Result<std::unique_ptr<MetricsServer>> metrics_server = start_metrics(options);
+  Result<std::unique_ptr<MetricsServer>> metrics_server = listen_for_metrics(options);
   if (!metrics_server) return metrics_server.take_error();
   std::optional<MetricsPublisher> metrics;
   const uint64_t failed_at_start = attached.other_failures.size();
@@ -216,6 +217,9 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   decode_options.syscalls = &signatures;
   decode_options.user_functions = options.user_functions.get();
   confine(plan);
+  // Its thread starts confined: no capability, the seccomp filter.
+  if (*metrics_server)
+    if (Status status = (*metrics_server)->serve(); !status) return status;
   // Tests and scripts wait for this line: from here on every event is seen.
   std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", attached.traced_events.c_str());
   notify_ready("tracing " + attached.traced_events);

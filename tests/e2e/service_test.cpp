@@ -11,7 +11,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "exec_helpers.hpp"
@@ -77,17 +79,33 @@ HttpAnswer http_get(uint16_t port, const std::string& path) {
   return answer;
 }
 
-// A port that was free a moment ago (for servers that must be told one).
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
+// A port that was free a moment ago (for servers that must be told one):
+// any (0), or the first free one from `first` up.
+uint16_t free_port(uint16_t first = 0) {
+  for (uint32_t port = first; port <= 65535; ++port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    socklen_t length = sizeof(address);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+    ::close(fd);
+    if (bound) return ntohs(address.sin_port);
+  }
+  return 0;
+}
+
+// "CapEff: ..." style fields of every thread of pid.
+std::vector<std::string> thread_status_fields(pid_t pid, const std::string& field) {
+  std::vector<std::string> values;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.starts_with(field + ":")) values.push_back(line.substr(line.find_first_not_of(" \t", field.size() + 1)));
+  }
+  return values;
 }
 
 // The port of "tracer: metrics on http://127.0.0.1:PORT/metrics".
@@ -230,6 +248,48 @@ TEST(ServiceTest, PrometheusScrapesTheExecCountTheTestCaused) {
   ::waitpid(prometheus, nullptr, 0);
   EXPECT_EQ(scraped, kExecs) << last;
   EXPECT_EQ(tracer->stop(SIGTERM), 0);
+}
+
+// Capabilities belong to threads: the HTTP thread starts after the run has
+// dropped them, yet a port below 1024 (bound before) is served.
+TEST(ServiceTest, TheMetricsThreadHoldsNoCapabilityYetServesAPrivilegedPort) {
+  TRACER_E2E_REQUIRE_ROOT();
+  const uint16_t privileged = free_port(600);
+  ASSERT_LT(privileged, 1024);
+  auto tracer = start_tracer({"--metrics", "127.0.0.1:" + std::to_string(privileged), "--output", "none"});
+  ASSERT_TRUE(tracer);
+  ASSERT_EQ(metrics_port(*tracer), privileged) << tracer->err().text();
+  EXPECT_EQ(http_get(privileged, "/metrics").status, 200);
+  const std::vector<std::string> capabilities = thread_status_fields(tracer->pid(), "CapEff");
+  ASSERT_GE(capabilities.size(), 2u) << "no HTTP thread";
+  for (const std::string& effective : capabilities) EXPECT_EQ(effective, "0000000000000000");
+  for (const std::string& permitted : thread_status_fields(tracer->pid(), "CapPrm"))
+    EXPECT_EQ(permitted, "0000000000000000");
+  for (const std::string& seccomp : thread_status_fields(tracer->pid(), "Seccomp")) EXPECT_EQ(seccomp, "2");
+  EXPECT_EQ(tracer->stop(SIGTERM), 0);
+}
+
+std::string mapped_files(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  return std::string(std::istreambuf_iterator<char>(maps), {});
+}
+
+// libmicrohttpd and libsystemd (and the dozen libraries they pull in, ~4 MiB
+// resident) are loaded only by the runs that use them.
+TEST(ServiceTest, TheHttpAndSystemdLibrariesAreLoadedOnlyWhenUsed) {
+  TRACER_E2E_REQUIRE_ROOT();
+  auto plain = start_tracer({"--output", "none"});
+  ASSERT_TRUE(plain);
+  const std::string without = mapped_files(plain->pid());
+  EXPECT_EQ(without.find("libmicrohttpd"), std::string::npos) << without;
+  EXPECT_EQ(without.find("libsystemd"), std::string::npos) << without;
+  EXPECT_EQ(without.find("libgnutls"), std::string::npos) << without;
+  EXPECT_EQ(plain->stop(SIGTERM), 0);
+
+  auto serving = start_tracer({"--metrics", "127.0.0.1:0", "--output", "none"});
+  ASSERT_TRUE(serving);
+  EXPECT_NE(mapped_files(serving->pid()).find("libmicrohttpd"), std::string::npos);
+  EXPECT_EQ(serving->stop(SIGTERM), 0);
 }
 
 }  // namespace

@@ -16,7 +16,10 @@ fi
 cpack -G DEB -B "$WORK" --config "$BUILD/CPackConfig.cmake" > "$WORK/cpack.log" 2>&1 || { cat "$WORK/cpack.log"; fail "cpack"; }
 deb=$(ls "$WORK"/tracer_*.deb)
 echo "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
-dpkg-deb -I "$deb" | grep -E "^ (Depends|Section|Version):" || true
+dpkg-deb -I "$deb" | grep -E "^ (Depends|Recommends|Section|Version):" || true
+# The libraries loaded at run time are named too (dpkg-shlibdeps cannot see them).
+dpkg-deb -f "$deb" Depends | grep -q "libsystemd0" || fail "Depends lacks libsystemd0"
+dpkg-deb -f "$deb" Recommends | grep -q "libmicrohttpd12" || fail "Recommends lacks libmicrohttpd12"
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for path in ./usr/sbin/tracer ./lib/systemd/system/tracer.service ./etc/tracer/config.json ./etc/logrotate.d/tracer \
             ./usr/share/man/man8/tracer.8.gz ./usr/share/bash-completion/completions/tracer \

@@ -4,6 +4,13 @@
 // while the ring buffer is being consumed (a heartbeat younger than five
 // seconds; the loop beats at least every 100 ms), 503 otherwise. The event
 // loop publishes and beats; the server only reads.
+//
+// Two steps, because capabilities belong to threads: listen() binds the
+// socket while the tracer still holds CAP_NET_BIND_SERVICE (a port below
+// 1024); serve() starts the HTTP thread after the run has dropped its
+// capabilities and installed its seccomp filter, so that thread never holds
+// a capability. libmicrohttpd is loaded by listen(), only for runs with
+// --metrics.
 
 #include <atomic>
 #include <cstdint>
@@ -11,21 +18,22 @@
 #include <mutex>
 #include <string>
 
+#include "tracer/core/fd.hpp"
 #include "tracer/core/result.hpp"
 #include "tracer/output/metrics.hpp"
-
-struct MHD_Daemon;
 
 namespace tracer {
 
 class MetricsServer {
  public:
-  // Listens on address (port 0: any free port, see port()).
-  static Result<std::unique_ptr<MetricsServer>> start(const MetricsAddress& address);
+  // Binds and listens on address (port 0: any free port, see port()).
+  static Result<std::unique_ptr<MetricsServer>> listen(const MetricsAddress& address);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
+  // Starts answering on the socket listen() bound.
+  Status serve();
   uint16_t port() const { return port_; }
   // The counters as they are now (the loop calls this a few times a second).
   void publish(MetricsSnapshot snapshot);
@@ -36,14 +44,16 @@ class MetricsServer {
   std::pair<unsigned, std::string> answer(std::string_view path) const;
 
  private:
-  MetricsServer() = default;
+  struct Http;  // the loaded library and its daemon
+  MetricsServer();
   static int64_t now_ns();
   static constexpr int64_t kHealthyWithinNs = 5'000'000'000;
 
   mutable std::mutex mutex_;
   MetricsSnapshot snapshot_;
   std::atomic<int64_t> last_consumed_ns_{0};
-  MHD_Daemon* daemon_ = nullptr;
+  UniqueFd socket_;
+  std::unique_ptr<Http> http_;
   uint16_t port_ = 0;
 };
 
