@@ -122,8 +122,8 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   if (syscall_record) event.ret = raw.ret;
   if (entry_seen) event.args.add("pathname", pathname);
   if (id == TRACER_EVENT_EXECVEAT) {
-    event.args.add("dirfd", int64_t{raw.dirfd});
-    event.args.add("flags", uint64_t{raw.at_flags});
+    event.args.add("dirfd", SymbolicValue{raw.dirfd, Symbols::fd});
+    event.args.add("flags", SymbolicValue{raw.at_flags, Symbols::at_flags});
   }
   event.args.add("argv", StringList{argv});
   event.args.add("argv_truncated", event.has(EventFlag::argv_truncated));

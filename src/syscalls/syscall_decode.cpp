@@ -67,6 +67,20 @@ constexpr NamedBit kCloneFlags[] = {
 constexpr NamedBit kAccessModes[] = {TRACER_BIT(R_OK), TRACER_BIT(W_OK), TRACER_BIT(X_OK)};
 constexpr NamedBit kProtections[] = {TRACER_BIT(PROT_READ), TRACER_BIT(PROT_WRITE), TRACER_BIT(PROT_EXEC),
                                      TRACER_BIT(PROT_GROWSDOWN), TRACER_BIT(PROT_GROWSUP)};
+// MAP_SHARED, MAP_PRIVATE and MAP_SHARED_VALIDATE are the values of the low
+// two bits (the mapping's type), named apart.
+constexpr NamedBit kMapFlags[] = {TRACER_BIT(MAP_FIXED),          TRACER_BIT(MAP_ANONYMOUS),  TRACER_BIT(MAP_GROWSDOWN),
+                                  TRACER_BIT(MAP_DENYWRITE),      TRACER_BIT(MAP_EXECUTABLE), TRACER_BIT(MAP_LOCKED),
+                                  TRACER_BIT(MAP_NORESERVE),      TRACER_BIT(MAP_POPULATE),   TRACER_BIT(MAP_NONBLOCK),
+                                  TRACER_BIT(MAP_STACK),          TRACER_BIT(MAP_HUGETLB),    TRACER_BIT(MAP_SYNC),
+                                  TRACER_BIT(MAP_FIXED_NOREPLACE)};
+// 0x200 is AT_REMOVEDIR for unlinkat and AT_EACCESS for faccessat2: named
+// by unlink_flags, shown in hex here.
+constexpr NamedBit kAtFlags[] = {TRACER_BIT(AT_SYMLINK_NOFOLLOW), TRACER_BIT(AT_SYMLINK_FOLLOW),
+                                 TRACER_BIT(AT_NO_AUTOMOUNT),     TRACER_BIT(AT_EMPTY_PATH),
+                                 TRACER_BIT(AT_STATX_FORCE_SYNC), TRACER_BIT(AT_STATX_DONT_SYNC),
+                                 TRACER_BIT(AT_RECURSIVE)};
+constexpr NamedBit kUnlinkFlags[] = {TRACER_BIT(AT_REMOVEDIR)};
 constexpr NamedBit kSocketTypeFlags[] = {TRACER_BIT(SOCK_NONBLOCK), TRACER_BIT(SOCK_CLOEXEC)};
 
 struct NamedValue {
@@ -121,6 +135,19 @@ std::string open_flags_text(uint64_t flags) {
   }
   std::string rest = bits_text(flags & ~uint64_t{O_ACCMODE}, kOpenFlags, "");
   return rest.empty() ? access : access + "|" + rest;
+}
+
+std::string mmap_flags_text(uint64_t flags) {
+  std::string type;
+  switch (flags & 3) {
+    case MAP_SHARED: type = "MAP_SHARED"; break;
+    case MAP_PRIVATE: type = "MAP_PRIVATE"; break;
+    case MAP_SHARED_VALIDATE: type = "MAP_SHARED_VALIDATE"; break;
+    default: break;
+  }
+  std::string rest = bits_text(flags & ~uint64_t{3}, kMapFlags, "");
+  if (type.empty()) return rest.empty() ? "0" : rest;
+  return rest.empty() ? type : type + "|" + rest;
 }
 
 std::string signal_text(int64_t signal) {
@@ -193,6 +220,10 @@ std::string symbolic_text(const SymbolicValue& value) {
     case Symbols::socket_family: return value_name(value.raw, kFamilies, "AF_");
     case Symbols::socket_type: return socket_type_text(raw);
     case Symbols::memory_protection: return bits_text(raw, kProtections, "PROT_NONE");
+    case Symbols::mmap_flags: return mmap_flags_text(raw);
+    case Symbols::at_flags: return bits_text(raw, kAtFlags, "0");
+    case Symbols::unlink_flags: return bits_text(raw, kUnlinkFlags, "0");
+    case Symbols::hex: return raw == 0 ? "0" : fmt::format("{:#x}", raw);
     case Symbols::address: return fmt::format("{:#x}", raw);
   }
   return std::to_string(value.raw);

@@ -51,6 +51,16 @@ void set_symbolic(SyscallArg& arg, Symbols symbols) {
   arg.symbols = symbols;
 }
 
+// The names of a call's "flags" (or "flag") argument bits.
+Symbols flags_symbols(std::string_view syscall) {
+  if (syscall == "mmap") return Symbols::mmap_flags;
+  if (syscall == "unlinkat") return Symbols::unlink_flags;
+  if (is_one_of(syscall, {"execveat", "newfstatat", "fstatat64", "statx", "linkat", "fchownat", "utimensat",
+                          "faccessat2", "fchmodat2", "name_to_handle_at", "open_tree", "mount_setattr"}))
+    return Symbols::at_flags;
+  return Symbols::hex;
+}
+
 // How a syscall's argument is shown, from its type and names.
 void choose_format(std::string_view syscall, std::string_view kernel_name, SyscallArg& arg) {
   classify_number(arg);
@@ -62,7 +72,11 @@ void choose_format(std::string_view syscall, std::string_view kernel_name, Sysca
   } else if (arg.format == ArgFormat::pointer) {
     return;
   } else if (is_one_of(name, {"fd", "dirfd", "olddfd", "newdfd", "oldfd", "newfd", "fd_in", "fd_out", "epfd"})) {
+    // An fd is an int whatever the register's declared type (mmap's is
+    // unsigned long): -1 is -1.
     set_symbolic(arg, Symbols::fd);
+    arg.is_signed = true;
+    arg.is_32bit = true;
   } else if (name == "flags" && is_one_of(syscall, {"open", "openat"})) {
     set_symbolic(arg, Symbols::open_flags);
   } else if (name == "mode" && is_one_of(syscall, {"access", "faccessat", "faccessat2"})) {
@@ -80,6 +94,10 @@ void choose_format(std::string_view syscall, std::string_view kernel_name, Sysca
     set_symbolic(arg, Symbols::socket_type);
   } else if (name == "prot" && is_one_of(syscall, {"mmap", "mprotect", "pkey_mprotect"})) {
     set_symbolic(arg, Symbols::memory_protection);
+  } else if (is_one_of(name, {"flags", "flag", "mode", "prot"})) {
+    // One JSON type per argument name across every event: these are text
+    // everywhere, named where a table of names fits the call.
+    set_symbolic(arg, flags_symbols(syscall));
   }
 }
 

@@ -153,7 +153,7 @@ TEST_P(ExecTest, ExecveatRelativeToDirectoryFd) {
   EXPECT_EQ(record["ret"], 0);
   EXPECT_EQ(record["args"]["pathname"], "true");
   EXPECT_EQ(record["args"]["dirfd"], directory);
-  EXPECT_EQ(record["args"]["flags"], 0);
+  EXPECT_EQ(record["args"]["flags"], "0");
   EXPECT_EQ(record["args"]["filename"], "/dev/fd/" + std::to_string(directory) + "/true");
   EXPECT_EQ(record["args"]["inode"], executable.st_ino);
   EXPECT_EQ(record["args"]["dev"], executable.st_dev);
@@ -173,7 +173,7 @@ TEST_P(ExecTest, ExecveatEmptyPathOnMemfdIsFileless) {
   EXPECT_EQ(record["event"], "execveat");
   EXPECT_EQ(record["ret"], 0);
   EXPECT_EQ(record["args"]["pathname"], "");
-  EXPECT_EQ(record["args"]["flags"], AT_EMPTY_PATH);
+  EXPECT_EQ(record["args"]["flags"], "AT_EMPTY_PATH");
   EXPECT_EQ(record["args"]["filename"], "/dev/fd/" + std::to_string(memory_file));
   EXPECT_EQ(record["flags"], Json::array({"fileless"}));
   EXPECT_EQ(record["args"]["exe"], "/memfd:tracer-e2e");

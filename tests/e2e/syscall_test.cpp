@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 
 #include "exec_helpers.hpp"
 #include "tracer_process.hpp"
@@ -70,6 +73,63 @@ TEST_P(SyscallTest, OpenatPathFlagsAndModeDecodedExactly) {
   EXPECT_EQ(record["syscall"]["raw_args"][0], -100);
   EXPECT_EQ(record["syscall"]["raw_args"][2], O_WRONLY | O_CREAT | O_CLOEXEC);
   EXPECT_EQ(record["flags"], Json::array());
+}
+
+// One JSON type per argument name across every event (a mapping conflict in
+// Elasticsearch/OpenSearch otherwise), and an fd of -1 is -1.
+TEST_P(SyscallTest, EveryArgumentNameKeepsOneJsonType) {
+  const std::string comm = "types" + std::to_string(getpid() % 100000);
+  auto tracer =
+      start({"--output", "json", "--trace", "event=mmap,openat,newfstatat,mkdirat,unlinkat,pipe2,execveat,close",
+             "--trace", "comm=" + comm});
+  ASSERT_TRUE(tracer);
+  const std::string path = dir_.path() + "/" + unique_marker("types");
+  int status = -1;
+  run_in_child(
+      [&] {
+        prctl(PR_SET_NAME, comm.c_str());
+        void* anonymous = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        int pipe_ends[2];
+        struct stat info {};
+        const bool done = anonymous != MAP_FAILED && pipe2(pipe_ends, O_CLOEXEC) == 0 &&
+                          fstatat(AT_FDCWD, "/", &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+                          mkdirat(AT_FDCWD, path.c_str(), 0700) == 0 &&
+                          unlinkat(AT_FDCWD, path.c_str(), AT_REMOVEDIR) == 0;
+        syscall(SYS_execveat, AT_FDCWD, "/nonexistent-tracer-types", nullptr, nullptr, AT_SYMLINK_NOFOLLOW);
+        return done ? 0 : 1;
+      },
+      status);
+  ASSERT_EQ(status, 0);
+  const Json unlinkat_record = expect_record(*tracer, syscall_with("unlinkat", "pathname", path), "the unlinkat");
+  EXPECT_EQ(unlinkat_record["args"]["flag"], "AT_REMOVEDIR");
+  const Json mmap_record = expect_record(*tracer, syscall_with("mmap", "fd", -1), "the anonymous mmap");
+  EXPECT_EQ(mmap_record["args"]["flags"], "MAP_PRIVATE|MAP_ANONYMOUS");
+  EXPECT_EQ(mmap_record["args"]["prot"], "PROT_READ|PROT_WRITE");
+  const Json execveat_record = expect_record(
+      *tracer, [](const Json& line) { return line["event"] == "execveat"; }, "the failed execveat");
+  EXPECT_EQ(execveat_record["args"]["flags"], "AT_SYMLINK_NOFOLLOW");
+  EXPECT_EQ(execveat_record["args"]["dirfd"], AT_FDCWD);
+
+  std::map<std::string, Json::value_t> types;
+  size_t records = 0;
+  for (const std::string& line : tracer->out().lines()) {
+    const Json record = Json::parse(line, nullptr, false);
+    if (record.is_discarded() || !record.contains("args")) continue;
+    ++records;
+    for (const auto& [name, value] : record["args"].items()) {
+      const Json::value_t type = value.is_number() ? Json::value_t::number_integer : value.type();
+      const auto [known, inserted] = types.emplace(name, type);
+      EXPECT_TRUE(inserted || known->second == type) << name << " changes type in " << line;
+      if (name.ends_with("fd")) {
+        EXPECT_TRUE(value.is_number() && value.get<int64_t>() >= -100) << line;
+      }
+    }
+  }
+  EXPECT_GE(records, 6u);
+  for (const char* name : {"flags", "flag", "mode", "prot"})
+    if (types.contains(name)) {
+      EXPECT_EQ(types[name], Json::value_t::string) << name;
+    }
 }
 
 TEST_P(SyscallTest, FailedOpenatIsEnoentInJsonAndTable) {

@@ -8,6 +8,7 @@
 
 #include "record_builder.hpp"
 #include "tracer/decode/event_table.hpp"
+#include "tracer/syscalls/syscall_decode.hpp"
 #include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
@@ -80,8 +81,12 @@ TEST(Decode, ExecveatNamesDirfdAndFlags) {
   Result<Event> event = decode(event_bytes, {});
   ASSERT_TRUE(event.ok());
   EXPECT_EQ(event->definition->name, "execveat");
-  EXPECT_EQ(std::get<int64_t>(event->args.find("dirfd")->value), 5);
-  EXPECT_EQ(std::get<uint64_t>(event->args.find("flags")->value), 0x1000u);
+  const auto dirfd = std::get<SymbolicValue>(event->args.find("dirfd")->value);
+  EXPECT_EQ(dirfd.raw, 5);
+  EXPECT_EQ(dirfd.symbols, Symbols::fd);
+  // Text, as every "flags" argument is: one JSON type per name.
+  const auto flags = std::get<SymbolicValue>(event->args.find("flags")->value);
+  EXPECT_EQ(symbolic_text(flags), "AT_EMPTY_PATH");
   EXPECT_FALSE(event->has(EventFlag::path_mismatch));
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -115,6 +116,27 @@ TEST(SyscallSignature, SocketAddressLengths) {
   EXPECT_TRUE(parsed("exit_group", {"int error_code"}).capture_spec().emit_at_entry);
 }
 
+// One JSON type per argument name across every event: fds are signed ints
+// whatever the register's declared type, and flags, modes and protections are
+// text everywhere.
+TEST(SyscallSignature, OneTypePerArgumentName) {
+  const SyscallSignature mmap = parsed("mmap", {"unsigned long addr", "unsigned long len", "unsigned long prot",
+                                                "unsigned long flags", "unsigned long fd", "unsigned long off"});
+  EXPECT_EQ(mmap.args[2].symbols, Symbols::memory_protection);
+  EXPECT_EQ(mmap.args[3].format, ArgFormat::symbolic);
+  EXPECT_EQ(mmap.args[3].symbols, Symbols::mmap_flags);
+  EXPECT_EQ(mmap.args[4].symbols, Symbols::fd);
+  EXPECT_TRUE(mmap.args[4].is_signed);
+  EXPECT_TRUE(mmap.args[4].is_32bit);
+  EXPECT_EQ(parsed("unlinkat", {"int dfd", "const char * pathname", "int flag"}).args[2].symbols,
+            Symbols::unlink_flags);
+  EXPECT_EQ(
+      parsed("newfstatat", {"int dfd", "const char * filename", "struct stat * statbuf", "int flag"}).args[3].symbols,
+      Symbols::at_flags);
+  EXPECT_EQ(parsed("pipe2", {"int * fildes", "int flags"}).args[1].symbols, Symbols::hex);
+  EXPECT_EQ(parsed("fallocate", {"int fd", "int mode", "loff_t offset", "loff_t len"}).args[1].symbols, Symbols::hex);
+}
+
 TEST(SyscallSignature, RejectsAFormatWithoutSyscallNumber) {
   EXPECT_FALSE(parse_syscall_format("openat", 257, "name: x\nID: 1\nformat:\n\tfield:int dfd;\toffset:16;\n"));
 }
@@ -136,6 +158,14 @@ TEST(SymbolicText, NamesFlagsModesSignalsAndSockets) {
   EXPECT_EQ(symbolic_text({7, Symbols::memory_protection}), "PROT_READ|PROT_WRITE|PROT_EXEC");
   EXPECT_EQ(symbolic_text({AT_FDCWD, Symbols::fd}), "AT_FDCWD");
   EXPECT_EQ(symbolic_text({0x10000000000, Symbols::memory_protection}), "0x10000000000");
+  EXPECT_EQ(symbolic_text({MAP_PRIVATE | MAP_ANONYMOUS, Symbols::mmap_flags}), "MAP_PRIVATE|MAP_ANONYMOUS");
+  EXPECT_EQ(symbolic_text({MAP_SHARED_VALIDATE | MAP_SYNC, Symbols::mmap_flags}), "MAP_SHARED_VALIDATE|MAP_SYNC");
+  EXPECT_EQ(symbolic_text({AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, Symbols::at_flags}),
+            "AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH");
+  EXPECT_EQ(symbolic_text({0, Symbols::at_flags}), "0");
+  EXPECT_EQ(symbolic_text({AT_REMOVEDIR, Symbols::unlink_flags}), "AT_REMOVEDIR");
+  EXPECT_EQ(symbolic_text({0x80800, Symbols::hex}), "0x80800");
+  EXPECT_EQ(symbolic_text({0, Symbols::hex}), "0");
   EXPECT_EQ(errno_name_of_return(-2), "ENOENT");
   EXPECT_EQ(errno_name_of_return(-111), "ECONNREFUSED");
   EXPECT_FALSE(errno_name_of_return(3));

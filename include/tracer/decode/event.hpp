@@ -72,7 +72,11 @@ enum class Symbols : uint8_t {
   socket_family,
   socket_type,
   memory_protection,
-  address,  // a pointer: 0x7ffd...
+  mmap_flags,
+  at_flags,      // AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW...
+  unlink_flags,  // AT_REMOVEDIR
+  hex,           // flags or a mode without a table of names: 0x21
+  address,       // a pointer: 0x7ffd...
 };
 
 // A number and how to name it: JSON shows the name (the number stays in
