@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 namespace tracer::e2e {
 namespace {
@@ -132,11 +134,27 @@ TracerProcess::TracerProcess(pid_t pid, int stdout_fd, int stderr_fd)
       stdout_(std::make_unique<LineCollector>(stdout_fd)),
       stderr_(std::make_unique<LineCollector>(stderr_fd)) {}
 
+namespace {
+
+// Every whole JSON record a test's tracer printed, for the schema check that
+// runs after the suite (records_match_schema.py); a line cut by SIGKILL is
+// not a record.
+void log_records(const LineCollector& out) {
+  const char* path = std::getenv("TRACER_E2E_RECORD_LOG");
+  if (!path) return;
+  std::ofstream log(path, std::ios::app);
+  for (const std::string& line : out.lines())
+    if (line.starts_with(R"({"timestamp":")") && line.ends_with('}')) log << line << '\n';
+}
+
+}  // namespace
+
 TracerProcess::~TracerProcess() {
   if (!exited_) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  log_records(*stdout_);
 }
 
 std::unique_ptr<TracerProcess> TracerProcess::start(const std::vector<std::string>& args, std::string& why) {
