@@ -40,7 +40,7 @@ std::optional<uint64_t> tracepoint_id(const KernelFacts& facts, const std::strin
 // (so that no tracepoint is found for it).
 std::string tracepoint_name(size_t number) {
   const EventDefinition* definition = syscall_event(static_cast<uint16_t>(number));
-  return definition ? std::string(definition->name) : std::to_string(number);
+  return definition ? std::string(syscall_tracepoint_name(definition->name)) : std::to_string(number);
 }
 
 // The first tracepoint this run would need that tracefs did not give: the

@@ -125,4 +125,15 @@ std::vector<std::string> closest_event_names(std::string_view unknown, size_t co
   return names;
 }
 
+std::string_view syscall_tracepoint_name(std::string_view name) {
+  struct Renamed {
+    std::string_view libc, kernel;
+  };
+  static constexpr Renamed kRenamed[] = {{"stat", "newstat"},   {"lstat", "newlstat"}, {"fstat", "newfstat"},
+                                         {"uname", "newuname"}, {"umount2", "umount"}, {"sendfile", "sendfile64"}};
+  for (const Renamed& renamed : kRenamed)
+    if (renamed.libc == name) return renamed.kernel;
+  return name;
+}
+
 }  // namespace tracer

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "tracer/decode/event_table.hpp"
 #include "tracer/kernel/pseudo_fs.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 
@@ -37,8 +38,9 @@ TracefsSyscalls read_tracefs_syscalls(const std::bitset<TRACER_SYSCALL_NR_MAX>& 
   for (const char* tracepoint : kExecTracepoints) wanted.push_back({tracepoint, false, 0});
   for (const SyscallName& syscall : syscall_names()) {
     if (syscall.number >= TRACER_SYSCALL_NR_MAX || !selected.test(syscall.number)) continue;
-    wanted.push_back({"sys_enter_" + std::string(syscall.name), true, syscall.number});
-    wanted.push_back({"sys_exit_" + std::string(syscall.name), false, syscall.number});
+    const std::string name(syscall_tracepoint_name(syscall.name));
+    wanted.push_back({"sys_enter_" + name, true, syscall.number});
+    wanted.push_back({"sys_exit_" + name, false, syscall.number});
   }
   std::vector<std::string> paths;
   for (const Wanted& each : wanted) paths.push_back(event_path(each.tracepoint, each.is_format ? "format" : "id"));
@@ -49,7 +51,8 @@ TracefsSyscalls read_tracefs_syscalls(const std::bitset<TRACER_SYSCALL_NR_MAX>& 
     const Wanted& each = wanted[i];
     std::optional<uint64_t> id;
     if (files[i] && each.is_format) {
-      const std::string_view name = std::string_view(each.tracepoint).substr(std::string_view("sys_enter_").size());
+      const EventDefinition* event = syscall_event(each.number);
+      const std::string_view name = event ? event->name : std::string_view();
       if (Result<SyscallSignature> signature = parse_syscall_format(name, each.number, *files[i]))
         out.signatures.add(std::move(*signature));
       id = format_tracepoint_id(*files[i]);

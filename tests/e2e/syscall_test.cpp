@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 
@@ -130,6 +131,23 @@ TEST_P(SyscallTest, EveryArgumentNameKeepsOneJsonType) {
     if (types.contains(name)) {
       EXPECT_EQ(types[name], Json::value_t::string) << name;
     }
+}
+
+// stat's tracepoints are the kernel's sys_{enter,exit}_newstat: its
+// arguments are named from that format, on either hook.
+TEST_P(SyscallTest, StatIsTracedWithItsArgumentsUnderItsKernelName) {
+  auto tracer = start({"--output", "json", "--trace", "event=stat"});
+  ASSERT_TRUE(tracer);
+  const std::string path = dir_.path() + "/" + unique_marker("stat");
+  std::ofstream(path) << "x";
+  int status = -1;
+  struct stat info {};
+  const pid_t child = run_in_child([&] { return int(syscall(SYS_stat, path.c_str(), &info)); }, status);
+  ASSERT_EQ(status, 0);
+  const Json record = expect_record(*tracer, syscall_with("stat", "pathname", path), "the stat");
+  EXPECT_EQ(record["pid"], child);
+  EXPECT_EQ(record["ret"], 0);
+  EXPECT_EQ(record["syscall"]["nr"], SYS_stat);
 }
 
 TEST_P(SyscallTest, FailedOpenatIsEnoentInJsonAndTable) {

@@ -40,8 +40,10 @@ class Kernel {
     for (size_t number = 0; number < syscalls.size(); ++number) {
       if (!syscalls.test(number)) continue;
       const std::string name(syscall_event(static_cast<uint16_t>(number))->name);
-      add_tracepoint("syscalls/sys_enter_" + name);
-      add_tracepoint("syscalls/sys_exit_" + name);
+      // As the kernel names them: sys_enter_newstat for stat.
+      const std::string tracepoint(syscall_tracepoint_name(name));
+      add_tracepoint("syscalls/sys_enter_" + tracepoint);
+      add_tracepoint("syscalls/sys_exit_" + tracepoint);
       SyscallSignature signature;
       signature.number = static_cast<uint16_t>(number);
       signature.name = name;
@@ -259,6 +261,21 @@ TEST(TracePlan, SelectedSyscallsGetAnEntryProgramByArgumentCountAndAnExit) {
   EXPECT_EQ(plan.attachments[2].tracepoint_id, kernel.id_of("syscalls/sys_enter_openat"));
   EXPECT_EQ(plan.syscall_capture_specs.size(), 2u);
   EXPECT_EQ(plan.traced_events, "openat, close");  // in the catalog's order
+}
+
+// The kernel's SYSCALL_DEFINE names, not libc's: stat's tracepoints are
+// sys_enter_newstat and sys_exit_newstat.
+TEST(TracePlan, SyscallsAreHookedByTheirKernelTracepointNames) {
+  EXPECT_EQ(syscall_tracepoint_name("stat"), "newstat");
+  EXPECT_EQ(syscall_tracepoint_name("umount2"), "umount");
+  EXPECT_EQ(syscall_tracepoint_name("sendfile"), "sendfile64");
+  EXPECT_EQ(syscall_tracepoint_name("openat"), "openat");
+  const Options options = parse({"--trace", "event=stat,sendfile"});
+  const Kernel kernel(options);
+  const TracePlan plan = plan_of(options, kernel.facts);
+  EXPECT_EQ(plan.syscall_hook, SyscallHook::tracepoints);
+  EXPECT_EQ(hooks(plan), (Hooks{"syscalls/sys_enter_newstat", "syscalls/sys_exit_newstat",
+                                "syscalls/sys_enter_sendfile64", "syscalls/sys_exit_sendfile64"}));
 }
 
 std::vector<const char*> many_syscalls(size_t count, std::string& list) {

@@ -23,6 +23,10 @@ struct SyscallName {
 // Every 64-bit syscall this build knows, by number.
 std::span<const SyscallName> syscall_names();
 std::optional<uint16_t> syscall_number(std::string_view name);
+// The name the kernel gives the syscall's tracepoints (sys_enter_NAME), where
+// its SYSCALL_DEFINE is not the libc name: stat is newstat, sendfile is
+// sendfile64, umount2 is umount, ...
+std::string_view syscall_tracepoint_name(std::string_view name);
 const EventDefinition* syscall_event(uint16_t number);
 // The syscall behind an event id, if it is a syscall event.
 std::optional<uint16_t> syscall_of_event(uint16_t event_id);
