@@ -365,8 +365,7 @@ TEST(OutputTest, AFailedReopenKeepsWritingToTheOldFileAndSaysSoOnce) {
   const std::string logs = dir.path() + "/logs", moved = dir.path() + "/moved";
   std::filesystem::create_directory(logs);
   const std::string comm = comm_of_this_test("hup");
-  auto tracer =
-      start_tracer({"--trace", "comm=" + comm, "--output", "json:" + logs + "/exec.json"});
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "json:" + logs + "/exec.json"});
   ASSERT_TRUE(tracer);
   const std::string before = unique_marker("before-hup"), after = unique_marker("after-hup");
   run_child({.argv = {"true", before}, .comm = comm});
