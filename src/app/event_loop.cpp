@@ -70,6 +70,12 @@ struct Consumer {
   }
 };
 
+std::vector<OutputMetrics> output_counters(const Sink& sink) {
+  MetricsSnapshot snapshot;
+  sink.add_metrics(snapshot);
+  return std::move(snapshot.outputs);
+}
+
 }  // namespace
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
@@ -100,6 +106,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   };
 
   LossCounts reported;
+  std::string reported_outputs;
   auto next_loss_report = Clock::now() + kLossReportInterval;
   auto next_calibration = Clock::now() + kClockRecalibration;
   bool stopping = false;
@@ -131,6 +138,11 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
         std::fprintf(stderr, "tracer: %s\n", describe_losses(totals.losses).c_str());
         reported = totals.losses;
       }
+      // An output that cannot keep up, or cannot write, costs only its own records.
+      if (std::string outputs = describe_output_losses(output_counters(sink)); outputs != reported_outputs) {
+        if (!outputs.empty()) std::fprintf(stderr, "tracer: %s\n", outputs.c_str());
+        reported_outputs = std::move(outputs);
+      }
     }
     if (now >= next_calibration) {
       next_calibration = now + kClockRecalibration;
@@ -145,7 +157,9 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   const uint64_t undecodable = totals.losses.undecodable;
   totals.losses = bpf.read_kernel_losses();
   totals.losses.undecodable = undecodable;
-  return sink.flush();
+  Status flushed = sink.flush();  // bounded in time, whatever the readers do
+  totals.outputs = output_counters(sink);
+  return flushed;
 }
 
 }  // namespace tracer

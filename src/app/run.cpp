@@ -146,7 +146,7 @@ void confine(const TracePlan& plan) {
 // Probes not attached (bash copies found while running) are counted there.
 Status finish(Status status, const RunTotals& totals, uint64_t probes_not_attached = 0) {
   if (!status && status.error().kind == ExitKind::reader_gone) return status;
-  std::string line = summary_line(totals.events_emitted, totals.losses);
+  std::string line = summary_line(totals.events_emitted, totals.losses, totals.outputs);
   if (probes_not_attached > 0)
     line += ", " + std::to_string(probes_not_attached) + (probes_not_attached == 1 ? " probe" : " probes") +
             " not attached";

@@ -25,9 +25,9 @@ constexpr std::string_view kLoopSyscalls[] = {
     // the ring buffer, signals, timers
     "epoll_wait", "epoll_pwait", "epoll_ctl", "epoll_create1", "signalfd4", "poll", "rt_sigprocmask", "rt_sigaction",
     "rt_sigreturn", "restart_syscall", "clock_gettime", "clock_nanosleep", "nanosleep", "futex", "getrandom",
-    // outputs: writes, SIGHUP reopen, the audit log's syncs
+    // outputs: writes, SIGHUP reopen (fchmod: an existing file set to 0640), the audit log's syncs
     "read", "write", "writev", "pread64", "lseek", "openat", "close", "fstat", "newfstatat", "fcntl", "ioctl",
-    "fdatasync", "fsync",
+    "fdatasync", "fsync", "fchmod",
     // /proc: the process table, the user-call sweep (kill(tid, 0)), bash copies
     "getdents64", "readlink", "readlinkat", "kill", "getpid", "gettid", "capget", "geteuid", "uname",
     // memory (malloc, libelf's mmap of ELF files)

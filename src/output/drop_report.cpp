@@ -23,6 +23,11 @@ constexpr LossCause kCauses[] = {
 };
 static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause is named");
 
+constexpr OutputLossCause kOutputCauses[] = {
+    {"output write error", "output_write_error", &OutputMetrics::records_lost},
+    {"output stalled", "output_stalled", &OutputMetrics::records_stalled},
+};
+
 std::string list_causes(const LossCounts& counts, bool whole_record) {
   std::string out;
   for (const LossCause& info : kCauses) {
@@ -41,6 +46,26 @@ std::string list_causes(const LossCounts& counts, bool whole_record) {
 }  // namespace
 
 std::span<const LossCause> loss_causes() { return kCauses; }
+
+std::span<const OutputLossCause> output_loss_causes() { return kOutputCauses; }
+
+std::string describe_output_losses(std::span<const OutputMetrics> outputs) {
+  std::string out;
+  for (const OutputMetrics& output : outputs) {
+    uint64_t lost = 0;
+    std::string causes;
+    for (const OutputLossCause& cause : kOutputCauses) {
+      const uint64_t count = output.*cause.count;
+      if (count == 0) continue;
+      lost += count;
+      fmt::format_to(std::back_inserter(causes), "{}{}: {}", causes.empty() ? "" : ", ", cause.name, count);
+    }
+    if (lost == 0) continue;
+    fmt::format_to(std::back_inserter(out), "{}{}: {} written, {} lost ({})", out.empty() ? "" : "; ", output.name,
+                   output.records_written, lost, causes);
+  }
+  return out;
+}
 
 uint64_t LossCounts::records_lost() const {
   uint64_t total = undecodable;
@@ -66,9 +91,10 @@ std::string describe_losses(const LossCounts& counts) {
   return out;
 }
 
-std::string summary_line(uint64_t events_emitted, const LossCounts& counts) {
+std::string summary_line(uint64_t events_emitted, const LossCounts& counts, std::span<const OutputMetrics> outputs) {
   std::string line = fmt::format("tracer: {} events emitted, {} lost", events_emitted, counts.records_lost());
   if (std::string details = describe_losses(counts); !details.empty()) line += " — " + details;
+  if (std::string details = describe_output_losses(outputs); !details.empty()) line += "; " + details;
   return line;
 }
 

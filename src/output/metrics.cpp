@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "tracer/output/drop_report.hpp"
+
 namespace tracer {
 namespace {
 
@@ -21,6 +23,10 @@ std::string label_value(std::string_view text) {
     out += c;
   }
   return out;
+}
+
+std::string output_labels(const OutputMetrics& output) {
+  return fmt::format("output=\"{}\",format=\"{}\"", label_value(output.name), label_value(output.format));
 }
 
 class Exposition {
@@ -47,9 +53,13 @@ class Exposition {
   void per_output(std::string_view name, std::string_view help, const std::vector<OutputMetrics>& outputs,
                   uint64_t OutputMetrics::*field) {
     family(name, "counter", help);
+    for (const OutputMetrics& output : outputs) sample(name, output_labels(output), output.*field);
+  }
+  void per_output_and_cause(std::string_view name, std::string_view help, const std::vector<OutputMetrics>& outputs) {
+    family(name, "counter", help);
     for (const OutputMetrics& output : outputs)
-      sample(name, fmt::format("output=\"{}\",format=\"{}\"", label_value(output.name), label_value(output.format)),
-             output.*field);
+      for (const OutputLossCause& cause : output_loss_causes())
+        sample(name, fmt::format("{},cause=\"{}\"", output_labels(output), cause.label), output.*cause.count);
   }
   void seconds(std::string_view name, std::string_view help, double value) {
     family(name, "gauge", help);
@@ -79,8 +89,8 @@ std::string render_prometheus(const MetricsSnapshot& snapshot) {
                  &OutputMetrics::bytes_written);
   out.per_output("tracer_output_write_errors_total", "Failed writes, per output.", snapshot.outputs,
                  &OutputMetrics::write_errors);
-  out.per_output("tracer_output_lost_records_total", "Records an output could not write, per output.", snapshot.outputs,
-                 &OutputMetrics::records_lost);
+  out.per_output_and_cause("tracer_output_lost_records_total",
+                           "Records an output could not write, per output and cause.", snapshot.outputs);
   out.single("tracer_ring_buffer_size_bytes", "gauge", "The BPF ring buffer's size.", snapshot.ring_buffer_size_bytes);
   out.single("tracer_ring_buffer_used_bytes", "gauge", "Bytes in the ring buffer not consumed yet.",
              snapshot.ring_buffer_used_bytes);

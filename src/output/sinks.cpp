@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <vector>
 
 #include "tracer/audit/audit_log.hpp"
@@ -47,6 +48,7 @@ class OutputsSink final : public Sink {
       table_line_.clear();
       table_.append(table_line_, event);
     }
+    Status status = ok_status();
     for (Output& output : outputs_) {
       if (output.width) {
         fitted_line_.clear();
@@ -55,9 +57,10 @@ class OutputsSink final : public Sink {
       } else {
         output.writer.append_record(output.format == OutputFormat::json ? json_line_ : table_line_);
       }
-      if (Status status = output.writer.write_if_full(); !status) return status;
+      keep_first_failure(status, output.writer.write_if_full());
     }
-    return audit_log_ ? audit_log_->write(event) : ok_status();
+    if (audit_log_) keep_first_failure(status, audit_log_->write(event));
+    return status;
   }
   Status end_of_batch() override {
     // A resized terminal: the next lines take its new width.
@@ -67,7 +70,9 @@ class OutputsSink final : public Sink {
     return each([](OutputWriter& writer) { return writer.end_of_batch(); }, &Sink::end_of_batch);
   }
   Status flush() override {
-    return each([](OutputWriter& writer) { return writer.flush(); }, &Sink::flush);
+    // One deadline for all: a stop takes a bounded time however many outputs are stuck.
+    const auto deadline = std::chrono::steady_clock::now() + kOutputStopDeadline;
+    return each([deadline](OutputWriter& writer) { return writer.flush(deadline); }, &Sink::flush);
   }
   Status reopen() override {
     return each([](OutputWriter& writer) { return writer.reopen(); }, &Sink::reopen);
@@ -83,12 +88,18 @@ class OutputsSink final : public Sink {
   }
 
  private:
-  // Every output, then the audit log; the first failure is the answer.
+  // Every output, then the audit log, whatever one of them answers (only the
+  // reader of stdout going away, or the audit log, fails): the first failure
+  // is the answer.
   template <typename Call>
   Status each(Call call, Status (Sink::*audit_call)()) {
-    for (Output& output : outputs_)
-      if (Status status = call(output.writer); !status) return status;
-    return audit_log_ ? ((*audit_log_).*audit_call)() : ok_status();
+    Status status = ok_status();
+    for (Output& output : outputs_) keep_first_failure(status, call(output.writer));
+    if (audit_log_) keep_first_failure(status, ((*audit_log_).*audit_call)());
+    return status;
+  }
+  static void keep_first_failure(Status& first, Status next) {
+    if (first && !next) first = std::move(next);
   }
 
   JsonFormatter json_;

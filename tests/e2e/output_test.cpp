@@ -1,12 +1,22 @@
 // Several outputs at once: the table on stdout and JSON lines in a file from
 // one run, the combinations that cannot work refused, and one set of counters
-// per output on /metrics.
+// per output on /metrics. Outputs under faults: a symlink or a FIFO nobody
+// reads refused, a full output costing only its own records (counted), a torn
+// line never continued, a failed reopen keeping the old file, and a stdout
+// nobody reads that neither blocks the other outputs nor a stop.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "exec_helpers.hpp"
 #include "pty_program.hpp"
@@ -175,6 +185,294 @@ TEST(OutputTest, HelpForOutputsAndFiltersIsAnAnswer) {
   EXPECT_NE(filters.out.find("--trace execve.pathname=/usr/bin/id"), std::string::npos) << filters.out;
   EXPECT_NE(filters.out.find("comm is the name of the task that calls exec"), std::string::npos) << filters.out;
   EXPECT_EQ(filters.err, "");
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 ? info.st_mode & 07777 : 0;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Waits until path holds needle; false at the deadline.
+bool file_contains(const std::string& path, const std::string& needle, std::chrono::milliseconds deadline = 20s) {
+  for (const auto until = std::chrono::steady_clock::now() + deadline; std::chrono::steady_clock::now() < until;) {
+    if (read_file(path).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+// The number of stderr lines holding needle.
+size_t lines_with(LineCollector& lines, const std::string& needle) {
+  size_t count = 0;
+  for (const std::string& line : lines.lines()) count += line.find(needle) != std::string::npos;
+  return count;
+}
+
+std::string comm_of_this_test(const std::string& prefix) { return prefix + std::to_string(::getpid() % 100000); }
+
+TEST(OutputTest, ASymlinkOrAFifoNobodyReadsIsRefusedAtOnceAndAFileIsMade0640) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string target = dir.write_file("target", "untouched\n", 0666), link = dir.path() + "/link.json";
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  const Completed symlinked = run_tracer_to_completion({"--output", "json:" + link});
+  EXPECT_EQ(symlinked.status, 1 << 8) << symlinked.err;
+  EXPECT_EQ(symlinked.err, "tracer: cannot open output file " + link + ": it is a symbolic link (refused)\n");
+  EXPECT_EQ(read_file(target), "untouched\n");
+  EXPECT_EQ(mode_of(target), 0666u);
+
+  const std::string fifo = dir.path() + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const Completed unread = run_tracer_to_completion({"--output", "json:" + fifo});
+  EXPECT_EQ(unread.status, 1 << 8) << unread.err;
+  EXPECT_EQ(unread.err,
+            "tracer: cannot open output file " + fifo + ": a FIFO with no reader (start its reader first)\n");
+
+  // An existing file open to all is made 0640; /dev/null is written as it is.
+  const std::string open_to_all = dir.write_file("open.json", "previous\n", 0666);
+  const mode_t dev_null = mode_of("/dev/null");
+  auto tracer = start_tracer({"--output", "json:" + open_to_all, "--output", "table:/dev/null"});
+  ASSERT_TRUE(tracer);
+  EXPECT_EQ(mode_of(open_to_all), 0640u);
+  EXPECT_EQ(tracer->stop(), 0);
+  EXPECT_EQ(mode_of("/dev/null"), dev_null);
+  EXPECT_TRUE(read_file(open_to_all).starts_with("previous\n"));
+}
+
+TEST(OutputTest, AFullOutputCostsOnlyItsOwnRecordsCountedAndTheRunGoesOn) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string json = dir.path() + "/exec.json", comm = comm_of_this_test("full");
+  auto tracer = start_tracer(
+      {"--trace", "comm=" + comm, "--output", "json", "--output", "table:/dev/full", "--output", "json:" + json});
+  ASSERT_TRUE(tracer);
+  constexpr int kExecs = 5;
+  std::vector<std::string> markers;
+  for (int i = 0; i < kExecs; ++i) {
+    markers.push_back(unique_marker("full"));
+    run_child({.argv = {"true", markers.back()}, .comm = comm});
+    EXPECT_TRUE(tracer->wait_for_json(has_marker(markers.back()))) << tracer->err().text();
+  }
+  EXPECT_TRUE(file_contains(json, markers.back())) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(), 0) << tracer->err().text();
+  for (const std::string& marker : markers) EXPECT_NE(read_file(json).find(marker), std::string::npos) << marker;
+  // Said once, then counted: in the summary, per output and cause.
+  EXPECT_EQ(lines_with(tracer->err(),
+                       "tracer: writing to /dev/full: No space left on device; its records are counted "
+                       "as lost until a write succeeds"),
+            1u)
+      << tracer->err().text();
+  EXPECT_EQ(tracer->err().lines().back(),
+            "tracer: 5 events emitted, 0 lost; /dev/full: 0 written, 5 lost (output write "
+            "error: 5)")
+      << tracer->err().text();
+}
+
+// A tmpfs of `kib` KiB mounted on dir/mnt for the test.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& dir, int kib) : path_(dir + "/mnt") {
+    std::filesystem::create_directory(path_);
+    mounted_ = mount("tracer-e2e", path_.c_str(), "tmpfs", 0, ("size=" + std::to_string(kib) + "k").c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+// argv of about 6 KB: a few records fill a small disk, mid-record.
+std::vector<std::string> bulky_argv(const std::string& marker, int args = 20) {
+  std::vector<std::string> argv = {"true", marker};
+  for (int i = 0; i < args; ++i) argv.push_back(std::string(300, char('a' + i % 26)));
+  return argv;
+}
+
+TEST(OutputTest, ALineCutByAFullDiskIsNeverContinuedAndItsRecordIsCounted) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  SmallDisk disk(dir.path(), 256);
+  ASSERT_TRUE(disk.mounted()) << std::strerror(errno);
+  const std::string filler = disk.path() + "/filler", json = disk.path() + "/exec.json";
+  std::ofstream(filler) << std::string(240 * 1024, 'f');  // 16 KiB left
+  const std::string comm = comm_of_this_test("torn");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "json:" + json});
+  ASSERT_TRUE(tracer);
+  constexpr int kBefore = 5, kAfter = 3;
+  for (int i = 0; i < kBefore; ++i) run_child({.argv = bulky_argv(unique_marker("before")), .comm = comm});
+  ASSERT_TRUE(tracer->err().wait_for(
+      [&](const std::string& line) { return line.starts_with("tracer: writing to " + json + ": No space left"); }, 20s))
+      << tracer->err().text();
+  std::filesystem::remove(filler);
+  std::vector<std::string> after;
+  for (int i = 0; i < kAfter; ++i) {
+    after.push_back(unique_marker("after"));
+    run_child({.argv = bulky_argv(after.back()), .comm = comm});
+  }
+  EXPECT_TRUE(file_contains(json, after.back())) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(), 0) << tracer->err().text();
+
+  // Every line but the fragment is a whole record; the fragment is a line of its own.
+  int whole = 0, fragments = 0;
+  std::string text = read_file(json);
+  for (const std::string& line : lines_of(json)) {
+    const Json record = Json::parse(line, nullptr, false);
+    (record.is_discarded() ? fragments : whole) += 1;
+  }
+  EXPECT_EQ(fragments, 1) << text.substr(0, 2000);
+  for (const std::string& marker : after) EXPECT_NE(text.find(marker), std::string::npos) << marker;
+  const int lost = kBefore + kAfter - whole;
+  EXPECT_GE(lost, 1);
+  EXPECT_EQ(tracer->err().lines().back(), "tracer: 8 events emitted, 0 lost; " + json + ": " + std::to_string(whole) +
+                                              " written, " + std::to_string(lost) +
+                                              " lost (output write error: " + std::to_string(lost) + ")")
+      << tracer->err().text();
+}
+
+TEST(OutputTest, AFileLeftEndingInsideALineGetsTheNextRecordOnAFreshLine) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string json = dir.write_file("exec.json", "{\"torn\":", 0640);
+  const std::string comm = comm_of_this_test("rst"), marker = unique_marker("restart");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "json:" + json});
+  ASSERT_TRUE(tracer);
+  run_child({.argv = {"true", marker}, .comm = comm});
+  EXPECT_TRUE(file_contains(json, marker)) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(), 0);
+  const std::vector<std::string> lines = lines_of(json);
+  ASSERT_EQ(lines.size(), 2u) << read_file(json);
+  EXPECT_EQ(lines[0], "{\"torn\":");
+  const Json record = Json::parse(lines[1], nullptr, false);
+  ASSERT_FALSE(record.is_discarded()) << lines[1];
+  EXPECT_EQ(record["args"]["argv"][1], marker);
+}
+
+TEST(OutputTest, AFailedReopenKeepsWritingToTheOldFileAndSaysSoOnce) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string logs = dir.path() + "/logs", moved = dir.path() + "/moved";
+  std::filesystem::create_directory(logs);
+  const std::string comm = comm_of_this_test("hup");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "json:" + logs + "/exec.json"});
+  ASSERT_TRUE(tracer);
+  const std::string before = unique_marker("before-hup"), after = unique_marker("after-hup");
+  run_child({.argv = {"true", before}, .comm = comm});
+  EXPECT_TRUE(file_contains(logs + "/exec.json", before)) << tracer->err().text();
+  std::filesystem::rename(logs, moved);  // the log directory is gone
+  kill(tracer->pid(), SIGHUP);
+  EXPECT_TRUE(tracer->err().wait_for(
+      [](const std::string& line) { return line.starts_with("tracer: cannot reopen output file "); }, 10s))
+      << tracer->err().text();
+  run_child({.argv = {"true", after}, .comm = comm});
+  EXPECT_TRUE(file_contains(moved + "/exec.json", after)) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(), 0) << tracer->err().text();
+  EXPECT_EQ(lines_with(tracer->err(), "cannot reopen"), 1u) << tracer->err().text();
+  EXPECT_EQ(
+      lines_with(tracer->err(), "tracer: cannot reopen output file " + logs +
+                                    "/exec.json: No such file or directory; still writing to the file opened before"),
+      1u)
+      << tracer->err().text();
+}
+
+// A tracer whose stdout is a pipe nobody reads: its stderr is collected.
+class UnreadTracer {
+ public:
+  explicit UnreadTracer(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return;
+    std::vector<std::string> full{TRACER_BINARY};
+    full.insert(full.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : full) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      dup2(err[1], STDERR_FILENO);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    unread_ = out[0];
+    err_ = std::make_unique<LineCollector>(err[0]);
+  }
+  ~UnreadTracer() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (unread_ >= 0) close(unread_);
+  }
+  // The wait status, or -1 when it did not exit within deadline.
+  int wait_exit(std::chrono::milliseconds deadline) {
+    const int pid_fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    pollfd exited{pid_fd, POLLIN, 0};
+    const bool done = pid_fd >= 0 && poll(&exited, 1, static_cast<int>(deadline.count())) == 1;
+    if (pid_fd >= 0) close(pid_fd);
+    int status = -1;
+    if (done && waitpid(pid_, &status, 0) == pid_) exited_ = true;
+    if (exited_) err_->wait_for_eof(5s);
+    return exited_ ? status : -1;
+  }
+  pid_t pid() const { return pid_; }
+  LineCollector& err() { return *err_; }
+
+ private:
+  pid_t pid_ = -1;
+  int unread_ = -1;
+  bool exited_ = false;
+  std::unique_ptr<LineCollector> err_;
+};
+
+TEST(OutputTest, AStdoutNobodyReadsCostsOnlyItsOwnRecordsAndAStopStillTakesSeconds) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string json = dir.path() + "/exec.json", comm = comm_of_this_test("unread");
+  UnreadTracer tracer({"--trace", "comm=" + comm, "--output", "table", "--output", "json:" + json});
+  ASSERT_GT(tracer.pid(), 0);
+  ASSERT_TRUE(tracer.err().wait_for([](const std::string& line) { return line.starts_with("tracer: tracing"); }, 30s))
+      << tracer.err().text();
+  // About 30 KB per record: 150 of them are far more than a pipe and the queue hold.
+  constexpr int kExecs = 150;
+  std::vector<std::string> markers;
+  for (int i = 0; i < kExecs; ++i) {
+    markers.push_back(unique_marker("unread"));
+    run_child({.argv = bulky_argv(markers.back(), 100), .comm = comm});
+  }
+  EXPECT_TRUE(file_contains(json, markers.back())) << tracer.err().text();
+  const std::string text = read_file(json);
+  int in_file = 0;
+  for (const std::string& marker : markers) in_file += text.find(marker) != std::string::npos;
+  EXPECT_EQ(in_file, kExecs);
+
+  const auto stopping = std::chrono::steady_clock::now();
+  kill(tracer.pid(), SIGTERM);
+  const int status = tracer.wait_exit(5s);
+  ASSERT_NE(status, -1) << "still running 5 s after SIGTERM; stderr:\n" << tracer.err().text();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 5s);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const std::string summary = tracer.err().lines().back();
+  std::smatch match;
+  ASSERT_TRUE(std::regex_match(summary, match,
+                               std::regex(R"(tracer: (\d+) events emitted, 0 lost; stdout: (\d+) written, (\d+) lost )"
+                                          R"(\(output stalled: (\d+)\))")))
+      << tracer.err().text();
+  EXPECT_EQ(std::stoi(match[1]), kExecs);
+  EXPECT_GT(std::stoi(match[3]), 0);
+  EXPECT_EQ(std::stoi(match[2]) + std::stoi(match[3]), kExecs) << summary;
 }
 
 }  // namespace

@@ -23,5 +23,31 @@ TEST(DropReport, CausesAreNamedAndSplitIntoLostAndIncomplete) {
             "2 records incomplete (argv read failed: 2)");
 }
 
+TEST(DropReport, OutputsThatLostRecordsAreNamedWithTheirCauses) {
+  std::vector<OutputMetrics> outputs(3);
+  outputs[0].name = "stdout";
+  outputs[0].records_written = 7;
+  outputs[0].records_stalled = 5;
+  outputs[1].name = "/var/log/tracer/exec.json";
+  outputs[1].records_written = 12;
+  outputs[2].name = "/full/exec.json";
+  outputs[2].records_written = 9;
+  outputs[2].records_lost = 2;
+  outputs[2].records_stalled = 1;
+  EXPECT_EQ(summary_line(12, LossCounts{}, outputs),
+            "tracer: 12 events emitted, 0 lost; stdout: 7 written, 5 lost (output stalled: 5); "
+            "/full/exec.json: 9 written, 3 lost (output write error: 2, output stalled: 1)");
+  outputs.erase(outputs.begin());
+  outputs.pop_back();
+  EXPECT_EQ(summary_line(12, LossCounts{}, outputs), "tracer: 12 events emitted, 0 lost");
+  EXPECT_EQ(describe_output_losses(outputs), "");
+}
+
+TEST(DropReport, OutputCausesHaveMetricLabels) {
+  std::vector<std::string_view> labels;
+  for (const OutputLossCause& cause : output_loss_causes()) labels.push_back(cause.label);
+  EXPECT_EQ(labels, (std::vector<std::string_view>{"output_write_error", "output_stalled"}));
+}
+
 }  // namespace
 }  // namespace tracer

@@ -12,7 +12,8 @@ MetricsSnapshot sample_snapshot() {
   snapshot.events = {{"execve", 42}, {"openat", 7}};
   snapshot.lost = {{"ring_buffer_full", 3}, {"undecodable", 0}};
   snapshot.incomplete = {{"argv_read", 1}};
-  snapshot.outputs = {{"stdout", "table", 49, 4096, 0, 0}, {"out-file:/var/log/a \"b\"\\c\nd", "json", 48, 9000, 2, 1}};
+  snapshot.outputs = {{"stdout", "table", 49, 4096, 0, 0, 3},
+                      {"out-file:/var/log/a \"b\"\\c\nd", "json", 48, 9000, 2, 1, 0}};
   snapshot.ring_buffer_size_bytes = 4 << 20;
   snapshot.ring_buffer_used_bytes = 512;
   snapshot.process_table_entries = 311;
@@ -36,6 +37,15 @@ TEST(Metrics, EveryFamilyHasHelpTypeAndItsSamples) {
   EXPECT_NE(text.find("tracer_lost_records_total{cause=\"ring_buffer_full\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("tracer_output_bytes_total{output=\"stdout\",format=\"table\"} 4096\n"), std::string::npos);
   EXPECT_NE(text.find("tracer_ring_buffer_size_bytes 4194304\n"), std::string::npos);
+  EXPECT_NE(
+      text.find("tracer_output_lost_records_total{output=\"stdout\",format=\"table\",cause=\"output_stalled\"} 3\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("tracer_output_lost_records_total{output=\"stdout\",format=\"table\",cause=\"output_write_error\"} "
+                "0\n"),
+      std::string::npos)
+      << text;
   EXPECT_EQ(text.find("tracer_audit_log_sequence"), std::string::npos) << "no audit log, no sequence";
   EXPECT_EQ(text.back(), '\n');
 }

@@ -23,6 +23,7 @@ struct RunTotals {
   uint64_t events_emitted = 0;
   std::vector<uint64_t> events_by_id;  // emitted, indexed by event id
   LossCounts losses;
+  std::vector<OutputMetrics> outputs;  // at the end: what each output wrote and lost
 };
 
 class MetricsPublisher;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "tracer/core/abi.hpp"
+#include "tracer/output/metrics.hpp"
 
 namespace tracer {
 
@@ -31,10 +32,26 @@ struct LossCause {
 };
 std::span<const LossCause> loss_causes();
 
+// What an output (stdout, a file, the audit log) loses after the records
+// reached it, per output: named in sentences and as the `cause` label of
+// tracer_output_lost_records_total.
+struct OutputLossCause {
+  std::string_view name;   // "output write error"
+  std::string_view label;  // "output_write_error"
+  uint64_t OutputMetrics::*count;
+};
+std::span<const OutputLossCause> output_loss_causes();
+
+// "stdout: 7 written, 5 lost (output stalled: 5)", "; "-separated, for each
+// output that lost records; empty when none did.
+std::string describe_output_losses(std::span<const OutputMetrics> outputs);
+
 // "lost 3 records (ring buffer full: 3)"; empty when nothing was lost.
 std::string describe_losses(const LossCounts& counts);
 
-// The one-line summary printed at exit.
-std::string summary_line(uint64_t events_emitted, const LossCounts& counts);
+// The one-line summary printed at exit: the events lost before any output,
+// then the outputs that lost some of the rest.
+std::string summary_line(uint64_t events_emitted, const LossCounts& counts,
+                         std::span<const OutputMetrics> outputs = {});
 
 }  // namespace tracer

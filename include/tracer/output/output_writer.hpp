@@ -1,67 +1,87 @@
 #pragma once
 // Where formatted lines go: stdout or a file (created 0640, appended to,
-// reopened on SIGHUP). Lines are buffered and written whole; a pipe or a
-// terminal gets every batch as soon as it is formatted, a file at least every
-// 100 ms. A reader that went away is ExitKind::reader_gone; any other write
-// error (a full disk) is a runtime error naming the destination. Each writer
-// counts what it wrote, for --metrics.
+// reopened on SIGHUP). Each output has its own writer thread and a bounded
+// queue: the ring-buffer consumer only appends lines to a buffer and hands
+// whole buffers over, so a reader that stops reading (a pipe nobody drains, a
+// stuck terminal) costs that output records, counted, never the consumer or
+// the other outputs. A write error (a full disk) is said once on stderr and
+// costs records, counted; writing goes on. Only the reader of stdout going
+// away ends the run (ExitKind::reader_gone). A line cut by a failed write is
+// never continued: the next write starts on a fresh line.
 
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include "tracer/core/fd.hpp"
 #include "tracer/core/result.hpp"
 #include "tracer/output/metrics.hpp"
+#include "tracer/output/output_batch.hpp"
 
 namespace tracer {
+
+// How long a stop waits for the outputs to write what is queued: SIGTERM
+// ends the run in bounded time whatever the readers do.
+constexpr auto kOutputStopDeadline = std::chrono::seconds(2);
+
+class OutputChannel;  // what the consumer and the writer thread share
 
 class OutputWriter {
  public:
   static Result<OutputWriter> open_stdout();
+  // Refuses a symbolic link, a file of another owner and anything but a
+  // regular file, a FIFO (with a reader) or a character device (/dev/null);
+  // a regular file's mode is set to 0640.
   static Result<OutputWriter> open_file(const std::string& path);
   OutputWriter(OutputWriter&& other) noexcept = default;
   OutputWriter& operator=(OutputWriter&&) = delete;
+  ~OutputWriter();
 
-  // The buffer lines are appended to; end_of_batch(), write_if_full() and
-  // flush() send them.
-  std::string& buffer() { return buffer_; }
-  // Appends one formatted record to the buffer, counted once it is written.
+  // The buffer lines are appended to (a header, a --stats report: not
+  // counted as records).
+  std::string& buffer() { return filling_.bytes; }
+  // Appends one formatted record ('\n' included), counted once it is written.
   void append_record(std::string_view line) {
-    buffer_ += line;
-    ++pending_records_;
+    filling_.bytes += line;
+    filling_.record_ends.push_back(static_cast<uint32_t>(filling_.bytes.size()));
   }
-  // Called after each batch of events: writes when the policy says so.
+  // Called after each batch of events: hands the buffer to the writer when
+  // the policy says so (a pipe or a terminal at once, a file every 100 ms).
   Status end_of_batch();
-  // Writes when the buffer passed its high-water mark (256 KiB), whatever
-  // the policy: a batch of records never holds more memory than that.
+  // Hands the buffer over when it passed 256 KiB, whatever the policy.
   Status write_if_full();
-  // Writes everything buffered now.
-  Status flush();
-  // Reopens the file (log rotation). No-op for stdout.
+  // Hands everything over and waits until it is written, at most until
+  // deadline: what is still queued then is counted lost (output stalled).
+  Status flush(std::chrono::steady_clock::time_point deadline);
+  Status flush();  // deadline: kOutputStopDeadline from now
+  // Reopens the file (log rotation; no-op for stdout). When that fails, says
+  // so on stderr and goes on writing to the file it had.
   Status reopen();
 
   // "stdout" or the path.
   const std::string& name() const { return name_; }
-  // Records and bytes written, failed writes, records a failed write lost.
-  // name and format are left to the caller.
-  const OutputMetrics& counters() const { return counters_; }
+  // Records and bytes written, failed writes, records lost by cause. name and
+  // format are left to the caller.
+  OutputMetrics counters() const;
 
  private:
-  OutputWriter(UniqueFd file, std::string name, std::optional<std::string> path, bool immediate);
-  int fd() const { return file_ ? file_.get() : STDOUT_FILENO; }
-  Status write_all(std::string_view bytes);
+  OutputWriter(std::shared_ptr<OutputChannel> channel, std::string name, std::optional<std::string> path,
+               bool immediate);
+  Status hand_off();
 
-  UniqueFd file_;  // out-file; empty for stdout, which is not ours to close
+  std::shared_ptr<OutputChannel> channel_;  // shared with the writer thread, which may outlive us
+  std::thread thread_;
   std::string name_;
-  std::optional<std::string> path_;  // set for out-file
-  bool immediate_;                   // pipe or terminal: write at every batch end
-  std::string buffer_;
-  uint64_t pending_records_ = 0;  // appended, not yet written
-  OutputMetrics counters_;
-  std::chrono::steady_clock::time_point last_write_;
+  std::optional<std::string> path_;  // set for a file
+  bool immediate_;                   // pipe or terminal: hand over at every batch end
+  OutputBatch filling_;              // the consumer's, no lock
+  std::chrono::steady_clock::time_point last_hand_off_;
 };
 
 }  // namespace tracer

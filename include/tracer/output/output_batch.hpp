@@ -1,0 +1,43 @@
+#pragma once
+// The pure part of an output's queue: the batches the ring-buffer consumer
+// hands to an output's writer thread (src/output/output_writer.cpp), how a
+// batch joins a bounded queue, and what a write cut short cost.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tracer {
+
+// Bytes handed from the consumer to a writer thread in one piece, and where
+// each record in them ends (what a partial write is judged by).
+struct OutputBatch {
+  std::string bytes;
+  std::vector<uint32_t> record_ends;
+
+  uint64_t records() const { return record_ends.size(); }
+  bool empty() const { return bytes.empty(); }
+  void clear() {
+    bytes.clear();
+    record_ends.clear();
+  }
+};
+
+// Hands `filling` to the queue (`pending`, at most `limit` bytes): swapped in
+// when the queue is empty, appended when it fits, else dropped (the queue is
+// full: its reader does not keep up). filling is empty afterwards.
+enum class HandOff { swapped, appended, dropped };
+HandOff hand_off_batch(OutputBatch& filling, OutputBatch& pending, size_t limit);
+
+// What a write of `written` bytes of `batch` (cut short by an error) did:
+// records written whole, records lost (the cut one included), and whether
+// the file now ends inside a line.
+struct PartialWrite {
+  uint64_t records_written = 0;
+  uint64_t records_lost = 0;
+  bool torn = false;
+};
+PartialWrite judge_partial_write(const OutputBatch& batch, size_t written);
+
+}  // namespace tracer
