@@ -1,0 +1,104 @@
+#include "tracer/views/tree_command.hpp"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "tracer/views/json_record.hpp"
+#include "tracer/views/line_reader.hpp"
+#include "tracer/views/process_tree.hpp"
+#include "tracer/views/tree_text.hpp"
+
+namespace tracer {
+namespace {
+
+bool session_matches(const SessionFields& fields, const std::string& wanted) {
+  const auto number = [&](const std::optional<uint64_t>& value) { return value && std::to_string(*value) == wanted; };
+  return number(fields.sid) || number(fields.auid) || (fields.tty && *fields.tty == wanted);
+}
+
+bool has_session(const SessionFields& fields) { return fields.sid || fields.auid || fields.tty; }
+
+// The records of the log that --since, --until and --session keep.
+Status read_tree(const Options& options, ProcessTree& tree) {
+  Result<LineReader> input = LineReader::open(options.view_input);
+  if (!input) return input.take_error();
+  JsonRecordReader reader(*options.user_functions);
+  const TreeOptions& wanted = options.tree;
+  bool any_session = false;
+  std::string_view line;
+  while (true) {
+    Result<bool> more = input->next(line);
+    if (!more) return more.take_error();
+    if (!*more) break;
+    if (line.empty()) continue;
+    Result<const Event*> event = reader.read(line);
+    if (!event) {
+      const Error& error = event.error();
+      return Error{input->name() + ":" + std::to_string(input->line_number()) + ": " + error.message, error.kind};
+    }
+    const auto time_ns = static_cast<int64_t>((*event)->boot_ns);
+    if ((wanted.since_ns && time_ns < *wanted.since_ns) || (wanted.until_ns && time_ns > *wanted.until_ns)) continue;
+    if (wanted.session) {
+      any_session |= has_session(reader.session());
+      if (!session_matches(reader.session(), *wanted.session)) continue;
+    }
+    tree.add(**event, reader.boot_tag());
+  }
+  if (wanted.session && !any_session)
+    return usage_error("--session " + *wanted.session +
+                       ": the log's records carry no tty, sid or auid; select by --pid or --exec-id");
+  tree.finish();
+  return ok_status();
+}
+
+// --pid and --exec-id: where the drawing starts.
+Status choose_roots(const Options& options, const ProcessTree& tree, TreeTextOptions& text) {
+  if (options.tree.exec_id) {
+    const auto found = tree.find_exec_id(*options.tree.exec_id);
+    if (!found) return usage_error("--exec-id " + *options.tree.exec_id + ": no such image in the log");
+    text.roots = std::vector<size_t>{found->first};
+    text.first_image = found->second;
+  } else if (options.tree.pid) {
+    std::vector<size_t> roots;
+    for (size_t i = 0; i < tree.processes().size(); ++i)
+      if (tree.processes()[i].key.pid == *options.tree.pid && !tree.processes()[i].placeholder) roots.push_back(i);
+    if (roots.empty())
+      return usage_error("--pid " + std::to_string(*options.tree.pid) + ": no such process in the log");
+    text.roots = std::move(roots);
+  }
+  return ok_status();
+}
+
+size_t terminal_width() {
+  winsize size{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
+
+Status write_all(int fd, std::string_view bytes, const std::string& name) {
+  while (!bytes.empty()) {
+    const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0 && errno == EPIPE) return Error{"", ExitKind::reader_gone};
+    if (wrote < 0) return errno_error("cannot write " + name);
+    bytes.remove_prefix(static_cast<size_t>(wrote));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status run_tree(const Options& options) {
+  ProcessTree tree;
+  if (Status status = read_tree(options, tree); !status) return status;
+  TreeTextOptions text;
+  if (Status status = choose_roots(options, tree, text); !status) return status;
+  const bool terminal = isatty(STDOUT_FILENO);
+  text.color = terminal;
+  text.width = options.tree.width ? options.tree.width : (terminal ? terminal_width() : 0);
+  return write_all(STDOUT_FILENO, render_tree_text(tree, text), "stdout");
+}
+
+}  // namespace tracer
