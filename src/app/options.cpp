@@ -444,6 +444,8 @@ void add_tree_command(CLI::App& app, Options& options, ViewCommands& views) {
   views.tree->add_option("--width", tree.width, "Cut lines to N columns (default: the terminal's, none in a pipe)")
       ->type_name("N")
       ->check(CLI::Range(20, 100000));
+  views.tree->add_option("--html", tree.html, "Write one self-contained HTML page to PATH instead of text")
+      ->type_name("PATH");
 }
 
 // "2026-12-03T17:20:00Z", with or without a fraction of a second.

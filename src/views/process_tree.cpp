@@ -99,7 +99,7 @@ void ProcessTree::add_exec(TreeProcess& process, const Event& event, int64_t tim
     if (text.empty())
       if (const std::string_view* pathname = text_arg(event, "pathname")) text = cut(*pathname, kMaxText);
     image_of(process, event.task.exec_gen, time_ns)
-        .items.push_back({TreeItem::Kind::failed_exec, time_ns, 0, std::move(text), *event.ret});
+        .items.push_back({TreeItem::Kind::failed_exec, time_ns, 0, std::move(text), *event.ret, record_of(line_)});
     return;
   }
   TreeImage& image = image_of(process, event.task.exec_gen, time_ns);
@@ -107,6 +107,7 @@ void ProcessTree::add_exec(TreeProcess& process, const Event& event, int64_t tim
   image.exec_seen = true;
   image.start_ns = time_ns;
   image.argv = std::move(text);
+  image.record = record_of(line_);
   const std::string_view* path = text_arg(event, "exe");
   if (!path) path = text_arg(event, "filename");
   if (path) image.path = cut(*path, kMaxText);
@@ -119,8 +120,9 @@ void ProcessTree::add_fork(const Event& event, int64_t time_ns) {
       PendingFork{{event.task.pid, event.task.start_boot_ns}, event.task.exec_gen, time_ns};
 }
 
-void ProcessTree::add(const Event& event, std::string_view boot_tag) {
+void ProcessTree::add(const Event& event, std::string_view boot_tag, std::string_view line) {
   if (boot_tag_.empty()) boot_tag_ = std::string(boot_tag);
+  line_ = line;
   const auto time_ns = static_cast<int64_t>(event.boot_ns);
   TreeProcess& process = processes_[process_of(event)];
   if (is_exec(event)) {
@@ -136,15 +138,16 @@ void ProcessTree::add(const Event& event, std::string_view boot_tag) {
     process.exit_ns = time_ns;
     process.exit_code = number_arg(event, "exit_code");
     process.signal = number_arg(event, "signal");
+    process.exit_record = record_of(line);
   } else if (event.definition->name == kBashReadline) {
-    const std::string_view* line = text_arg(event, "line");
-    if (!line) line = text_arg(event, kReturnValue);
-    if (!line) return;
+    const std::string_view* typed = text_arg(event, "line");
+    if (!typed) typed = text_arg(event, kReturnValue);
+    if (!typed) return;
     if (image.items.size() >= kMaxLines) {
       ++process.lines_dropped;
       return;
     }
-    image.items.push_back({TreeItem::Kind::line, time_ns, 0, cut(*line, kMaxText), 0});
+    image.items.push_back({TreeItem::Kind::line, time_ns, 0, cut(*typed, kMaxText), 0, record_of(line)});
   }
 }
 
@@ -181,7 +184,7 @@ void ProcessTree::finish() {
     }
     TreeProcess& parent = processes_[index_.at(*process.parent)];
     const int64_t time_ns = process.fork_ns.value_or(process.first_ns);
-    image_of(parent, process.parent_exec_gen, time_ns).items.push_back({TreeItem::Kind::child, time_ns, i, {}, 0});
+    image_of(parent, process.parent_exec_gen, time_ns).items.push_back({TreeItem::Kind::child, time_ns, i, {}, 0, {}});
   }
   for (TreeProcess& process : processes_) {
     // A forked copy runs from its fork, before its first record.

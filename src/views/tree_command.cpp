@@ -1,5 +1,6 @@
 #include "tracer/views/tree_command.hpp"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include "tracer/views/json_record.hpp"
 #include "tracer/views/line_reader.hpp"
 #include "tracer/views/process_tree.hpp"
+#include "tracer/views/tree_html.hpp"
 #include "tracer/views/tree_text.hpp"
 
 namespace tracer {
@@ -44,7 +46,7 @@ Status read_tree(const Options& options, ProcessTree& tree) {
       any_session |= has_session(reader.session());
       if (!session_matches(reader.session(), *wanted.session)) continue;
     }
-    tree.add(**event, reader.boot_tag());
+    tree.add(**event, reader.boot_tag(), line);
   }
   if (wanted.session && !any_session)
     return usage_error("--session " + *wanted.session +
@@ -88,13 +90,23 @@ Status write_all(int fd, std::string_view bytes, const std::string& name) {
   return ok_status();
 }
 
+// --html PATH: the page, written whole to a new file.
+Status write_page(const Options& options, const ProcessTree& tree, const TreeTextOptions& text) {
+  const std::string& path = *options.tree.html;
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!file) return errno_error("cannot create " + path);
+  const std::string title = options.view_input == "-" ? "stdin" : options.view_input;
+  return write_all(file.get(), render_tree_html(tree, text, title), path);
+}
+
 }  // namespace
 
 Status run_tree(const Options& options) {
-  ProcessTree tree;
+  ProcessTree tree(options.tree.html.has_value());
   if (Status status = read_tree(options, tree); !status) return status;
   TreeTextOptions text;
   if (Status status = choose_roots(options, tree, text); !status) return status;
+  if (options.tree.html) return write_page(options, tree, text);
   const bool terminal = isatty(STDOUT_FILENO);
   text.color = terminal;
   text.width = options.tree.width ? options.tree.width : (terminal ? terminal_width() : 0);

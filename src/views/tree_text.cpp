@@ -33,74 +33,32 @@ std::string_view first_columns(std::string_view text, size_t keep) {
   return text;
 }
 
-struct Segment {
-  std::string text;
-  const char* color = nullptr;
-};
-
 std::string safe(std::string_view bytes) {
   std::string out;
   append_terminal_safe(out, bytes);
   return out;
 }
 
-class TextRenderer {
+// Walks the tree depth first and hands out its rows.
+class RowWalker {
  public:
-  TextRenderer(const ProcessTree& tree, const TreeTextOptions& options) : tree_(tree), options_(options) {}
+  RowWalker(const ProcessTree& tree, const std::function<void(TreeRow&)>& emit) : tree_(tree), emit_(emit) {}
 
-  void process(size_t index, const std::string& lead, const std::string& rest, size_t first_image);
-  std::string take() { return std::move(out_); }
+  void process(size_t index, const std::string& lead, const std::string& rest, size_t depth, size_t first_image);
 
  private:
-  // One row; the widest segment (the body) is cut to fit the width.
-  void row(const std::string& prefix, std::vector<Segment> segments, size_t body);
-  void items(const TreeImage& image, const std::string& rest);
-  std::vector<Segment> image_segments(const TreeProcess& process, size_t image_index, bool first) const;
-  std::string status(const TreeProcess& process, size_t image_index) const;
+  void items(const TreeImage& image, const std::string& rest, size_t depth, size_t process);
+  TreeRow image_row(size_t index, size_t image_index, bool first) const;
+  std::string status(const TreeProcess& process, size_t image_index, std::optional<int64_t>& end_ns) const;
 
   const ProcessTree& tree_;
-  const TreeTextOptions& options_;
-  std::string out_;
+  const std::function<void(TreeRow&)>& emit_;
 };
 
-void TextRenderer::row(const std::string& prefix, std::vector<Segment> segments, size_t body) {
-  if (options_.width) {
-    size_t used = columns(prefix);
-    for (const Segment& segment : segments) used += columns(segment.text);
-    if (used > options_.width) {
-      const size_t over = used - options_.width + 1;  // and one for the ellipsis
-      std::string& text = segments[body].text;
-      const size_t have = columns(text);
-      text = std::string(first_columns(text, have > over ? have - over : 0)) + "\u2026";
-      if (have <= over) {
-        // Even without its body the row is too wide: cut it whole.
-        std::string plain = prefix;
-        for (const Segment& segment : segments) plain += segment.text;
-        out_ += first_columns(plain, options_.width - 1);
-        out_ += "\u2026\n";
-        return;
-      }
-    }
-  }
-  out_ += prefix;
-  for (const Segment& segment : segments) {
-    if (options_.color && segment.color && !segment.text.empty()) {
-      out_ += segment.color;
-      out_ += segment.text;
-      out_ += kReset;
-    } else {
-      out_ += segment.text;
-    }
-  }
-  out_ += '\n';
-}
-
-std::string TextRenderer::status(const TreeProcess& process, size_t image_index) const {
+std::string RowWalker::status(const TreeProcess& process, size_t image_index, std::optional<int64_t>& end_ns) const {
   const TreeImage& image = process.images[image_index];
-  const bool last = image_index + 1 == process.images.size();
   std::string out;
-  std::optional<int64_t> end_ns;  // unknown while the log holds no end
-  if (!last) {
+  if (image_index + 1 < process.images.size()) {
     end_ns = process.images[image_index + 1].start_ns;
   } else if (process.exit_ns) {
     end_ns = *process.exit_ns;
@@ -115,63 +73,142 @@ std::string TextRenderer::status(const TreeProcess& process, size_t image_index)
   return out;
 }
 
-std::vector<Segment> TextRenderer::image_segments(const TreeProcess& process, size_t image_index, bool first) const {
-  std::vector<Segment> segments;
-  if (first) segments.push_back({std::to_string(process.key.pid), kBold});
-  if (process.placeholder) {
-    segments.push_back({" (not in the log)", kDim});
-    return segments;
+TreeRow RowWalker::image_row(size_t index, size_t image_index, bool first) const {
+  const TreeProcess& process = tree_.processes()[index];
+  TreeRow row;
+  row.kind = first ? TreeRow::Kind::process : TreeRow::Kind::exec;
+  row.process = index;
+  row.start_ns = process.first_ns;
+  if (first) row.segments.push_back({std::to_string(process.key.pid), TreeStyle::pid});
+  row.body = row.segments.size();
+  if (process.placeholder || process.images.empty()) {
+    row.segments.push_back(
+        {process.placeholder ? " (not in the log)" : " (" + safe(process.comm) + ")", TreeStyle::dim});
+    return row;
   }
   const TreeImage& image = process.images[image_index];
+  row.start_ns = image.start_ns;
+  row.record = image.record;
   std::string body = first ? " " : "\u21b3 exec ";
   if (image.exec_seen)
     body += safe(image.argv.empty() ? image.path : image.argv);
   else
     body += "(" + safe(process.comm) + ")";
-  segments.push_back({std::move(body), nullptr});
-  std::string state = status(process, image_index);
+  row.segments.push_back({std::move(body), TreeStyle::plain});
+  std::string state = status(process, image_index, row.end_ns);
   if (!state.empty()) {
+    const bool last = image_index + 1 == process.images.size();
     const bool bad = process.signal.value_or(0) != 0 || process.exit_code.value_or(0) != 0;
-    segments.push_back({"  " + state, bad && image_index + 1 == process.images.size() ? kYellow : kDim});
+    row.segments.push_back({"  " + state, bad && last ? TreeStyle::warn : TreeStyle::dim});
+    if (last && row.record.empty()) row.record = process.exit_record;
   }
-  return segments;
+  return row;
 }
 
-void TextRenderer::items(const TreeImage& image, const std::string& rest) {
+void RowWalker::items(const TreeImage& image, const std::string& rest, size_t depth, size_t process) {
   for (size_t i = 0; i < image.items.size(); ++i) {
     const TreeItem& item = image.items[i];
     const bool last = i + 1 == image.items.size();
     const std::string lead = rest + (last ? "\u2514\u2500 " : "\u251c\u2500 ");
     const std::string next = rest + (last ? "   " : "\u2502  ");
-    switch (item.kind) {
-      case TreeItem::Kind::child: process(item.child, lead, next, 0); break;
-      case TreeItem::Kind::line: row(lead, {{"$ ", kCyan}, {safe(item.text), kCyan}}, 1); break;
-      case TreeItem::Kind::failed_exec: {
-        const std::optional<std::string_view> error = errno_name_of_return(item.ret);
-        row(lead,
-            {{"\u2717 exec ", kRed},
-             {safe(item.text), kRed},
-             {": " + (error ? std::string(*error) : std::to_string(item.ret)), kRed}},
-            1);
-        break;
-      }
+    if (item.kind == TreeItem::Kind::child) {
+      this->process(item.child, lead, next, depth + 1, 0);
+      continue;
     }
+    TreeRow row;
+    row.depth = depth + 1;
+    row.prefix = lead;
+    row.process = process;
+    row.start_ns = item.time_ns;
+    row.record = item.record;
+    row.body = 1;
+    if (item.kind == TreeItem::Kind::line) {
+      row.kind = TreeRow::Kind::line;
+      row.segments = {{"$ ", TreeStyle::line}, {safe(item.text), TreeStyle::line}};
+    } else {
+      const std::optional<std::string_view> error = errno_name_of_return(item.ret);
+      row.kind = TreeRow::Kind::failed_exec;
+      row.segments = {{"\u2717 exec ", TreeStyle::failed},
+                      {safe(item.text), TreeStyle::failed},
+                      {": " + (error ? std::string(*error) : std::to_string(item.ret)), TreeStyle::failed}};
+    }
+    emit_(row);
   }
 }
 
-void TextRenderer::process(size_t index, const std::string& lead, const std::string& rest, size_t first_image) {
+void RowWalker::process(size_t index, const std::string& lead, const std::string& rest, size_t depth,
+                        size_t first_image) {
   const TreeProcess& process = tree_.processes()[index];
   if (process.images.empty() || process.placeholder) {
-    row(lead, image_segments(process, 0, true), process.placeholder ? 1 : 0);
-    for (const TreeImage& image : process.images) items(image, rest);
+    TreeRow row = image_row(index, 0, true);
+    row.prefix = lead;
+    row.depth = depth;
+    emit_(row);
+    for (const TreeImage& image : process.images) items(image, rest, depth, index);
     return;
   }
   for (size_t image = first_image; image < process.images.size(); ++image) {
-    row(image == first_image ? lead : rest, image_segments(process, image, image == first_image), 1);
-    items(process.images[image], rest);
+    TreeRow row = image_row(index, image, image == first_image);
+    row.prefix = image == first_image ? lead : rest;
+    row.depth = depth;
+    emit_(row);
+    items(process.images[image], rest, depth, index);
   }
-  if (process.lines_dropped)
-    row(rest, {{fmt::format("({} more typed lines not kept)", process.lines_dropped), kDim}}, 0);
+  if (process.lines_dropped) {
+    TreeRow row;
+    row.kind = TreeRow::Kind::note;
+    row.depth = depth + 1;
+    row.prefix = rest;
+    row.process = index;
+    row.segments = {{fmt::format("({} more typed lines not kept)", process.lines_dropped), TreeStyle::dim}};
+    emit_(row);
+  }
+}
+
+const char* ansi_color(TreeStyle style) {
+  switch (style) {
+    case TreeStyle::plain: return nullptr;
+    case TreeStyle::pid: return kBold;
+    case TreeStyle::dim: return kDim;
+    case TreeStyle::warn: return kYellow;
+    case TreeStyle::line: return kCyan;
+    case TreeStyle::failed: return kRed;
+  }
+  return nullptr;
+}
+
+// One row as text; the body segment is cut to fit the width.
+void append_row(std::string& out, TreeRow& row, const TreeTextOptions& options) {
+  if (options.width) {
+    size_t used = columns(row.prefix);
+    for (const TreeSegment& segment : row.segments) used += columns(segment.text);
+    if (used > options.width) {
+      const size_t over = used - options.width + 1;  // and one for the ellipsis
+      std::string& text = row.segments[row.body].text;
+      const size_t have = columns(text);
+      if (have <= over) {
+        // Even without its body the row is too wide: cut it whole.
+        std::string plain = row.prefix;
+        for (const TreeSegment& segment : row.segments) plain += segment.text;
+        out += first_columns(plain, options.width - 1);
+        out += "\u2026\n";
+        return;
+      }
+      text = std::string(first_columns(text, have - over)) + "\u2026";
+    }
+  }
+  out += row.prefix;
+  for (const TreeSegment& segment : row.segments) {
+    const char* color = options.color ? ansi_color(segment.style) : nullptr;
+    if (color && !segment.text.empty()) {
+      out += color;
+      out += segment.text;
+      out += kReset;
+    } else {
+      out += segment.text;
+    }
+  }
+  out += '\n';
 }
 
 }  // namespace
@@ -185,11 +222,16 @@ std::string format_duration(int64_t ns) {
   return fmt::format("{}h{:02}m", whole / 3600, whole / 60 % 60);
 }
 
-std::string render_tree_text(const ProcessTree& tree, const TreeTextOptions& options) {
-  TextRenderer renderer(tree, options);
+void walk_tree(const ProcessTree& tree, const TreeTextOptions& options, const std::function<void(TreeRow&)>& emit) {
+  RowWalker walker(tree, emit);
   const std::vector<size_t>& roots = options.roots ? *options.roots : tree.roots();
-  for (size_t root : roots) renderer.process(root, "", "", options.roots ? options.first_image : 0);
-  return renderer.take();
+  for (size_t root : roots) walker.process(root, "", "", 0, options.roots ? options.first_image : 0);
+}
+
+std::string render_tree_text(const ProcessTree& tree, const TreeTextOptions& options) {
+  std::string out;
+  walk_tree(tree, options, [&](TreeRow& row) { append_row(out, row, options); });
+  return out;
 }
 
 }  // namespace tracer

@@ -8,6 +8,7 @@
 
 #include "tracer/decode/event_table.hpp"
 #include "tracer/views/process_tree.hpp"
+#include "tracer/views/tree_html.hpp"
 #include "tracer/views/tree_text.hpp"
 
 namespace tracer {
@@ -149,6 +150,20 @@ TEST_F(TreeTest, WidthCutsRowsAndHostileTextIsEscaped) {
   options.width = 24;
   const std::string drawn = text(options);
   EXPECT_EQ(drawn, "500 printf \\x1b[2J a-ve\u2026\n") << drawn;
+}
+
+// The page holds its data as JSON in a script element: hostile argv can
+// neither close that element nor run.
+TEST_F(TreeTest, HtmlPageIsSelfContainedAndEscaped) {
+  exec({600, 0, 6, 0, 2, 0, "x"}, 0, "echo\0</script><script>alert(1)</script>\0"s);
+  exec({601, 600, 7, 6, 2, 2, "y"}, 1, "true\0"s);
+  tree_.finish();
+  const std::string page = render_tree_html(tree_, {}, "log <1>.json");
+  EXPECT_EQ(page.find("alert(1)</script>"), std::string::npos);
+  EXPECT_NE(page.find("\\u003c/script>\\u003cscript>alert(1)"), std::string::npos);
+  EXPECT_NE(page.find("<title>log &lt;1&gt;.json</title>"), std::string::npos);
+  EXPECT_NE(page.find(R"("processes":2,)"), std::string::npos);
+  EXPECT_EQ(page.find("http"), std::string::npos);  // nothing fetched
 }
 
 TEST(Duration, Formats) {

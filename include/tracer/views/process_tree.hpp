@@ -9,8 +9,10 @@
 //
 // Memory grows with the processes, not the records: per process its pid,
 // start, parent, exit, and per image (exec) its argv and path cut to
-// kMaxText bytes; per shell at most kMaxLines typed lines. A log of a million
-// syscall records from a few processes makes a few nodes.
+// kMaxText bytes; per shell at most kMaxLines typed lines; for the HTML page
+// also the JSON line of each exec, exit and typed line, cut to kMaxRecord
+// bytes. A log of a million syscall records from a few processes makes a few
+// nodes.
 
 #include <cstddef>
 #include <cstdint>
@@ -37,9 +39,10 @@ struct TreeItem {
   enum class Kind { child, line, failed_exec };
   Kind kind = Kind::child;
   int64_t time_ns = 0;
-  size_t child = 0;  // Kind::child: index in ProcessTree::processes()
-  std::string text;  // a typed line; a failed exec's argv
-  int64_t ret = 0;   // a failed exec's -errno
+  size_t child = 0;    // Kind::child: index in ProcessTree::processes()
+  std::string text;    // a typed line; a failed exec's argv
+  int64_t ret = 0;     // a failed exec's -errno
+  std::string record;  // its JSON line, when the tree keeps records
 };
 
 struct TreeImage {
@@ -48,6 +51,7 @@ struct TreeImage {
   int64_t start_ns = 0;    // the exec, or the first record of the image
   std::string argv;        // space-separated, cut to kMaxText
   std::string path;        // exe (or filename)
+  std::string record;      // the exec's JSON line, when the tree keeps records
   std::vector<TreeItem> items;
 };
 
@@ -66,6 +70,7 @@ struct TreeProcess {
   std::optional<int64_t> exit_code;
   std::optional<int64_t> signal;
   size_t lines_dropped = 0;
+  std::string exit_record;        // when the tree keeps records
   std::vector<TreeImage> images;  // by exec_gen
 };
 
@@ -73,9 +78,12 @@ class ProcessTree {
  public:
   static constexpr size_t kMaxText = 256;
   static constexpr size_t kMaxLines = 10000;
+  static constexpr size_t kMaxRecord = 4096;
 
-  explicit ProcessTree(std::string boot_tag = {}) : boot_tag_(std::move(boot_tag)) {}
-  void add(const Event& event, std::string_view boot_tag);
+  // keep_records: keep the JSON lines behind the rows (for the page).
+  explicit ProcessTree(bool keep_records = false) : keep_records_(keep_records) {}
+  // line: the JSON line the event was read from.
+  void add(const Event& event, std::string_view boot_tag, std::string_view line = {});
   // Links children to the image that forked them and orders every image's
   // items; call once, after the last add().
   void finish();
@@ -100,7 +108,13 @@ class ProcessTree {
   void add_fork(const Event& event, int64_t time_ns);
   void add_placeholders();
 
+  std::string record_of(std::string_view line) const {
+    return keep_records_ ? std::string(line.substr(0, kMaxRecord)) : std::string();
+  }
+
+  bool keep_records_;
   std::string boot_tag_;
+  std::string_view line_;  // of the record being added
   std::vector<TreeProcess> processes_;
   std::unordered_map<ProcessKey, size_t, ProcessKeyHash> index_;
   std::unordered_map<uint32_t, PendingFork> pending_forks_;  // by child pid, until the child shows
