@@ -144,6 +144,8 @@ class RecordParser {
   bool unsigned_number(Integer& out);
   bool skip_value();
 
+  template <typename Element>
+  bool sequence(char open, char close, Element&& element);
   template <typename Member>
   bool object(Member&& member);
   template <typename Item>
@@ -283,39 +285,32 @@ bool RecordParser::number(Value& out) {
   return true;
 }
 
-template <typename Member>
-bool RecordParser::object(Member&& member) {
-  if (!expect('{')) return false;
-  if (next_is('}')) {
+// '{' or '[', elements separated by ',', then the closing bracket.
+template <typename Element>
+bool RecordParser::sequence(char open, char close, Element&& element) {
+  if (!expect(open)) return false;
+  if (next_is(close)) {
     ++at_;
     return true;
   }
   while (true) {
-    std::string_view key;
-    if (!string(key) || !expect(':') || !member(key)) return false;
-    if (next_is(',')) {
-      ++at_;
-      continue;
-    }
-    return expect('}');
+    if (!element()) return false;
+    if (!next_is(',')) return expect(close);
+    ++at_;
   }
+}
+
+template <typename Member>
+bool RecordParser::object(Member&& member) {
+  return sequence('{', '}', [&] {
+    std::string_view key;
+    return string(key) && expect(':') && member(key);
+  });
 }
 
 template <typename Item>
 bool RecordParser::array(Item&& item) {
-  if (!expect('[')) return false;
-  if (next_is(']')) {
-    ++at_;
-    return true;
-  }
-  while (true) {
-    if (!item()) return false;
-    if (next_is(',')) {
-      ++at_;
-      continue;
-    }
-    return expect(']');
-  }
+  return sequence('[', ']', item);
 }
 
 bool RecordParser::skip_value() {

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tracer/views/json_record.hpp"
+
 namespace tracer {
 
 Result<LineReader> LineReader::open(const std::string& path) {
@@ -45,6 +47,7 @@ Result<bool> LineReader::next(std::string_view& line) {
       line = std::string_view(buffer_).substr(begin_, stop - begin_);
       begin_ = stop + 1;
       ++line_number_;
+      line_ = line;
       return true;
     }
     if (at_end_) break;
@@ -58,7 +61,28 @@ Result<bool> LineReader::next(std::string_view& line) {
   line = std::string_view(buffer_).substr(begin_, end_ - begin_);  // the last line, without '\n'
   begin_ = end_;
   ++line_number_;
+  line_ = line;
   return true;
+}
+
+Error at_line(const LineReader& input, const Error& error) {
+  return Error{input.name() + ":" + std::to_string(input.line_number()) + ": " + error.message, error.kind};
+}
+
+Status for_each_record(const std::string& path, const UserFunctions& user_functions, const RecordVisitor& visit) {
+  Result<LineReader> input = LineReader::open(path);
+  if (!input) return input.take_error();
+  JsonRecordReader reader(user_functions);
+  std::string_view line;
+  while (true) {
+    Result<bool> more = input->next(line);
+    if (!more) return more.take_error();
+    if (!*more) return ok_status();
+    if (line.empty()) continue;
+    Result<const Event*> event = reader.read(line);
+    if (!event) return at_line(*input, event.error());
+    if (Status status = visit(**event, reader, *input); !status) return status;
+  }
 }
 
 }  // namespace tracer

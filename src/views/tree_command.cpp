@@ -24,30 +24,22 @@ bool has_session(const SessionFields& fields) { return fields.sid || fields.auid
 
 // The records of the log that --since, --until and --session keep.
 Status read_tree(const Options& options, ProcessTree& tree) {
-  Result<LineReader> input = LineReader::open(options.view_input);
-  if (!input) return input.take_error();
-  JsonRecordReader reader(*options.user_functions);
   const TreeOptions& wanted = options.tree;
   bool any_session = false;
-  std::string_view line;
-  while (true) {
-    Result<bool> more = input->next(line);
-    if (!more) return more.take_error();
-    if (!*more) break;
-    if (line.empty()) continue;
-    Result<const Event*> event = reader.read(line);
-    if (!event) {
-      const Error& error = event.error();
-      return Error{input->name() + ":" + std::to_string(input->line_number()) + ": " + error.message, error.kind};
-    }
-    const auto time_ns = static_cast<int64_t>((*event)->boot_ns);
-    if ((wanted.since_ns && time_ns < *wanted.since_ns) || (wanted.until_ns && time_ns > *wanted.until_ns)) continue;
-    if (wanted.session) {
-      any_session |= has_session(reader.session());
-      if (!session_matches(reader.session(), *wanted.session)) continue;
-    }
-    tree.add(**event, reader.boot_tag(), line);
-  }
+  Status status = for_each_record(
+      options.view_input, *options.user_functions,
+      [&](const Event& event, const JsonRecordReader& reader, const LineReader& input) -> Status {
+        const auto time_ns = static_cast<int64_t>(event.boot_ns);
+        if ((wanted.since_ns && time_ns < *wanted.since_ns) || (wanted.until_ns && time_ns > *wanted.until_ns))
+          return ok_status();
+        if (wanted.session) {
+          any_session |= has_session(reader.session());
+          if (!session_matches(reader.session(), *wanted.session)) return ok_status();
+        }
+        tree.add(event, reader.boot_tag(), input.line());
+        return ok_status();
+      });
+  if (!status) return status;
   if (wanted.session && !any_session)
     return usage_error("--session " + *wanted.session +
                        ": the log's records carry no tty, sid or auid; select by --pid or --exec-id");

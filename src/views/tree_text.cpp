@@ -105,9 +105,22 @@ TreeRow RowWalker::image_row(size_t index, size_t image_index, bool first) const
   return row;
 }
 
+// A failed exec repeated at once (a program trying each directory of a
+// search path for `as`): one row with the count.
+size_t repeats_of(const std::vector<TreeItem>& items, size_t at) {
+  size_t count = 1;
+  const TreeItem& first = items[at];
+  while (at + count < items.size() && items[at + count].kind == TreeItem::Kind::failed_exec &&
+         items[at + count].text == first.text && items[at + count].ret == first.ret)
+    ++count;
+  return count;
+}
+
 void RowWalker::items(const TreeImage& image, const std::string& rest, size_t depth, size_t process) {
   for (size_t i = 0; i < image.items.size(); ++i) {
     const TreeItem& item = image.items[i];
+    const size_t repeats = item.kind == TreeItem::Kind::failed_exec ? repeats_of(image.items, i) : 1;
+    i += repeats - 1;
     const bool last = i + 1 == image.items.size();
     const std::string lead = rest + (last ? "\u2514\u2500 " : "\u251c\u2500 ");
     const std::string next = rest + (last ? "   " : "\u2502  ");
@@ -131,6 +144,7 @@ void RowWalker::items(const TreeImage& image, const std::string& rest, size_t de
       row.segments = {{"\u2717 exec ", TreeStyle::failed},
                       {safe(item.text), TreeStyle::failed},
                       {": " + (error ? std::string(*error) : std::to_string(item.ret)), TreeStyle::failed}};
+      if (repeats > 1) row.segments.push_back({fmt::format(" \u00d7{}", repeats), TreeStyle::dim});
     }
     emit_(row);
   }

@@ -90,6 +90,7 @@ TEST_F(TreeTest, ShellSessionShape) {
   exec(cc, 2, "cc\0-c\0a.c\0"s);
   exit(cc, 4, 0);
   exec(make, 5, "/nope\0"s, -2);
+  exec(make, 5, "/nope\0"s, -2);
   exit(make, 6, 2);
   typed(bash, 7, "sleep 100 &");
   fork(bash, 103, 8);
@@ -101,7 +102,7 @@ TEST_F(TreeTest, ShellSessionShape) {
             "\u251c\u2500 $ make all\n"
             "\u251c\u2500 101 make all  exit 2 5.000s\n"
             "\u2502  \u251c\u2500 102 cc -c a.c  exit 0 2.000s\n"
-            "\u2502  \u2514\u2500 \u2717 exec /nope: ENOENT\n"
+            "\u2502  \u2514\u2500 \u2717 exec /nope: ENOENT \u00d72\n"
             "\u251c\u2500 $ sleep 100 &\n"
             "\u2514\u2500 103 (bash)  signal 9 (SIGKILL) 1.000s\n");
 }

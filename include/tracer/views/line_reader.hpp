@@ -3,13 +3,18 @@
 // "-". A line may not exceed kMaxLine (a record is far smaller).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "tracer/core/fd.hpp"
 #include "tracer/core/result.hpp"
+#include "tracer/decode/event.hpp"
 
 namespace tracer {
+
+class JsonRecordReader;
+class UserFunctions;
 
 class LineReader {
  public:
@@ -19,7 +24,8 @@ class LineReader {
   // The next line, without its '\n', valid until the next call; false at
   // the end of the input.
   Result<bool> next(std::string_view& line);
-  // The number of the line next() returned last, from 1.
+  // The line next() returned last, and its number, from 1.
+  std::string_view line() const { return line_; }
   uint64_t line_number() const { return line_number_; }
   const std::string& name() const { return name_; }
 
@@ -35,6 +41,16 @@ class LineReader {
   size_t end_ = 0;
   bool at_end_ = false;
   uint64_t line_number_ = 0;
+  std::string_view line_;
 };
+
+// Each record of the log at path (empty lines skipped), read into an Event
+// and handed to visit with its reader (boot tag, session fields) and line. A
+// line that is no record is an error naming it; visit's errors end the walk.
+using RecordVisitor = std::function<Status(const Event&, const JsonRecordReader&, const LineReader&)>;
+Status for_each_record(const std::string& path, const UserFunctions& user_functions, const RecordVisitor& visit);
+
+// "LOG:LINE: message", of the same kind.
+Error at_line(const LineReader& input, const Error& error);
 
 }  // namespace tracer
