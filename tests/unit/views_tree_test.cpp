@@ -6,6 +6,7 @@
 
 #include <deque>
 
+#include "tracer/app/options.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/views/process_tree.hpp"
 #include "tracer/views/tree_html.hpp"
@@ -165,6 +166,28 @@ TEST_F(TreeTest, HtmlPageIsSelfContainedAndEscaped) {
   EXPECT_NE(page.find("<title>log &lt;1&gt;.json</title>"), std::string::npos);
   EXPECT_NE(page.find(R"("processes":2,)"), std::string::npos);
   EXPECT_EQ(page.find("http"), std::string::npos);  // nothing fetched
+}
+
+TEST(ViewOptions, ReplayAndTreeParse) {
+  const char* replay[] = {"tracer", "replay", "log.json", "--trace", "uid=1000", "--output", "json:out.json"};
+  Result<Options> parsed = parse_command_line(7, replay);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->command, Command::replay);
+  EXPECT_EQ(parsed->view_input, "log.json");
+  EXPECT_TRUE(parsed->filters.numeric[TRACER_FIELD_UID].active());
+  EXPECT_EQ(parsed->outputs, (std::vector<OutputSpec>{{OutputFormat::json, "out.json"}}));
+
+  const char* tree[] = {"tracer", "tree", "--since", "2026-12-03T17:20:00Z", "--until", "2026-12-03T17:20:01.5Z"};
+  parsed = parse_command_line(6, tree);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->command, Command::tree);
+  EXPECT_EQ(parsed->view_input, "-");
+  EXPECT_EQ(parsed->tree.until_ns.value() - parsed->tree.since_ns.value(), 1'500'000'000);
+
+  const char* bad_time[] = {"tracer", "tree", "--since", "17:20"};
+  parsed = parse_command_line(4, bad_time);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().kind, ExitKind::usage);
 }
 
 TEST(Duration, Formats) {
