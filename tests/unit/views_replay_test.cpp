@@ -20,6 +20,7 @@
 namespace tracer {
 namespace {
 
+using namespace std::string_literals;
 using testing::build_exec_record;
 using testing::ExecRecordSpec;
 
@@ -61,7 +62,7 @@ class ReplayTest : public ::testing::Test {
 
 TEST_F(ReplayTest, ExecRecordsComeBackByteForByte) {
   ExecRecordSpec spec;
-  spec.argv = std::string("ls\0-la\0\0with \"quotes\" and \\\0tab\there\0", 39);
+  spec.argv = "ls\0-la\0\0with \"quotes\" and \\\0tab\there\0"s;
   spec.cwd = "/home/ann/\xff\xfe dir\n";
   Event event = decoded(build_exec_record(spec));
   const std::string line = live_line(event);
