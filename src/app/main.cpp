@@ -7,6 +7,8 @@
 #include "tracer/audit/audit_log.hpp"
 #include "tracer/kernel/bpf_program.hpp"
 #include "tracer/kernel/features.hpp"
+#include "tracer/views/replay.hpp"
+#include "tracer/views/tree_command.hpp"
 
 namespace {
 
@@ -39,6 +41,12 @@ int main(int argc, char** argv) {
       if (!verified) return exit_with(verified.error());
       return *verified ? 0 : 1;
     }
+    case tracer::Command::replay:
+      if (tracer::Status status = tracer::run_replay(*options); !status) return exit_with(status.error());
+      return 0;
+    case tracer::Command::tree:
+      if (tracer::Status status = tracer::run_tree(*options); !status) return exit_with(status.error());
+      return 0;
     case tracer::Command::trace: break;
   }
   if (tracer::Status status = tracer::run_trace(*options); !status) return exit_with(status.error());

@@ -12,6 +12,7 @@
 
 #include "tracer/core/abi.hpp"
 #include "tracer/user_functions/user_function.hpp"
+#include "tracer/views/json_record.hpp"
 
 namespace tracer {
 
@@ -410,6 +411,82 @@ CLI::App* add_verify_command(CLI::App& app, Options& options) {
   return verify;
 }
 
+// The subcommands that read a saved JSON log (docs/views.md).
+struct ViewCommands {
+  CLI::App* replay = nullptr;
+  CLI::App* tree = nullptr;
+  std::string since;
+  std::string until;
+};
+
+void add_replay_command(CLI::App& app, Options& options, CommandLineExtras& extras, ViewCommands& views) {
+  views.replay = app.add_subcommand(
+      "replay", "Read a saved JSON log (tracer --output json) through --trace filters into --output outputs");
+  views.replay->add_option("log", options.view_input, "The JSON lines log; - for stdin")->required();
+  views.replay->add_option("--trace", options.trace_expressions, "Filter expression, as when tracing (repeatable)")
+      ->type_name("EXPR");
+  views.replay->add_option("--output", extras.outputs, "FORMAT[:PATH], as when tracing (repeatable)")
+      ->type_name("SPEC");
+  views.replay->add_option("--audit-key", options.audit_key_file, "HMAC-SHA-256 key file for an audit-log output")
+      ->type_name("FILE");
+}
+
+void add_tree_command(CLI::App& app, Options& options, ViewCommands& views) {
+  views.tree = app.add_subcommand("tree", "Draw the process tree of a saved JSON log: execs, exits, typed bash lines");
+  TreeOptions& tree = options.tree;
+  views.tree->add_option("log", options.view_input, "The JSON lines log; - (the default) for stdin");
+  views.tree->add_option("--since", views.since, "Records from this time on (RFC 3339, UTC: 2026-12-03T17:20:00Z)")
+      ->type_name("TIME");
+  views.tree->add_option("--until", views.until, "Records up to this time (RFC 3339, UTC)")->type_name("TIME");
+  views.tree->add_option("--pid", tree.pid, "Only the processes of this pid and what they started")->type_name("PID");
+  views.tree->add_option("--exec-id", tree.exec_id, "Root the tree at this process image")->type_name("EXEC_ID");
+  views.tree->add_option("--session", tree.session, "Only the records of this tty, sid or auid")->type_name("ID");
+  views.tree->add_option("--width", tree.width, "Cut lines to N columns (default: the terminal's, none in a pipe)")
+      ->type_name("N")
+      ->check(CLI::Range(20, 100000));
+  views.tree->add_option("--html", tree.html, "Write one self-contained HTML page to PATH instead of text")
+      ->type_name("PATH");
+}
+
+// "2026-12-03T17:20:00Z", with or without a fraction of a second.
+Result<std::optional<int64_t>> parse_time_bound(const std::string& text, const char* option) {
+  if (text.empty()) return std::optional<int64_t>();
+  std::string normalized = text;
+  if (normalized.size() == 20 && normalized.back() == 'Z') normalized.insert(19, ".");
+  const size_t dot = normalized.find('.');
+  if (dot != std::string::npos && normalized.back() == 'Z' && normalized.size() - dot - 2 < 9)
+    normalized.insert(normalized.size() - 1, std::string(9 - (normalized.size() - dot - 2), '0'));
+  const std::optional<int64_t> ns = parse_rfc3339(normalized);
+  if (!ns) return usage_error(std::string(option) + " '" + text + "': expected a UTC time as YYYY-MM-DDTHH:MM:SS[.F]Z");
+  return std::optional<int64_t>(ns);
+}
+
+// replay: outputs and filters as when tracing, with the built-in user
+// tracer events (bash_readline) named.
+Status complete_view_options(Options& options, CommandLineExtras& extras, const ViewCommands& views) {
+  options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserFunction>{});
+  if (views.tree->parsed()) {
+    options.command = Command::tree;
+    Result<std::optional<int64_t>> since = parse_time_bound(views.since, "--since");
+    if (!since) return since.take_error();
+    Result<std::optional<int64_t>> until = parse_time_bound(views.until, "--until");
+    if (!until) return until.take_error();
+    options.tree.since_ns = *since;
+    options.tree.until_ns = *until;
+    return ok_status();
+  }
+  options.command = Command::replay;
+  if (std::find(options.trace_expressions.begin(), options.trace_expressions.end(), "help") !=
+      options.trace_expressions.end())
+    return Error{kTraceHelp, ExitKind::answered};
+  if (Status status = apply_output_specs(extras.outputs, options); !status) return status;
+  if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
+  Result<FilterSpec> filters = parse_filters(options.trace_expressions, *options.user_functions);
+  if (!filters) return filters.take_error();
+  options.filters = std::move(*filters);
+  return ok_status();
+}
+
 // --help and --version are answers (stdout, exit 0), not errors.
 Status parse_arguments(CLI::App& app, int argc, const char* const* argv) {
   try {
@@ -483,7 +560,14 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("tracer ") + TRACER_VERSION);
   add_trace_options(app, options, extras);
   CLI::App* verify = add_verify_command(app, options);
+  ViewCommands views;
+  add_replay_command(app, options, extras, views);
+  add_tree_command(app, options, views);
   if (Status status = parse_arguments(app, argc, argv); !status) return status.take_error();
+  if (views.replay->parsed() || views.tree->parsed()) {
+    if (Status status = complete_view_options(options, extras, views); !status) return status.take_error();
+    return options;
+  }
   if (verify->parsed()) {
     if (Status status = apply_output_specs(extras.outputs, options); !status) return status.take_error();
     options.command = Command::verify;

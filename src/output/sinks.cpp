@@ -125,7 +125,7 @@ Result<Output> open_output(const OutputSpec& spec) {
 
 Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWallClock& clock) {
   JsonOptions json;
-  json.boot_tag = read_boot_tag();
+  json.boot_tag = options.boot_tag ? *options.boot_tag : read_boot_tag();
   json.ancestors = options.lineage == Lineage::ancestors;
   std::vector<Output> outputs;
   for (const OutputSpec& spec : options.outputs) {

@@ -16,7 +16,7 @@ namespace tracer {
 
 class UserFunctions;
 
-enum class Command { trace, list, check, verify };
+enum class Command { trace, list, check, verify, replay, tree };
 enum class OutputFormat { table, json, none };
 // One --output FORMAT[:PATH]: a format and where it goes.
 struct OutputSpec {
@@ -27,6 +27,17 @@ struct OutputSpec {
 // --output option:parent / option:ancestors: who started the process, from the
 // process table.
 enum class Lineage { none, parent, ancestors };
+
+// tracer tree: which part of the log to draw, and how.
+struct TreeOptions {
+  std::optional<int64_t> since_ns;  // --since/--until: wall-clock ns since the epoch
+  std::optional<int64_t> until_ns;
+  std::optional<uint32_t> pid;         // the processes of this pid, and what they started
+  std::optional<std::string> exec_id;  // the tree rooted at this image
+  std::optional<std::string> session;  // a tty, sid or auid
+  uint32_t width = 0;                  // 0: the terminal's; no limit in a pipe
+  std::optional<std::string> html;     // --html OUT.html: the page instead of text
+};
 
 struct Options {
   Command command = Command::trace;
@@ -62,6 +73,13 @@ struct Options {
   std::string verify_path;
   std::optional<std::string> from_state;
   std::optional<std::string> save_state;
+
+  // tracer replay FILE|- and tracer tree [FILE|-]: the saved JSON log.
+  std::string view_input = "-";
+  TreeOptions tree;
+  // The exec_id boot tag the outputs write; unset: this boot's (replay sets
+  // the log's).
+  std::optional<std::string> boot_tag;
 };
 
 // argv as main() received it. The Error's message is the one line to print;
