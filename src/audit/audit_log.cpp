@@ -126,8 +126,9 @@ class AuditLogSink final : public Sink {
         key_file_epoch_(key_file_epoch),
         losses_since_(wall_clock_now()) {}
 
-  // The tracer-start record, on disk before anything else happens.
-  Status start(const AuditLogOptions& options) {
+  // The tracer-start record, on disk before anything else happens; it says
+  // how many bytes of a torn last line were cut off before it.
+  Status start(const AuditLogOptions& options, uint64_t torn_bytes_removed) {
     char host[HOST_NAME_MAX + 1] = {};
     gethostname(host, sizeof(host) - 1);
     Result<std::string> boot_id = read_bounded_file("/proc/sys/kernel/random/boot_id", 64);
@@ -139,7 +140,8 @@ class AuditLogSink final : public Sink {
                              {"pid", getpid()},
                              {"uid", geteuid()},
                              {"epoch_seconds", options.epoch_seconds},
-                             {"continued_after", chain_.seq()}};
+                             {"continued_after", chain_.seq()},
+                             {"torn_bytes_removed", torn_bytes_removed}};
     nlohmann::json run_options = nlohmann::json::parse(options.run_options_json, nullptr, false);
     fields["options"] = run_options.is_discarded() ? nlohmann::json() : std::move(run_options);
     seal_own("start", fields);
@@ -352,21 +354,23 @@ Result<std::optional<LogEnd>> examine_log_end(int fd, const std::string& path, A
 }
 
 // Continues an existing log after its last record: only once that record
-// verifies is a torn last line (an interrupted write) cut off.
-Status continue_existing_log(int fd, const std::string& path, AuditChain& chain) {
+// verifies is a torn last line (an interrupted write) cut off. How many bytes
+// were, for the tracer-start record.
+Result<uint64_t> continue_existing_log(int fd, const std::string& path, AuditChain& chain) {
   Result<std::optional<LogEnd>> end = examine_log_end(fd, path, chain);
   if (!end) return end.take_error();
-  if (!*end) return ok_status();
+  if (!*end) return uint64_t{0};
   struct stat info {};
   if (fstat(fd, &info) != 0) return errno_error("audit log " + path);
-  if (info.st_size != (*end)->complete_size) {
+  const auto removed = static_cast<uint64_t>(info.st_size - (*end)->complete_size);
+  if (removed) {
     if (ftruncate(fd, (*end)->complete_size) != 0) return errno_error("cannot repair the audit log " + path);
     std::fprintf(stderr, "tracer: audit log %s: removed a torn last line (%lld bytes, an interrupted write)\n",
                  path.c_str(), static_cast<long long>(info.st_size - (*end)->complete_size));
   }
   chain.continue_after((*end)->seq, (*end)->head);
   if (chain.keyed()) chain.advance_epoch();  // each run seals with a key of its own
-  return ok_status();
+  return removed;
 }
 
 // Feeds a log to the verifier a chunk at a time: memory does not grow with
@@ -435,9 +439,10 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
   }
   Result<UniqueFd> file = open_log_file(options.path);
   if (!file) return file.take_error();
-  if (Status status = continue_existing_log(file->get(), options.path, chain); !status) return status.take_error();
+  Result<uint64_t> torn_bytes = continue_existing_log(file->get(), options.path, chain);
+  if (!torn_bytes) return torn_bytes.take_error();
   auto sink = std::make_unique<AuditLogSink>(std::move(*file), options, std::move(chain), key_file_epoch, clock);
-  if (Status status = sink->start(options); !status) return status.take_error();
+  if (Status status = sink->start(options, *torn_bytes); !status) return status.take_error();
   return std::unique_ptr<Sink>(std::move(sink));
 }
 

@@ -73,6 +73,9 @@ class StoryTeller {
       else if (last_stop_seq_)
         note(fmt::format("gap: not running from {} (seq {}) to {} (seq {})", last_stop_timestamp_, *last_stop_seq_,
                          timestamp, seq));
+      if (const uint64_t torn = record.value("torn_bytes_removed", uint64_t{0}))
+        note(
+            fmt::format("gap: {} bytes of a torn record (an interrupted write) were cut off before seq {}", torn, seq));
       run_start_ = seq;
     } else if (event == "tracer-stop") {
       ++story_.stops;

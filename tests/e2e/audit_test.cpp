@@ -151,6 +151,11 @@ TEST_F(AuditLogTest, TornLastLineIsReportedThenRepairedOnRestart) {
   EXPECT_NE(stderr_.find("removed a torn last line"), std::string::npos) << stderr_;
   const Completed repaired = verify();
   EXPECT_EQ(repaired.status, 0) << repaired.out;
+  // The cut is sealed into the chain, not only said on stderr.
+  EXPECT_NE(repaired.out.find("gap: 66 bytes of a torn record (an interrupted write) were cut off before seq " +
+                              std::to_string(records + 1) + "\n"),
+            std::string::npos)
+      << repaired.out;
 }
 
 TEST_F(AuditLogTest, HmacNeedsTheKey) {

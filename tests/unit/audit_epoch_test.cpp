@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <numeric>
+
 #include "tracer/audit/audit_chain.hpp"
 
 namespace tracer {
@@ -27,22 +29,15 @@ std::vector<std::string> epoch_log(int count, int per_epoch) {
   AuditChain chain(initial_key());
   std::vector<std::string> lines;
   for (int i = 1; i <= count; ++i) {
-    std::string line;
-    if (i > 1 && (i - 1) % per_epoch == 0) {
-      chain.advance_epoch();
-      chain.seal(own_json("epoch", R"(,"reason":"period")"), line);
-    } else {
-      chain.seal(exec_json(i), line);
-    }
-    lines.push_back(line);
+    const bool new_epoch = i > 1 && (i - 1) % per_epoch == 0;
+    if (new_epoch) chain.advance_epoch();
+    chain.seal(new_epoch ? own_json("epoch", R"(,"reason":"period")") : exec_json(i), lines.emplace_back());
   }
   return lines;
 }
 
 std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += line;
-  return out;
+  return std::accumulate(lines.begin(), lines.end(), std::string());
 }
 
 SealingKey key_at(uint64_t epoch) {
