@@ -134,6 +134,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
       const uint64_t undecodable = totals.losses.undecodable;
       totals.losses = bpf.read_kernel_losses();
       totals.losses.undecodable = undecodable;
+      sink.note_losses(totals.losses);
       if (!(totals.losses == reported)) {
         std::fprintf(stderr, "tracer: %s\n", describe_losses(totals.losses).c_str());
         reported = totals.losses;
@@ -157,6 +158,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   const uint64_t undecodable = totals.losses.undecodable;
   totals.losses = bpf.read_kernel_losses();
   totals.losses.undecodable = undecodable;
+  sink.note_stop(totals.events_emitted, totals.losses);
   Status flushed = sink.flush();  // bounded in time, whatever the readers do
   totals.outputs = output_counters(sink);
   return flushed;

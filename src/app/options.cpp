@@ -6,11 +6,10 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tracer/core/abi.hpp"
+#include "tracer/core/bounded_file.hpp"
 #include "tracer/user_functions/user_function.hpp"
 #include "tracer/views/json_record.hpp"
 
@@ -216,13 +215,13 @@ class ConfigFile {
   // Unknown keys are errors: a typo must not silently change what is traced.
   Status check_keys() const {
     static constexpr std::string_view kKeys[] = {
-        "trace",          "output",    "max_args",  "ring_buffer_kib", "syscall_hook", "verbose",     "stats",
-        "stats_interval", "stats_top", "audit_key", "audit_sync",      "metrics",      "user_tracers"};
+        "trace",          "output",    "max_args",  "ring_buffer_kib", "syscall_hook", "verbose", "stats",
+        "stats_interval", "stats_top", "audit_key", "audit_sync",      "audit_epoch",  "metrics", "user_tracers"};
     for (const auto& [key, value] : document_.items())
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
         return fail("unknown key \"" + key +
                     "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
-                    "stats_interval, stats_top, audit_key, audit_sync, metrics, user_tracers)");
+                    "stats_interval, stats_top, audit_key, audit_sync, audit_epoch, metrics, user_tracers)");
     return ok_status();
   }
 
@@ -288,14 +287,15 @@ class ConfigFile {
   const CLI::App& app_;
 };
 
+// A config is a few KiB: anything near this is a mistake (or /dev/zero).
+constexpr size_t kMaxConfigBytes = size_t{1} << 20;
+
 Result<ConfigFile> read_config_file(const std::string& path, const CLI::App& app) {
-  std::ifstream in(path);
-  if (!in) return usage_error("--config " + path + ": cannot read: " + errno_text(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
+  Result<std::string> text = read_bounded_file(path, kMaxConfigBytes);
+  if (!text) return usage_error("--config " + path + ": " + text.error().message);
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(text.str());
+    document = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::parse_error& error) {
     // The parser's own message says where (line and column).
     std::string message = error.what();
@@ -334,6 +334,7 @@ Status apply_config_file(const ConfigFile& config, Options& options, CommandLine
   if (status) status = config.number("stats_top", "--stats-top", 1, 100000, options.stats_top);
   if (status) status = config.text("audit_key", "--audit-key", audit_key);
   if (status) status = config.text("audit_sync", "--audit-sync", extras.audit_sync);
+  if (status) status = config.number("audit_epoch", "--audit-epoch", 1, 86400 * 365, options.audit_epoch_s);
   if (status) status = config.text("metrics", "--metrics", extras.metrics);
   if (!status) return status;
   Result<std::vector<UserFunction>> tracers = config.user_tracers();
@@ -394,6 +395,10 @@ void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extra
   app.add_option("--audit-sync", extras.audit_sync,
                  "Audit log fdatasync: always, or every MS milliseconds (default 100)")
       ->type_name("always|MS");
+  app.add_option("--audit-epoch", options.audit_epoch_s,
+                 "A new audit sealing key every SECONDS (default 900); the old one is erased")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 86400 * 365));
   app.add_option("--metrics", extras.metrics,
                  "Serve Prometheus metrics on http://ADDR:PORT/metrics and /healthz (off by default; port 0 picks a "
                  "free one)")

@@ -1,6 +1,7 @@
 #include "tracer/audit/audit_chain.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <charconv>
@@ -14,6 +15,8 @@ constexpr std::string_view kHmacField = R"(,"hmac":")";
 constexpr size_t kHexDigest = 64;
 // ,"hash":" + 64 hex + "}
 constexpr size_t kTailSize = kHashField.size() + kHexDigest + 2;
+constexpr std::string_view kEpochLabel = "tracer epoch";
+constexpr std::string_view kKeyFileMagic = "tracer-sealing-key v1 epoch=";
 
 std::string to_hex(const unsigned char* bytes, size_t size) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -30,44 +33,89 @@ bool is_hex_digest(std::string_view text) {
   return text.size() == kHexDigest && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-struct ParsedRecord {
-  uint64_t seq = 0;
-  std::string prev;
-};
+std::optional<uint64_t> parse_number(std::string_view digits) {
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
 
-// seq and prev from the tail every sealed record ends with:
-// ,"seq":N,"prev":"<64 hex>"} — and the whole record must be JSON.
-std::optional<ParsedRecord> parse_record(std::string_view canonical) {
-  constexpr std::string_view kPrev = R"(,"prev":")";
-  constexpr std::string_view kSeq = R"(,"seq":)";
-  const size_t prev_tail = kPrev.size() + kHexDigest + 2;
-  if (canonical.size() < prev_tail || !canonical.ends_with("\"}")) return std::nullopt;
-  const size_t prev_at = canonical.size() - prev_tail;
-  if (canonical.substr(prev_at, kPrev.size()) != kPrev) return std::nullopt;
-  const std::string_view prev = canonical.substr(prev_at + kPrev.size(), kHexDigest);
-  const size_t seq_at = canonical.rfind(kSeq, prev_at);
-  if (seq_at == std::string_view::npos || !is_hex_digest(prev)) return std::nullopt;
-  const std::string_view digits = canonical.substr(seq_at + kSeq.size(), prev_at - seq_at - kSeq.size());
-  ParsedRecord record;
-  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), record.seq);
-  if (error != std::errc() || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
-  if (!nlohmann::json::accept(canonical)) return std::nullopt;
-  record.prev = std::string(prev);
-  return record;
+// HMAC-SHA-256 into out (32 bytes).
+void hmac(const SecretBytes& key, std::string_view bytes, unsigned char* out, size_t out_size, size_t& length) {
+  EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+            reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), out, out_size, &length);
 }
 
 }  // namespace
 
+SecretBytes::SecretBytes(std::string_view bytes) : bytes_(bytes.begin(), bytes.end()) {}
+
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
+
+SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
+  if (this != &other) {
+    erase();
+    bytes_ = std::move(other.bytes_);
+    other.bytes_.clear();
+  }
+  return *this;
+}
+
+void SecretBytes::erase() {
+  if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
+  bytes_.clear();
+}
+
+void advance_sealing_key(SealingKey& key) {
+  unsigned char next[EVP_MAX_MD_SIZE];
+  size_t length = 0;
+  hmac(key.key, kEpochLabel, next, sizeof(next), length);
+  key.key = SecretBytes(std::string_view(reinterpret_cast<const char*>(next), length));
+  OPENSSL_cleanse(next, sizeof(next));
+  ++key.epoch;
+}
+
+Result<SealingKey> parse_key_file(std::string_view content) {
+  SealingKey parsed;
+  if (!content.starts_with(kKeyFileMagic)) {
+    if (content.empty()) return runtime_error("is empty");
+    parsed.key = SecretBytes(content);
+    return parsed;
+  }
+  content.remove_prefix(kKeyFileMagic.size());
+  const size_t space = content.find(" key=");
+  const std::optional<uint64_t> epoch = parse_number(content.substr(0, space));
+  if (space == std::string_view::npos || !epoch || *epoch > kMaxKeyEpoch || !content.ends_with('\n'))
+    return runtime_error("is not a tracer sealing key (\"tracer-sealing-key v1 epoch=E key=<hex>\")");
+  const std::string_view hex = content.substr(space + 5, content.size() - space - 6);
+  if (hex.empty() || hex.size() % 2 || hex.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return runtime_error("is not a tracer sealing key (its key is not lowercase hex)");
+  std::vector<unsigned char> bytes(hex.size() / 2);
+  for (size_t i = 0; i < bytes.size(); ++i) std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, bytes[i], 16);
+  parsed.key = SecretBytes(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  parsed.epoch = *epoch;
+  return parsed;
+}
+
+std::string format_key_file(const SealingKey& key) {
+  return std::string(kKeyFileMagic) + std::to_string(key.epoch) + " key=" + to_hex(key.key.data(), key.key.size()) +
+         "\n";
+}
+
+bool same_digest(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string AuditChain::digest(std::string_view bytes) const {
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t length = 0;
-  if (key_.empty()) {
+  if (!keyed_) {
     unsigned int digest_length = 0;
     EVP_Digest(bytes.data(), bytes.size(), out, &digest_length, EVP_sha256(), nullptr);
     length = digest_length;
   } else {
-    EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.data(), key_.size(),
-              reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), out, sizeof(out), &length);
+    hmac(key_.key, bytes, out, sizeof(out), length);
   }
   return to_hex(out, length);
 }
@@ -77,10 +125,11 @@ void AuditChain::seal(std::string_view event_json, std::string& out) {
   if (event_json.ends_with('}')) event_json.remove_suffix(1);
   const size_t start = out.size();
   out += event_json;
+  if (keyed_) fmt::format_to(std::back_inserter(out), R"(,"key_epoch":{})", key_.epoch);
   fmt::format_to(std::back_inserter(out), R"(,"seq":{},"prev":"{}"}})", seq_ + 1, head_);
   std::string hash = digest(std::string_view(out).substr(start));
   out.pop_back();  // the closing brace: the digest field goes before it
-  out += key_.empty() ? kHashField : kHmacField;
+  out += keyed_ ? kHmacField : kHashField;
   out += hash;
   out += "\"}\n";
   seq_ += 1;
@@ -100,84 +149,27 @@ std::optional<SealedLine> split_sealed_line(std::string_view line) {
   return sealed;
 }
 
-std::string VerifyReport::summary() const {
-  if (ok) return fmt::format("OK: {} records, head {}", records, head.empty() ? kGenesisHash : head);
-  return fmt::format("FAIL: seq {} (line {}): {}", failed_seq, failed_line, reason);
-}
-
-VerifyReport verify_log(std::string_view content, const std::string& key, const std::optional<VerifyState>& from) {
-  const AuditChain chain(key);
-  VerifyReport report;
-  report.head = kGenesisHash;
-
-  // Lines, and the seq each one claims (0 when it has none), for look-ahead.
-  std::vector<std::string_view> lines;
-  bool torn = false;
-  for (size_t start = 0; start < content.size();) {
-    const size_t newline = content.find('\n', start);
-    if (newline == std::string_view::npos) {
-      lines.push_back(content.substr(start));
-      torn = true;
-      break;
-    }
-    lines.push_back(content.substr(start, newline - start));
-    start = newline + 1;
-  }
-  // Parsed on demand: verification stops at the first problem.
-  std::vector<std::optional<SealedLine>> sealed(lines.size());
-  std::vector<std::optional<ParsedRecord>> parsed(lines.size());
-  std::vector<bool> examined(lines.size(), false);
-  const auto examine = [&](size_t i) {
-    if (examined[i]) return;
-    examined[i] = true;
-    sealed[i] = split_sealed_line(lines[i]);
-    if (sealed[i]) parsed[i] = parse_record(sealed[i]->canonical);
-  };
-
-  const auto fail = [&](size_t index, std::string reason, uint64_t seq = 0) {
-    report.ok = false;
-    report.failed_seq = seq ? seq : report.records + 1;
-    report.failed_line = index + 1;
-    report.reason = std::move(reason);
-    return report;
-  };
-
-  uint64_t expected = 1;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (torn && i + 1 == lines.size()) return fail(i, "torn last line (no newline: an interrupted write)");
-    examine(i);
-    if (!sealed[i] || !parsed[i]) return fail(i, "bad JSON (not a sealed record)");
-    if (sealed[i]->keyed != !key.empty())
-      return fail(i, sealed[i]->keyed ? "the log is HMAC-authenticated: give --audit-key"
-                                      : "the log is not HMAC-authenticated: drop --audit-key");
-    if (chain.digest(sealed[i]->canonical) != sealed[i]->digest)
-      return fail(i, key.empty() ? "modified (hash mismatch)" : "modified (HMAC mismatch, or a wrong key)");
-    const uint64_t seq = parsed[i]->seq;
-    if (seq > expected) {
-      for (size_t later = i + 1; later < lines.size(); ++later) {
-        examine(later);
-        if (parsed[later] && parsed[later]->seq == expected)
-          return fail(i, fmt::format("reordered (found seq {}, seq {} comes later)", seq, expected));
-      }
-      return fail(i, fmt::format("deleted (found seq {}: {} record(s) missing)", seq, seq - expected));
-    }
-    if (seq < expected) return fail(i, fmt::format("inserted (found seq {} again)", seq));
-    if (parsed[i]->prev != report.head) return fail(i, "modified (does not chain to the previous record)");
-    report.head = sealed[i]->digest;
-    report.records = seq;
-    ++expected;
-  }
-
-  if (from) {
-    if (report.records < from->seq)
-      return fail(lines.size(), fmt::format("truncated tail (the saved state has {} records, the log {})", from->seq,
-                                            report.records));
-    const size_t index = from->seq - 1;
-    if (from->seq > 0 && (examine(index), sealed[index]->digest != from->head))
-      return fail(index, fmt::format("rewritten (record {} does not match the saved head)", from->seq), from->seq);
-  }
-  report.ok = true;
-  return report;
+// The tail every sealed record ends with: [,"key_epoch":E],"seq":N,"prev":"<64 hex>"}
+// — and the whole record must be JSON. A quote inside a JSON string is
+// escaped, so `,"seq":` found from the end is the record's own field.
+std::optional<RecordPosition> parse_record_position(std::string_view canonical) {
+  constexpr std::string_view kPrev = R"(,"prev":")";
+  constexpr std::string_view kSeq = R"(,"seq":)";
+  constexpr std::string_view kEpoch = R"(,"key_epoch":)";
+  const size_t prev_tail = kPrev.size() + kHexDigest + 2;
+  if (canonical.size() < prev_tail || !canonical.ends_with("\"}")) return std::nullopt;
+  const size_t prev_at = canonical.size() - prev_tail;
+  if (canonical.substr(prev_at, kPrev.size()) != kPrev) return std::nullopt;
+  const std::string_view prev = canonical.substr(prev_at + kPrev.size(), kHexDigest);
+  const size_t seq_at = canonical.rfind(kSeq, prev_at);
+  if (seq_at == std::string_view::npos || !is_hex_digest(prev)) return std::nullopt;
+  const std::optional<uint64_t> seq =
+      parse_number(canonical.substr(seq_at + kSeq.size(), prev_at - seq_at - kSeq.size()));
+  if (!seq || !nlohmann::json::accept(canonical)) return std::nullopt;
+  RecordPosition position{*seq, std::string(prev), std::nullopt};
+  if (const size_t epoch_at = canonical.rfind(kEpoch, seq_at); epoch_at != std::string_view::npos)
+    position.key_epoch = parse_number(canonical.substr(epoch_at + kEpoch.size(), seq_at - epoch_at - kEpoch.size()));
+  return position;
 }
 
 Result<VerifyState> parse_verify_state(std::string_view text) {

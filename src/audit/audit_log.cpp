@@ -1,32 +1,37 @@
 #include "tracer/audit/audit_log.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <utility>
 
 #include "tracer/audit/audit_chain.hpp"
+#include "tracer/core/bounded_file.hpp"
 #include "tracer/core/fd.hpp"
 #include "tracer/output/format.hpp"
 
 namespace tracer {
 namespace {
 
-Result<std::string> read_whole_file(const std::string& path, const char* what) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return errno_error(std::string("cannot read ") + what + " " + path);
-  std::ostringstream content;
-  content << file.rdbuf();
-  return content.str();
-}
+constexpr size_t kMaxKeyFileBytes = 4096;
+constexpr size_t kMaxStateFileBytes = 4096;
+// No record comes near this (argv is at most 32 KiB, escaped at most 6
+// bytes a byte); a longer line is not a record.
+constexpr size_t kMaxRecordBytes = size_t{4} << 20;
+// The mode an audit log is created with, and the most it may have.
+constexpr mode_t kLogMode = 0640;
 
 // The bytes of [begin, end) of fd.
 Result<std::string> read_range(int fd, off_t begin, off_t end) {
@@ -40,31 +45,110 @@ Result<std::string> read_range(int fd, off_t begin, off_t end) {
   return bytes;
 }
 
-// Offset just after the last '\n' at or before `end` (0 when none).
-Result<off_t> start_of_line_ending_at(int fd, off_t end) {
+// Offset just after the last '\n' before `end`, looking back at most `limit`
+// bytes; nullopt when there is none that close.
+Result<std::optional<off_t>> start_of_line_ending_at(int fd, off_t end, off_t limit) {
   constexpr off_t kChunk = 64 * 1024;
   off_t position = end;
-  while (position > 0) {
+  while (position > 0 && end - position < limit) {
     const off_t begin = position > kChunk ? position - kChunk : 0;
     Result<std::string> chunk = read_range(fd, begin, position);
     if (!chunk) return chunk.take_error();
     const size_t newline = chunk->rfind('\n');
-    if (newline != std::string::npos) return begin + static_cast<off_t>(newline) + 1;
+    if (newline != std::string::npos) return std::optional<off_t>(begin + static_cast<off_t>(newline) + 1);
     position = begin;
   }
-  return off_t{0};
+  if (position == 0) return std::optional<off_t>(0);
+  return std::optional<off_t>();
+}
+
+std::string wall_clock_now() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::string out;
+  Rfc3339Formatter().append(out, WallTime{now.tv_sec, static_cast<uint32_t>(now.tv_nsec)});
+  return out;
+}
+
+// {"timestamp":"<now>","event":"tracer-NAME" + fields + }
+std::string own_record(std::string_view name, const nlohmann::json& fields) {
+  std::string record = R"({"timestamp":")" + wall_clock_now() + R"(","event":"tracer-)" + std::string(name) + "\"";
+  for (const auto& [key, value] : fields.items())
+    record +=
+        "," + nlohmann::json(key).dump() + ":" + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return record + "}";
+}
+
+// The key file: a regular file no one but its owner can read (as ssh wants
+// of a private key), of at most 4 KiB.
+Result<SealingKey> read_key_file(const std::string& path) {
+  const std::string what = "audit key file " + path;
+  Result<RegularFile> file = open_regular_file(path);
+  if (!file) return runtime_error(what + ": " + file.error().message);
+  if (const mode_t mode = file->info.st_mode & 07777; mode & 077)
+    return runtime_error(fmt::format("{}: mode {:04o} lets group or others read it; chmod 600 it", what, mode));
+  Result<std::string> content = read_bounded_file(*file, kMaxKeyFileBytes);
+  if (!content) return runtime_error(what + ": " + content.error().message);
+  Result<SealingKey> key = parse_key_file(*content);
+  OPENSSL_cleanse(content->data(), content->size());
+  if (!key) return runtime_error(what + ": " + key.error().message);
+  return key;
+}
+
+// Overwrites the key file in place with the current epoch's key, so that the
+// earlier key is gone from the disk as it is from memory. Its blocks are
+// rewritten rather than a new file renamed over it: the old key must not
+// survive in a freed block.
+Status store_key_file(const std::string& path, const SealingKey& key) {
+  std::string content = format_key_file(key);
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  Status status = ok_status();
+  if (!file || pwrite(file.get(), content.data(), content.size(), 0) != static_cast<ssize_t>(content.size()) ||
+      ftruncate(file.get(), static_cast<off_t>(content.size())) != 0 || fdatasync(file.get()) != 0)
+    status = errno_error("cannot update the audit key file " + path);
+  OPENSSL_cleanse(content.data(), content.size());
+  return status;
 }
 
 class AuditLogSink final : public Sink {
  public:
-  AuditLogSink(UniqueFd file, std::string path, AuditChain chain, int sync_interval_ms, const BootToWallClock& clock,
-               JsonOptions json)
+  AuditLogSink(UniqueFd file, const AuditLogOptions& options, AuditChain chain, uint64_t key_file_epoch,
+               const BootToWallClock& clock)
       : file_(std::move(file)),
-        path_(std::move(path)),
+        path_(options.path),
+        key_file_(options.key_file.value_or("")),
         chain_(std::move(chain)),
-        sync_interval_(sync_interval_ms),
-        formatter_(clock, std::move(json)),
-        last_sync_(std::chrono::steady_clock::now()) {}
+        sync_interval_(options.sync_interval_ms),
+        epoch_length_(std::chrono::seconds(options.epoch_seconds)),
+        formatter_(clock, options.json),
+        last_sync_(std::chrono::steady_clock::now()),
+        epoch_started_(last_sync_),
+        key_file_epoch_(key_file_epoch),
+        losses_since_(wall_clock_now()) {}
+
+  // The tracer-start record, on disk before anything else happens; it says
+  // how many bytes of a torn last line were cut off before it.
+  Status start(const AuditLogOptions& options, uint64_t torn_bytes_removed) {
+    char host[HOST_NAME_MAX + 1] = {};
+    gethostname(host, sizeof(host) - 1);
+    Result<std::string> boot_id = read_bounded_file("/proc/sys/kernel/random/boot_id", 64);
+    std::string boot = boot_id ? *boot_id : "";
+    if (boot.ends_with('\n')) boot.pop_back();
+    nlohmann::json fields = {{"version", TRACER_VERSION},
+                             {"host", host},
+                             {"boot_id", boot},
+                             {"pid", getpid()},
+                             {"uid", geteuid()},
+                             {"epoch_seconds", options.epoch_seconds},
+                             {"continued_after", chain_.seq()},
+                             {"torn_bytes_removed", torn_bytes_removed}};
+    nlohmann::json run_options = nlohmann::json::parse(options.run_options_json, nullptr, false);
+    fields["options"] = run_options.is_discarded() ? nlohmann::json() : std::move(run_options);
+    seal_own("start", fields);
+    if (Status status = write_and_sync(); !status) return status;
+    return store_key();
+  }
+
   Status write(const Event& event) override {
     event_json_.clear();
     formatter_.append(event_json_, event);
@@ -75,6 +159,7 @@ class AuditLogSink final : public Sink {
   }
   Status end_of_batch() override {
     if (Status status = write_pending(); !status) return status;
+    if (chain_.keyed() && std::chrono::steady_clock::now() - epoch_started_ >= epoch_length_) return next_epoch();
     if (unsynced_ && std::chrono::steady_clock::now() - last_sync_ >= sync_interval_) return sync();
     return ok_status();
   }
@@ -89,7 +174,63 @@ class AuditLogSink final : public Sink {
     snapshot.audit_log_sequence = chain_.seq();
   }
 
+  // One tracer-loss record per cause that grew since the last call, with the
+  // time range it grew in.
+  void note_losses(const LossCounts& losses) override {
+    const std::string now = wall_clock_now();
+    for (const LossCause& cause : loss_causes())
+      if (const uint64_t grown = losses.kernel[cause.cause] - sealed_losses_.kernel[cause.cause])
+        seal_own("loss", {{"cause", std::string(cause.label)},
+                          {"whole", cause.whole_record},
+                          {"count", grown},
+                          {"from", losses_since_},
+                          {"to", now}});
+    if (const uint64_t grown = losses.undecodable - sealed_losses_.undecodable)
+      seal_own("loss",
+               {{"cause", "undecodable"}, {"whole", true}, {"count", grown}, {"from", losses_since_}, {"to", now}});
+    sealed_losses_ = losses;
+    losses_since_ = now;
+  }
+  void note_stop(uint64_t events_emitted, const LossCounts& losses) override {
+    note_losses(losses);
+    nlohmann::json lost = nlohmann::json::object();
+    for (const LossCause& cause : loss_causes()) lost[std::string(cause.label)] = losses.kernel[cause.cause];
+    lost["undecodable"] = losses.undecodable;
+    seal_own("stop", {{"events_emitted", events_emitted},
+                      {"records_lost", losses.records_lost()},
+                      {"records_partial", losses.records_partial()},
+                      {"lost", lost}});
+  }
+
  private:
+  void seal_own(std::string_view name, const nlohmann::json& fields) {
+    chain_.seal(own_record(name, fields), pending_);
+    ++pending_records_;
+  }
+  // The next key: the first record of its epoch reaches the disk before the
+  // key file forgets the previous key, so that a crash between the two
+  // leaves a key that can still be derived forward to the log's.
+  Status next_epoch() {
+    chain_.advance_epoch();
+    epoch_started_ = std::chrono::steady_clock::now();
+    seal_own("epoch", {{"reason", "period"}});
+    if (Status status = write_and_sync(); !status) return status;
+    return store_key();
+  }
+  Status store_key() {
+    if (key_file_epoch_ == chain_.key().epoch) return ok_status();
+    if (Status status = store_key_file(key_file_, chain_.key()); !status) {
+      if (!key_file_warned_)
+        std::fprintf(stderr,
+                     "tracer: %s; it keeps the key of epoch %llu: records sealed since are not protected "
+                     "from whoever can read it\n",
+                     status.error().message.c_str(), static_cast<unsigned long long>(key_file_epoch_));
+      key_file_warned_ = true;
+      return ok_status();
+    }
+    key_file_epoch_ = chain_.key().epoch;
+    return ok_status();
+  }
   Status write_and_sync() {
     if (Status status = write_pending(); !status) return status;
     return sync();
@@ -122,8 +263,10 @@ class AuditLogSink final : public Sink {
 
   UniqueFd file_;
   std::string path_;
+  std::string key_file_;
   AuditChain chain_;
   std::chrono::milliseconds sync_interval_;
+  std::chrono::steady_clock::duration epoch_length_;
   JsonFormatter formatter_;
   std::string event_json_;
   std::string pending_;
@@ -131,93 +274,200 @@ class AuditLogSink final : public Sink {
   OutputMetrics counters_;        // for --metrics
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;
+  std::chrono::steady_clock::time_point epoch_started_;
+  uint64_t key_file_epoch_;  // the epoch of the key on disk
+  bool key_file_warned_ = false;
+  LossCounts sealed_losses_;  // what the loss records so far add up to
+  std::string losses_since_;  // when they were last looked at
 };
 
-// Positions an existing log for continuation: repairs a torn last line (an
-// interrupted write: truncated, never rewritten), verifies the last record and
-// continues the chain after it.
-Status continue_existing_log(int fd, const std::string& path, AuditChain& chain) {
+// Opens (or creates) the log without following a symlink, and refuses a file
+// that is not a regular file owned by us with at most kLogMode. Locked, so
+// that a second tracer cannot fork the chain. Nothing in the file changes.
+Result<UniqueFd> open_log_file(const std::string& path) {
+  const std::string what = "audit log " + path;
+  UniqueFd file(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, kLogMode));
+  if (!file && errno == ELOOP) return runtime_error(what + " is a symbolic link; not following it");
+  if (!file) return errno_error("cannot open the " + what);
   struct stat info {};
-  if (fstat(fd, &info) != 0) return errno_error("audit log " + path);
-  off_t size = info.st_size;
-  if (size == 0) return ok_status();
-
-  Result<std::string> last_byte = read_range(fd, size - 1, size);
-  if (!last_byte) return runtime_error("audit log " + path + ": " + last_byte.error().message);
-  if (*last_byte != "\n") {
-    Result<off_t> keep = start_of_line_ending_at(fd, size);
-    if (!keep) return runtime_error("audit log " + path + ": " + keep.error().message);
-    if (ftruncate(fd, *keep) != 0) return errno_error("cannot repair the audit log " + path);
-    std::fprintf(stderr, "tracer: audit log %s: removed a torn last line (%lld bytes, an interrupted write)\n",
-                 path.c_str(), static_cast<long long>(size - *keep));
-    size = *keep;
-    if (size == 0) return ok_status();
-  }
-
-  Result<off_t> line_start = start_of_line_ending_at(fd, size - 1);
-  if (!line_start) return runtime_error("audit log " + path + ": " + line_start.error().message);
-  Result<std::string> line = read_range(fd, *line_start, size);
-  if (!line) return runtime_error("audit log " + path + ": " + line.error().message);
-  // The last record must verify on its own before anything is chained to it.
-  const std::optional<SealedLine> sealed = split_sealed_line(std::string_view(*line).substr(0, line->size() - 1));
-  if (!sealed) return runtime_error("audit log " + path + ": its last line is not a sealed record; not continuing it");
-  if (sealed->keyed != chain.keyed())
-    return runtime_error("audit log " + path +
-                         (sealed->keyed ? ": is HMAC-authenticated; give --audit-key"
-                                        : ": is not HMAC-authenticated; drop --audit-key"));
-  if (chain.digest(sealed->canonical) != sealed->digest)
-    return runtime_error("audit log " + path + ": its last record does not verify (modified, or a wrong key); " +
-                         "not continuing it");
-  const auto document = nlohmann::json::parse(sealed->canonical, nullptr, false);
-  if (document.is_discarded() || !document.contains("seq") || !document["seq"].is_number_unsigned())
-    return runtime_error("audit log " + path + ": its last record has no seq; not continuing it");
-  chain.continue_after(document["seq"].get<uint64_t>(), sealed->digest);
-  return ok_status();
+  if (fstat(file.get(), &info) != 0) return errno_error("cannot open the " + what);
+  if (!S_ISREG(info.st_mode)) return runtime_error(what + " is not a regular file");
+  if (info.st_uid != geteuid())
+    return runtime_error(
+        fmt::format("{} belongs to uid {}, not to the tracer's (uid {})", what, info.st_uid, geteuid()));
+  if (const mode_t mode = info.st_mode & 07777; mode & ~kLogMode)
+    return runtime_error(
+        fmt::format("{} has mode {:04o}; an audit log has mode {:04o} or less (chmod it)", what, mode, kLogMode));
+  if (fcntl(file.get(), F_SETFL, O_RDWR | O_APPEND) != 0) return errno_error("cannot open the " + what);
+  if (flock(file.get(), LOCK_EX | LOCK_NB) != 0)
+    return errno == EWOULDBLOCK ? runtime_error(what + " is in use by another tracer (locked)")
+                                : errno_error("cannot lock the " + what);
+  return file;
 }
 
-Result<std::string> read_key_file(const std::string& path) {
-  Result<std::string> key = read_whole_file(path, "key file");
-  if (!key) return key;
-  if (key->empty()) return runtime_error("key file " + path + " is empty");
-  return key;
+// Where an existing log ends: the last record, checked under the key (derived
+// forward to the record's epoch), and the length of a torn last line after
+// it. Reads only.
+struct LogEnd {
+  uint64_t seq = 0;
+  std::string head;
+  off_t complete_size = 0;  // up to the last newline
+};
+Result<std::optional<LogEnd>> examine_log_end(int fd, const std::string& path, AuditChain& chain) {
+  const std::string what = "audit log " + path;
+  const std::string not_log = what + " is not an audit log";
+  struct stat info {};
+  if (fstat(fd, &info) != 0) return errno_error(what);
+  if (info.st_size == 0) return std::optional<LogEnd>();
+  Result<std::optional<off_t>> end = start_of_line_ending_at(fd, info.st_size, kMaxRecordBytes);
+  if (!end) return runtime_error(what + ": " + end.error().message);
+  if (!*end || **end == 0) return runtime_error(not_log + " (it has no complete record); not touching it");
+  Result<std::string> torn = read_range(fd, **end, info.st_size);
+  if (!torn) return runtime_error(what + ": " + torn.error().message);
+  if (!torn->empty() && !torn->starts_with("{\""))
+    return runtime_error(not_log + " (it ends with bytes that are not a record); not touching it");
+  Result<std::optional<off_t>> start = start_of_line_ending_at(fd, **end - 1, kMaxRecordBytes);
+  if (!start) return runtime_error(what + ": " + start.error().message);
+  if (!*start) return runtime_error(not_log + " (its last line is too long to be a record); not touching it");
+  Result<std::string> line = read_range(fd, **start, **end - 1);
+  if (!line) return runtime_error(what + ": " + line.error().message);
+
+  const std::optional<SealedLine> sealed = split_sealed_line(*line);
+  const std::optional<RecordPosition> position =
+      sealed ? parse_record_position(sealed->canonical) : std::optional<RecordPosition>();
+  if (!position) return runtime_error(what + ": its last line is not a sealed record; not continuing it");
+  if (sealed->keyed != chain.keyed())
+    return runtime_error(what + (sealed->keyed ? ": is HMAC-authenticated; give --audit-key"
+                                               : ": is not HMAC-authenticated; drop --audit-key"));
+  if (chain.keyed()) {
+    const uint64_t key_epoch = chain.key().epoch;
+    if (!position->key_epoch || *position->key_epoch < key_epoch || *position->key_epoch > kMaxKeyEpoch)
+      return runtime_error(
+          fmt::format("{}: its last record is not of the key file's epoch ({}) or later: not the key "
+                      "of this log; not continuing it",
+                      what, key_epoch));
+    while (chain.key().epoch < *position->key_epoch) chain.advance_epoch();
+  }
+  if (!same_digest(chain.digest(sealed->canonical), sealed->digest))
+    return runtime_error(what + ": its last record does not verify (modified, or a wrong key); not continuing it");
+  return std::optional<LogEnd>(LogEnd{position->seq, sealed->digest, **end});
+}
+
+// Continues an existing log after its last record: only once that record
+// verifies is a torn last line (an interrupted write) cut off. How many bytes
+// were, for the tracer-start record.
+Result<uint64_t> continue_existing_log(int fd, const std::string& path, AuditChain& chain) {
+  Result<std::optional<LogEnd>> end = examine_log_end(fd, path, chain);
+  if (!end) return end.take_error();
+  if (!*end) return uint64_t{0};
+  struct stat info {};
+  if (fstat(fd, &info) != 0) return errno_error("audit log " + path);
+  const auto removed = static_cast<uint64_t>(info.st_size - (*end)->complete_size);
+  if (removed) {
+    if (ftruncate(fd, (*end)->complete_size) != 0) return errno_error("cannot repair the audit log " + path);
+    std::fprintf(stderr, "tracer: audit log %s: removed a torn last line (%lld bytes, an interrupted write)\n",
+                 path.c_str(), static_cast<long long>(info.st_size - (*end)->complete_size));
+  }
+  chain.continue_after((*end)->seq, (*end)->head);
+  if (chain.keyed()) chain.advance_epoch();  // each run seals with a key of its own
+  return removed;
+}
+
+// Feeds a log to the verifier a chunk at a time: memory does not grow with
+// the log, only with its longest line (cut at kMaxRecordBytes).
+Status stream_lines(int fd, LogVerifier& verifier) {
+  constexpr size_t kChunk = 1 << 20;
+  std::string buffer;
+  std::vector<char> chunk(kChunk);
+  bool skipping = false;  // inside a line too long to be a record
+  while (true) {
+    const ssize_t got = ::read(fd, chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return errno_error("reading");
+    if (got == 0) break;
+    std::string_view data(chunk.data(), static_cast<size_t>(got));
+    while (!data.empty()) {
+      const size_t newline = data.find('\n');
+      const std::string_view piece = data.substr(0, newline);
+      if (!skipping) buffer += piece;
+      if (!skipping && buffer.size() > kMaxRecordBytes) {
+        verifier.add_oversized_line();
+        skipping = true;
+        buffer.clear();
+      }
+      if (newline == std::string_view::npos) break;
+      if (!skipping) verifier.add_line(buffer);
+      skipping = false;
+      buffer.clear();
+      data.remove_prefix(newline + 1);
+    }
+  }
+  if (!buffer.empty()) verifier.add_torn_tail();
+  return ok_status();
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock) {
-  std::string key;
-  if (options.key_file) {
-    Result<std::string> read = read_key_file(*options.key_file);
-    if (!read) return read.take_error();
-    key = std::move(*read);
+std::string audit_run_options(const Options& options) {
+  nlohmann::json outputs = nlohmann::json::array();
+  for (const OutputSpec& output : options.outputs) {
+    const char* format = output.format == OutputFormat::json    ? "json"
+                         : output.format == OutputFormat::table ? "table"
+                                                                : "none";
+    outputs.push_back(output.path ? std::string(format) + ":" + *output.path : std::string(format));
   }
-  UniqueFd file(::open(options.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  if (!file) return errno_error("cannot open the audit log " + options.path);
-  AuditChain chain(std::move(key));
-  if (Status status = continue_existing_log(file.get(), options.path, chain); !status) return status.take_error();
-  return std::unique_ptr<Sink>(std::make_unique<AuditLogSink>(std::move(file), options.path, std::move(chain),
-                                                              options.sync_interval_ms, clock, options.json));
+  nlohmann::json described = {{"trace", options.trace_expressions},
+                              {"outputs", outputs},
+                              {"audit_log", options.audit_log.value_or("")},
+                              {"audit_key", options.audit_key_file.has_value()},
+                              {"audit_sync_ms", options.audit_sync_interval_ms},
+                              {"max_args", options.max_args},
+                              {"ring_buffer_kib", options.ring_buffer_kib},
+                              {"syscall_hook", options.syscall_hook},
+                              {"config", options.config_file.value_or("")}};
+  return described.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock) {
+  AuditChain chain;
+  uint64_t key_file_epoch = 0;
+  if (options.key_file) {
+    Result<SealingKey> key = read_key_file(*options.key_file);
+    if (!key) return key.take_error();
+    key_file_epoch = key->epoch;
+    chain = AuditChain(std::move(*key));
+  }
+  Result<UniqueFd> file = open_log_file(options.path);
+  if (!file) return file.take_error();
+  Result<uint64_t> torn_bytes = continue_existing_log(file->get(), options.path, chain);
+  if (!torn_bytes) return torn_bytes.take_error();
+  auto sink = std::make_unique<AuditLogSink>(std::move(*file), options, std::move(chain), key_file_epoch, clock);
+  if (Status status = sink->start(options, *torn_bytes); !status) return status.take_error();
+  return std::unique_ptr<Sink>(std::move(sink));
 }
 
 Result<bool> verify_audit_log(const VerifyOptions& options) {
-  Result<std::string> content = read_whole_file(options.path, "audit log");
-  if (!content) return content.take_error();
-  std::string key;
+  Result<RegularFile> log = open_regular_file(options.path);
+  if (!log) return runtime_error("audit log " + options.path + ": " + log.error().message);
+  std::optional<SealingKey> key;
   if (options.key_file) {
-    Result<std::string> read = read_key_file(*options.key_file);
+    Result<SealingKey> read = read_key_file(*options.key_file);
     if (!read) return read.take_error();
     key = std::move(*read);
   }
   std::optional<VerifyState> from;
   if (options.from_state) {
-    Result<std::string> text = read_whole_file(*options.from_state, "state file");
-    if (!text) return text.take_error();
+    Result<std::string> text = read_bounded_file(*options.from_state, kMaxStateFileBytes);
+    if (!text) return runtime_error("state file " + *options.from_state + ": " + text.error().message);
     Result<VerifyState> state = parse_verify_state(*text);
     if (!state) return runtime_error(*options.from_state + ": " + state.error().message);
     from = std::move(*state);
   }
-  const VerifyReport report = verify_log(*content, key, from);
-  std::printf("%s\n", report.summary().c_str());
+  LogVerifier verifier(std::move(key), from);
+  if (Status status = stream_lines(log->fd.get(), verifier); !status)
+    return runtime_error("audit log " + options.path + ": " + status.error().message);
+  const VerifyReport report = verifier.finish();
+  std::fputs(report.full_report().c_str(), stdout);
   if (report.ok && options.save_state) {
     std::ofstream state(*options.save_state, std::ios::trunc);
     state << format_verify_state({report.records, report.head});

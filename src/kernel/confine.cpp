@@ -28,6 +28,8 @@ constexpr std::string_view kLoopSyscalls[] = {
     // outputs: writes, SIGHUP reopen (fchmod: an existing file set to 0640), the audit log's syncs
     "read", "write", "writev", "pread64", "lseek", "openat", "close", "fstat", "newfstatat", "fcntl", "ioctl",
     "fdatasync", "fsync", "fchmod",
+    // the audit key file, overwritten in place at each key epoch
+    "pwrite64", "ftruncate",
     // /proc: the process table, the user-call sweep (kill(tid, 0)), bash copies
     "getdents64", "readlink", "readlinkat", "kill", "getpid", "gettid", "capget", "geteuid", "uname",
     // memory (malloc, libelf's mmap of ELF files)

@@ -77,6 +77,12 @@ class OutputsSink final : public Sink {
   Status reopen() override {
     return each([](OutputWriter& writer) { return writer.reopen(); }, &Sink::reopen);
   }
+  void note_losses(const LossCounts& losses) override {
+    if (audit_log_) audit_log_->note_losses(losses);
+  }
+  void note_stop(uint64_t events_emitted, const LossCounts& losses) override {
+    if (audit_log_) audit_log_->note_stop(events_emitted, losses);
+  }
   void add_metrics(MetricsSnapshot& snapshot) const override {
     for (const Output& output : outputs_) {
       OutputMetrics metrics = output.writer.counters();
@@ -135,7 +141,8 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
   }
   std::unique_ptr<Sink> audit_log;
   if (options.audit_log) {
-    AuditLogOptions audit{*options.audit_log, options.audit_key_file, options.audit_sync_interval_ms, json};
+    AuditLogOptions audit{*options.audit_log,    options.audit_key_file,    options.audit_sync_interval_ms, json,
+                          options.audit_epoch_s, audit_run_options(options)};
     Result<std::unique_ptr<Sink>> opened = open_audit_log(audit, clock);
     if (!opened) return opened.take_error();
     audit_log = std::move(*opened);

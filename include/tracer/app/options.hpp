@@ -67,6 +67,7 @@ struct Options {
   std::optional<std::string> audit_log;
   std::optional<std::string> audit_key_file;  // --audit-key
   int audit_sync_interval_ms = 100;           // --audit-sync always|MS
+  uint32_t audit_epoch_s = 900;               // --audit-epoch SECONDS: a new sealing key this often
   std::optional<MetricsAddress> metrics;      // --metrics ADDR:PORT
 
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]

@@ -18,11 +18,18 @@ struct AuditLogOptions {
   std::optional<std::string> key_file;  // HMAC-SHA-256 instead of SHA-256
   int sync_interval_ms = 100;           // fdatasync at most this long after a write; 0: after every record
   JsonOptions json;                     // the records are the JSON lines of --output json
+  uint32_t epoch_seconds = 900;         // a keyed log's key epoch (--audit-epoch)
+  std::string run_options_json;         // the tracer-start record's "options" (audit_run_options)
 };
 
-// Opens (creating 0640, or continuing after verifying its last record, and
-// repairing a torn last line) the audit log.
+// Opens the audit log (mode 0640, never through a symlink, locked against a
+// second tracer). An existing file is continued only when it is a sealed log
+// whose last record verifies; until then nothing in it is changed. Seals the
+// tracer-start record, in a new key epoch when the log is continued.
 Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock);
+
+// What the tracer-start record says about the run's options, as JSON.
+std::string audit_run_options(const Options& options);
 
 struct VerifyOptions {
   std::string path;

@@ -9,6 +9,7 @@
 #include "tracer/core/clock.hpp"
 #include "tracer/core/result.hpp"
 #include "tracer/decode/event.hpp"
+#include "tracer/output/drop_report.hpp"
 #include "tracer/output/metrics.hpp"
 
 namespace tracer {
@@ -25,6 +26,10 @@ class Sink {
   // --metrics: adds this sink's outputs (records, bytes, write errors) and,
   // for the audit log, its last sealed seq.
   virtual void add_metrics(MetricsSnapshot&) const {}
+  // The run's own story, sealed into the audit log (others ignore it): the
+  // losses counted so far, per cause, and the stop with the run's totals.
+  virtual void note_losses(const LossCounts&) {}
+  virtual void note_stop(uint64_t /*events_emitted*/, const LossCounts&) {}
 };
 
 // Every output of options.outputs (each format formatted once per event,
