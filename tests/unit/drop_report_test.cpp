@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tracer {
 namespace {
 
@@ -21,6 +23,20 @@ TEST(DropReport, CausesAreNamedAndSplitIntoLostAndIncomplete) {
   EXPECT_EQ(summary_line(10, counts),
             "tracer: 10 events emitted, 4 lost — lost 4 records (ring buffer full: 3, undecodable: 1); "
             "2 records incomplete (argv read failed: 2)");
+}
+
+// A child that follow could not follow escapes the trace: a loss, named in
+// the summary and labelled for the metrics.
+TEST(DropReport, ChildrenNotFollowedAreALoss) {
+  LossCounts counts;
+  counts.kernel[TRACER_DROP_FOLLOW_FULL] = 5;
+  EXPECT_EQ(summary_line(1, counts),
+            "tracer: 1 events emitted, 5 lost — lost 5 records (children not followed (follow table full): 5)");
+  const auto causes = loss_causes();
+  const auto cause = std::find_if(causes.begin(), causes.end(),
+                                  [](const LossCause& each) { return each.cause == TRACER_DROP_FOLLOW_FULL; });
+  ASSERT_NE(cause, causes.end());
+  EXPECT_EQ(cause->label, "follow_table_full");
 }
 
 }  // namespace
