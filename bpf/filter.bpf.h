@@ -12,6 +12,7 @@
 
 #include "tracer_abi.h"
 #include "container.bpf.h"
+#include "maps.bpf.h"
 #include "path.bpf.h"
 #include "task.bpf.h"
 
@@ -282,13 +283,15 @@ static __always_inline int filter__wants_event(__u16 event_id)
 	return (filter.wanted_events >> event_id) & 1;
 }
 
-/* follow: a child of a matching or followed process is followed. */
+/* follow: a child of a matching or followed process is followed. A full
+ * map leaves the child, and its descendants, unseen: counted, never silent. */
 static __always_inline void filter__follow_child(const struct tracer_task_context *parent, __u32 child_tgid)
 {
 	__u8 one = 1;
 
-	if (filter.follow && child_tgid != parent->tgid && filter__selects(parent))
-		bpf_map_update_elem(&followed_tgids, &child_tgid, &one, BPF_ANY);
+	if (filter.follow && child_tgid != parent->tgid && filter__selects(parent) &&
+	    bpf_map_update_elem(&followed_tgids, &child_tgid, &one, BPF_ANY))
+		drops__count(TRACER_DROP_FOLLOW_FULL);
 }
 
 /* follow: forget a thread group once its last thread exits. */

@@ -65,6 +65,7 @@ enum tracer_drop_cause {
 	TRACER_DROP_ARGUMENT_READ = 7, /* a syscall argument's memory */
 	TRACER_DROP_STATS_FULL = 8,    /* --stats: a process beyond the per-process table */
 	TRACER_DROP_USER_ENTRY_MISSING = 9, /* a user function returned; its entry was not kept */
+	TRACER_DROP_FOLLOW_FULL = 10,       /* follow: a child not followed, followed_tgids full */
 	TRACER_DROP_CAUSE_COUNT,
 };
 

@@ -1,10 +1,12 @@
 // tracer: wires the command line to the pieces, and is the one place that
 // prints an error and chooses the exit status (1: runtime error, 2: usage).
 #include <cstdio>
+#include <string>
 
 #include "tracer/app/options.hpp"
 #include "tracer/app/run.hpp"
 #include "tracer/audit/audit_log.hpp"
+#include "tracer/core/escape.hpp"
 #include "tracer/kernel/bpf_program.hpp"
 #include "tracer/kernel/features.hpp"
 #include "tracer/views/replay.hpp"
@@ -12,15 +14,17 @@
 
 namespace {
 
+// An error names what the user gave (a value, a path, a file's content): no
+// byte of it may act on the terminal or start a line of its own.
 int exit_with(const tracer::Error& error) {
   switch (error.kind) {
     case tracer::ExitKind::answered: std::fputs(error.message.c_str(), stdout); return 0;
     case tracer::ExitKind::reader_gone: return 0;
-    case tracer::ExitKind::usage: std::fprintf(stderr, "tracer: %s\n", error.message.c_str()); return 2;
+    case tracer::ExitKind::usage:
     case tracer::ExitKind::runtime: break;
   }
-  std::fprintf(stderr, "tracer: %s\n", error.message.c_str());
-  return 1;
+  std::fprintf(stderr, "tracer: %s\n", tracer::terminal_safe(error.message).c_str());
+  return error.kind == tracer::ExitKind::usage ? 2 : 1;
 }
 
 }  // namespace

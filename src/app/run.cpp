@@ -13,6 +13,7 @@
 #include "tracer/app/event_loop.hpp"
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/app/service_notify.hpp"
+#include "tracer/core/escape.hpp"
 #include "tracer/kernel/bpf_program.hpp"
 #include "tracer/kernel/confine.hpp"
 #include "tracer/kernel/features.hpp"
@@ -85,7 +86,7 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
 Status refuse_unavailable(const Options& options, const std::vector<UnavailableEvent>& unavailable) {
   if (std::string named = named_refusal(options, unavailable); !named.empty()) return runtime_error(named);
   if (std::string others = default_refusal(options, unavailable); !others.empty())
-    std::fprintf(stderr, "tracer: %s\n", others.c_str());
+    std::fprintf(stderr, "tracer: %s\n", terminal_safe(others).c_str());
   return ok_status();
 }
 
@@ -95,7 +96,7 @@ void report_syscall_hook_fallback(const TracePlan& plan) {
   if (std::string hint = tracefs_hint(); !hint.empty()) why += " (" + hint + ")";
   std::fprintf(stderr,
                "tracer: syscalls hooked by raw_tp/sys_enter and tp_btf/sys_exit (every syscall runs a program): %s\n",
-               why.c_str());
+               terminal_safe(why).c_str());
 }
 
 Result<TracerBpf> load(const TracePlan& plan, bool verbose) {
@@ -131,7 +132,7 @@ Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, co
   for (const AttachOutcome& outcome : run.other_failures)
     if (!outcome.optional || options.verbose)
       std::fprintf(stderr, "tracer: %s could not be attached (%s); events that need it are not produced\n",
-                   outcome.hook.c_str(), outcome.error.c_str());
+                   terminal_safe(outcome.hook).c_str(), terminal_safe(outcome.error).c_str());
   return run;
 }
 
@@ -139,7 +140,7 @@ Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, co
 // kernel without seccomp leaves it unconfined.
 void confine(const TracePlan& plan) {
   if (Status status = confine_run({.attaches_probes = plan.bash_readline_slot.has_value()}); !status)
-    std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", status.error().message.c_str());
+    std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", terminal_safe(status.error().message).c_str());
 }
 
 // The summary line, unless the reader of the output went away.
@@ -156,7 +157,8 @@ Status finish(Status status, const RunTotals& totals, uint64_t probes_not_attach
 
 Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan, const std::string& traced) {
   confine(plan);
-  std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n", traced.c_str());
+  std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
+               terminal_safe(traced).c_str());
   notify_ready("counting " + traced);
   RunTotals totals;
   Status status = run_stats_loop(bpf, options, totals.events_emitted, totals.losses);
@@ -190,8 +192,8 @@ Result<std::unique_ptr<MetricsServer>> listen_for_metrics(const Options& options
   Result<std::unique_ptr<MetricsServer>> server = MetricsServer::listen(*options.metrics);
   if (!server) return server;
   const bool v6 = options.metrics->host.find(':') != std::string::npos;
-  std::fprintf(stderr, "tracer: metrics on http://%s%s%s:%u/metrics\n", v6 ? "[" : "", options.metrics->host.c_str(),
-               v6 ? "]" : "", unsigned((*server)->port()));
+  std::fprintf(stderr, "tracer: metrics on http://%s%s%s:%u/metrics\n", v6 ? "[" : "",
+               terminal_safe(options.metrics->host).c_str(), v6 ? "]" : "", unsigned((*server)->port()));
   return server;
 }
 
@@ -221,7 +223,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   if (*metrics_server)
     if (Status status = (*metrics_server)->serve(); !status) return status;
   // Tests and scripts wait for this line: from here on every event is seen.
-  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", attached.traced_events.c_str());
+  std::fprintf(stderr, "tracer: tracing %s (Ctrl-C to stop)\n", terminal_safe(attached.traced_events).c_str());
   notify_ready("tracing " + attached.traced_events);
 
   RunTotals totals;

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <cstdint>
 #include <cstdio>
 
 namespace tracer {
@@ -40,7 +41,12 @@ BootToWallClock BootToWallClock::calibrate() {
 }
 
 WallTime BootToWallClock::to_wall(uint64_t boot_ns) const {
-  const int64_t wall_ns = static_cast<int64_t>(boot_ns) + offset_ns_;
+  // A record's time is the kernel's word: one beyond any real boot time
+  // (found by fuzzing) saturates rather than overflows.
+  int64_t wall_ns = 0;
+  if (boot_ns > static_cast<uint64_t>(INT64_MAX) ||
+      __builtin_add_overflow(static_cast<int64_t>(boot_ns), offset_ns_, &wall_ns))
+    wall_ns = INT64_MAX;
   int64_t seconds = wall_ns / 1'000'000'000;
   int64_t nanoseconds = wall_ns % 1'000'000'000;
   if (nanoseconds < 0) {

@@ -13,6 +13,12 @@ void append_hex_byte(std::string& out, const char* prefix, unsigned char byte) {
   out += kHex[byte & 0xf];
 }
 
+// prefix and four hex digits: the code points escaped are all below U+10000.
+void append_code_point(std::string& out, const char* prefix, uint32_t code_point) {
+  out += prefix;
+  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(code_point >> shift) & 0xf];
+}
+
 uint32_t decode_code_point(std::string_view sequence) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(sequence[i]); };
   switch (sequence.size()) {
@@ -115,7 +121,13 @@ bool append_json_string_body(std::string& out, std::string_view bytes) {
       ++i;
       continue;
     }
-    out.append(bytes.data() + i, length);
+    // JSON lines are read on terminals too: the same string, written so
+    // that no terminal acts on it.
+    if (const uint32_t code_point = decode_code_point(bytes.substr(i, length)); is_terminal_hazard(code_point)) {
+      append_code_point(out, "\\u", code_point);
+    } else {
+      out.append(bytes.data() + i, length);
+    }
     i += length;
   }
   return had_invalid;
@@ -145,14 +157,19 @@ void append_terminal_safe(std::string& out, std::string_view bytes) {
     const std::string_view sequence = bytes.substr(i, length);
     const uint32_t code_point = decode_code_point(sequence);
     if (is_terminal_hazard(code_point)) {
-      out += "\\u{";
-      for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(code_point >> shift) & 0xf];
+      append_code_point(out, "\\u{", code_point);
       out += '}';
     } else {
       out.append(sequence);
     }
     i += length;
   }
+}
+
+std::string terminal_safe(std::string_view bytes) {
+  std::string out;
+  append_terminal_safe(out, bytes);
+  return out;
 }
 
 void append_hex(std::string& out, std::string_view bytes) {

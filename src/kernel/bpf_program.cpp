@@ -15,6 +15,7 @@
 #include <optional>
 #include <string_view>
 
+#include "tracer/core/escape.hpp"
 #include "tracer/core/fd.hpp"
 #include "tracer/kernel/privileges.hpp"
 #include "tracer_bpf.skel.h"
@@ -22,10 +23,17 @@
 namespace tracer {
 namespace {
 
+// libbpf's messages name files (a user tracer's path) and objects: escaped
+// like any untrusted text, each line kept a line.
 int print_libbpf_verbose(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  std::fputs("libbpf: ", stderr);
-  return std::vfprintf(stderr, format, args);
+  char buffer[1024];
+  const int length = std::vsnprintf(buffer, sizeof(buffer), format, args);
+  if (length < 0) return length;
+  std::string_view message(buffer, std::min(static_cast<size_t>(length), sizeof(buffer) - 1));
+  if (message.ends_with('\n')) message.remove_suffix(1);
+  std::fprintf(stderr, "libbpf: %s\n", terminal_safe(message).c_str());
+  return length;
 }
 
 int drop_libbpf_message(enum libbpf_print_level, const char*, va_list) { return 0; }

@@ -20,6 +20,7 @@ constexpr LossCause kCauses[] = {
     {TRACER_DROP_USER_ENTRY_MISSING, "user function entry not kept (nested, or too many in flight)",
      "user_function_entry_not_kept", true},
     {TRACER_DROP_STATS_FULL, "processes not counted per process (--stats table full)", "stats_table_full", false},
+    {TRACER_DROP_FOLLOW_FULL, "children not followed (follow table full)", "follow_table_full", true},
 };
 static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause is named");
 

@@ -16,14 +16,6 @@
 namespace tracer {
 namespace {
 
-// The path of a bash copy is chosen by whoever made it: shown so that no
-// byte of it acts on the terminal or starts a line of its own.
-std::string safe(std::string_view text) {
-  std::string out;
-  append_terminal_safe(out, text);
-  return out;
-}
-
 std::optional<ExecutableId> executable_of(uint32_t pid) {
   return executable_id("/proc/" + std::to_string(pid) + "/exe");
 }
@@ -65,7 +57,7 @@ void BashWatcher::on_new_executable(const tracer_executable_record& record) {
     bpf_.forget_executable(id);  // probed at a later first run, once there is room
     std::fprintf(stderr,
                  "tracer: bash_readline: %s is a bash too (pid %u), not probed: %zu copies are probed already\n",
-                 safe(path).c_str(), pid, kMaxProbedExecutables);
+                 terminal_safe(path).c_str(), pid, kMaxProbedExecutables);
     return;
   }
   probe(*target, id, path, pid);
@@ -84,22 +76,22 @@ void BashWatcher::probe(const ResolvedUserFunction& target, const ExecutableId& 
       continue;
     }
     ++probes_not_attached_;
-    std::fprintf(stderr, "tracer: bash_readline: %s could not be attached (%s)\n", safe(outcome.hook).c_str(),
-                 outcome.error.c_str());
+    std::fprintf(stderr, "tracer: bash_readline: %s could not be attached (%s)\n", terminal_safe(outcome.hook).c_str(),
+                 terminal_safe(outcome.error).c_str());
   }
   if (attached > 0) probed_.push_back({id, pid});
   if (attached == outcomes.size()) {
     // None to attach: its readline is one probed already (a library's).
     std::fprintf(stderr, "tracer: bash_readline: %s is a bash too (pid %u): its readline is probed from now on\n",
-                 safe(path).c_str(), pid);
+                 terminal_safe(path).c_str(), pid);
     return;
   }
   if (attached == 0) {
     bpf_.release_user_probes(id);
     bpf_.forget_executable(id);  // tried again at its next first run
   }
-  std::fprintf(stderr, "tracer: bash_readline: %s is a bash too (pid %u), but its readline is %s\n", safe(path).c_str(),
-               pid, attached == 0 ? "not probed" : "probed only in part");
+  std::fprintf(stderr, "tracer: bash_readline: %s is a bash too (pid %u), but its readline is %s\n",
+               terminal_safe(path).c_str(), pid, attached == 0 ? "not probed" : "probed only in part");
 }
 
 bool BashWatcher::admit_unverified(const Event& event) {

@@ -1,6 +1,7 @@
 // End-to-end: --trace filters (§3). Every test runs a control that must NOT be
 // reported before the exec that must be: once the match is seen, the control
 // would have been printed already (the ring buffer keeps reservation order).
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
@@ -8,7 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string_view>
 
 #include "exec_helpers.hpp"
 #include "tracer_process.hpp"
@@ -195,6 +200,60 @@ TEST_F(FilterTest, FollowDescendantsEvenAfterTheParentExits) {
   EXPECT_TRUE(saw_middle_exec) << "the middle process's exec of /bin/sh was not followed";
 }
 
+// The tracer's followed_tgids map, found through its own fds (another
+// tracer on the machine has one too), filled to its last entry with thread
+// group ids no process has (above pid_max's limit of 2^22).
+void fill_followed_tgids(pid_t tracer) {
+  bool filled = false;
+  const std::filesystem::path fdinfo = "/proc/" + std::to_string(tracer) + "/fdinfo";
+  for (const auto& entry : std::filesystem::directory_iterator(fdinfo)) {
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      if (!line.starts_with("map_id:")) continue;
+      const int fd = bpf_map_get_fd_by_id(static_cast<uint32_t>(std::stoul(line.substr(7))));
+      if (fd < 0) continue;
+      bpf_map_info info{};
+      uint32_t length = sizeof(info);
+      if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && std::string_view(info.name) == "followed_tgids") {
+        const uint8_t one = 1;
+        uint32_t key = 1u << 30;
+        while (bpf_map_update_elem(fd, &key, &one, BPF_NOEXIST) == 0) ++key;
+        EXPECT_EQ(errno, E2BIG) << "followed_tgids took " << key - (1u << 30) << " entries";
+        filled = true;
+      }
+      close(fd);
+    }
+  }
+  ASSERT_TRUE(filled) << "no followed_tgids map among the tracer's fds";
+}
+
+// A full followed_tgids map: the child of a matching process is not followed
+// (its exec is not reported), and the summary says so.
+TEST_F(FilterTest, FollowTableFullIsCountedAsALoss) {
+  start({"comm=e2e-leader", "follow"});
+  ASSERT_NO_FATAL_FAILURE(fill_followed_tgids(tracer_->pid()));
+  const std::string escaped = unique_marker("escaped"), leader_marker = unique_marker("leader");
+  const pid_t leader = fork();
+  if (leader == 0) {
+    prctl(PR_SET_NAME, "e2e-leader");
+    const pid_t child = fork();
+    if (child == 0) {
+      prctl(PR_SET_NAME, "e2e-child");  // matched only by following
+      execl("/bin/true", "true", escaped.c_str(), nullptr);
+      _exit(127);
+    }
+    waitpid(child, nullptr, 0);
+    execl("/bin/true", "true", leader_marker.c_str(), nullptr);
+    _exit(127);
+  }
+  waitpid(leader, nullptr, 0);
+  expect_reported(leader_marker);
+  expect_not_reported(escaped);
+  ASSERT_EQ(tracer_->stop(), 0);
+  const std::string errors = tracer_->err().text();
+  EXPECT_TRUE(std::regex_search(errors, std::regex(R"(children not followed \(follow table full\): 1\b)"))) << errors;
+}
+
 TEST_F(FilterTest, EventSelection) {
   const int directory = open("/usr/bin", O_PATH | O_DIRECTORY);
   ASSERT_GE(directory, 0);
@@ -244,6 +303,15 @@ TEST_F(FilterTest, MalformedExpressionIsUsageErrorBeforeLoading) {
   ASSERT_TRUE(WIFEXITED(completed.status));
   EXPECT_EQ(WEXITSTATUS(completed.status), 2);
   EXPECT_EQ(completed.err, "tracer: --trace 'uid>abc': uid needs a number\n");
+}
+
+// What the user typed is shown, never acted on: an ESC and a newline in the
+// expression cannot clear the screen or forge a line of their own.
+TEST_F(FilterTest, MalformedExpressionIsShownEscaped) {
+  const Completed completed = run_tracer_to_completion({"--trace", "uid>\x1b[2J\ntracer: 0 events emitted"});
+  ASSERT_TRUE(WIFEXITED(completed.status));
+  EXPECT_EQ(WEXITSTATUS(completed.status), 2);
+  EXPECT_EQ(completed.err, "tracer: --trace 'uid>\\x1b[2J\\ntracer: 0 events emitted': uid needs a number\n");
 }
 
 }  // namespace

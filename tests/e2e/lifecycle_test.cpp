@@ -268,6 +268,33 @@ TEST(Lifecycle, UnwritableOutFileIsStatusOne) {
   EXPECT_EQ(completed.err, "tracer: cannot open output file /nonexistent-dir/x.json: No such file or directory\n");
 }
 
+// A path is shown escaped: its newline does not start a forged line.
+TEST(Lifecycle, OutputPathIsShownEscaped) {
+  TRACER_E2E_REQUIRE_ROOT();
+  const Completed completed =
+      run_tracer_to_completion({"--output", "out-file:/nonexistent-dir/x\ntracer: 0 events emitted\x1b[8m"});
+  ASSERT_TRUE(WIFEXITED(completed.status));
+  EXPECT_EQ(WEXITSTATUS(completed.status), 1);
+  EXPECT_EQ(std::count(completed.err.begin(), completed.err.end(), '\n'), 1) << completed.err;
+  EXPECT_NE(completed.err.find("/nonexistent-dir/x\\ntracer: 0 events emitted\\x1b[8m"), std::string::npos)
+      << completed.err;
+}
+
+// A --config file's path and keys are the user's: shown escaped.
+TEST(Lifecycle, ConfigKeyAndPathAreShownEscaped) {
+  char directory[] = "/tmp/tracer-e2e-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  const std::string path = std::string(directory) + "/config\x1b]0;title\x07.json";
+  std::ofstream(path) << R"({"\u001b[31mtrace": []})";
+  const Completed completed = run_tracer_to_completion({"--config", path});
+  std::filesystem::remove_all(directory);
+  ASSERT_TRUE(WIFEXITED(completed.status));
+  EXPECT_EQ(WEXITSTATUS(completed.status), 2);
+  EXPECT_EQ(completed.err.find('\x1b'), std::string::npos) << completed.err;
+  EXPECT_NE(completed.err.find("config\\x1b]0;title\\x07.json: unknown key \"\\x1b[31mtrace\""), std::string::npos)
+      << completed.err;
+}
+
 TEST(Lifecycle, CheckAndListDescribeTheKernel) {
   TRACER_E2E_REQUIRE_ROOT();
   const uint32_t before = highest_program_id();

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <cstdint>
+#include <string>
+
 namespace tracer {
 namespace {
 
@@ -11,6 +14,20 @@ TEST(Clock, ConvertsWithOffset) {
   WallTime wall = clock.to_wall(1'500'000'001);
   EXPECT_EQ(wall.seconds, 1'000'000'001);
   EXPECT_EQ(wall.nanoseconds, 500'000'001u);
+}
+
+// Found by fuzzing (tests/fuzz/decode): a record time beyond any boot time
+// overflowed the signed sum (UBSan); it saturates at the latest time.
+TEST(Clock, TimeBeyondAnyBootSaturates) {
+  const BootToWallClock clock(1'795'408'230'000'000'000);
+  for (const uint64_t boot_ns : {uint64_t{7'598'814'338'620'246'651u}, ~uint64_t{0}}) {
+    const WallTime wall = clock.to_wall(boot_ns);
+    EXPECT_EQ(wall.seconds, INT64_MAX / 1'000'000'000);
+    EXPECT_EQ(wall.nanoseconds, uint32_t{INT64_MAX % 1'000'000'000});
+  }
+  std::string text;
+  Rfc3339Formatter().append(text, clock.to_wall(~uint64_t{0}));
+  EXPECT_FALSE(text.empty());
 }
 
 TEST(Clock, NegativeRemainderBorrowsASecond) {

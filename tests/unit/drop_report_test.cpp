@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tracer {
 namespace {
 
@@ -47,6 +49,20 @@ TEST(DropReport, OutputCausesHaveMetricLabels) {
   std::vector<std::string_view> labels;
   for (const OutputLossCause& cause : output_loss_causes()) labels.push_back(cause.label);
   EXPECT_EQ(labels, (std::vector<std::string_view>{"output_write_error", "output_stalled"}));
+}
+
+// A child that follow could not follow escapes the trace: a loss, named in
+// the summary and labelled for the metrics.
+TEST(DropReport, ChildrenNotFollowedAreALoss) {
+  LossCounts counts;
+  counts.kernel[TRACER_DROP_FOLLOW_FULL] = 5;
+  EXPECT_EQ(summary_line(1, counts),
+            "tracer: 1 events emitted, 5 lost — lost 5 records (children not followed (follow table full): 5)");
+  const auto causes = loss_causes();
+  const auto cause = std::find_if(causes.begin(), causes.end(),
+                                  [](const LossCause& each) { return each.cause == TRACER_DROP_FOLLOW_FULL; });
+  ASSERT_NE(cause, causes.end());
+  EXPECT_EQ(cause->label, "follow_table_full");
 }
 
 }  // namespace

@@ -36,6 +36,23 @@ TEST(JsonEscape, ValidUtf8PassesThrough) {
   EXPECT_FALSE(invalid);
 }
 
+// Found by fuzzing (tests/fuzz/escape seed c1_bidi): valid UTF-8 that a
+// terminal acts on went into JSON lines raw; escaped, it reads back the same.
+TEST(JsonEscape, C1ControlsAndBidiOverridesEscaped) {
+  bool invalid = true;
+  const std::string body = json_body(
+      "\xc2\x9b"
+      "31m\xe2\x80\xae"
+      "txt\xe2\x81\xa6",
+      &invalid);
+  EXPECT_EQ(body, R"(\u009b31m\u202etxt\u2066)");
+  EXPECT_FALSE(invalid);
+  EXPECT_EQ(nlohmann::json::parse("\"" + body + "\"").get<std::string>(),
+            "\xc2\x9b"
+            "31m\xe2\x80\xae"
+            "txt\xe2\x81\xa6");
+}
+
 TEST(JsonEscape, InvalidBytesEscapedOnePerByte) {
   bool invalid = false;
   EXPECT_EQ(json_body("\xff\xfe", &invalid), R"(\u00ff\u00fe)");
@@ -88,6 +105,12 @@ TEST(TerminalEscape, C1ControlsAndBidiOverridesEscaped) {
   EXPECT_EQ(terminal("\xe2\x80\xae"
                      "txt"),
             R"(\u{202e}txt)");  // right-to-left override
+}
+
+// A message on stderr shows untrusted text as the table does.
+TEST(TerminalEscape, TerminalSafeIsTheTablesEscaping) {
+  EXPECT_EQ(terminal_safe("/tmp/x\ntracer: 0 lost\x1b[2J"), R"(/tmp/x\ntracer: 0 lost\x1b[2J)");
+  EXPECT_EQ(terminal_safe(""), "");
 }
 
 TEST(TerminalEscape, OutputNeverHoldsControlBytes) {
