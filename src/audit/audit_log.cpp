@@ -19,6 +19,7 @@
 
 #include "tracer/audit/audit_chain.hpp"
 #include "tracer/core/bounded_file.hpp"
+#include "tracer/core/escape.hpp"
 #include "tracer/core/fd.hpp"
 #include "tracer/output/format.hpp"
 
@@ -224,7 +225,7 @@ class AuditLogSink final : public Sink {
         std::fprintf(stderr,
                      "tracer: %s; it keeps the key of epoch %llu: records sealed since are not protected "
                      "from whoever can read it\n",
-                     status.error().message.c_str(), static_cast<unsigned long long>(key_file_epoch_));
+                     terminal_safe(status.error().message).c_str(), static_cast<unsigned long long>(key_file_epoch_));
       key_file_warned_ = true;
       return ok_status();
     }
@@ -366,7 +367,7 @@ Result<uint64_t> continue_existing_log(int fd, const std::string& path, AuditCha
   if (removed) {
     if (ftruncate(fd, (*end)->complete_size) != 0) return errno_error("cannot repair the audit log " + path);
     std::fprintf(stderr, "tracer: audit log %s: removed a torn last line (%lld bytes, an interrupted write)\n",
-                 path.c_str(), static_cast<long long>(info.st_size - (*end)->complete_size));
+                 terminal_safe(path).c_str(), static_cast<long long>(info.st_size - (*end)->complete_size));
   }
   chain.continue_after((*end)->seq, (*end)->head);
   if (chain.keyed()) chain.advance_epoch();  // each run seals with a key of its own

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <utility>
 
+#include "tracer/core/escape.hpp"
+
 namespace tracer {
 namespace {
 
@@ -192,9 +194,9 @@ class OutputChannel {
     const Written written = write_records();
     if (written.error && !(written.error == EPIPE && is_stdout_) && !failing_)
       std::fprintf(stderr, "tracer: writing to %s: %s; its records are counted as lost until a write succeeds\n",
-                   name_.c_str(), errno_text(written.error).c_str());
+                   terminal_safe(name_).c_str(), errno_text(written.error).c_str());
     else if (!written.error && failing_)
-      std::fprintf(stderr, "tracer: writing to %s works again\n", name_.c_str());
+      std::fprintf(stderr, "tracer: writing to %s works again\n", terminal_safe(name_).c_str());
     failing_ = written.error != 0;
     return written;
   }
@@ -322,7 +324,8 @@ Status OutputWriter::reopen() {
   Result<OpenedFile> file = open_output_path(*path_, "cannot reopen");
   if (!file) {
     // Monitoring goes on: the old file is still open, only its name moved.
-    std::fprintf(stderr, "tracer: %s; still writing to the file opened before\n", file.error().message.c_str());
+    std::fprintf(stderr, "tracer: %s; still writing to the file opened before\n",
+                 terminal_safe(file.error().message).c_str());
     return ok_status();
   }
   channel_->replace_file(std::move(*file));

@@ -106,7 +106,7 @@ void audit_seeds(const std::filesystem::path& directory) {
     chain.seal(event, log);
   write_seed(directory, "sealed", log);
   write_seed(directory, "torn_tail", log.substr(0, log.size() - 20));
-  AuditChain keyed(std::string(32, 'k'));
+  AuditChain keyed(SealingKey{SecretBytes(std::string(32, 'k')), 0});
   std::string keyed_log;
   keyed.seal(R"({"event":"execve","pid":3})", keyed_log);
   write_seed(directory, "keyed", keyed_log);
