@@ -231,8 +231,15 @@ TEST_F(PrivilegeTest, BashReadlineKeepsOnlyTheWatchersCapabilitiesAndStillProbes
   auto shell = PtyProgram::start(copy, {"bash", "--norc", "--noprofile", "-i"},
                                  {"PS1=confined$ ", "HOME=/tmp", "TERM=dumb", "PATH=/usr/bin:/bin"}, 0, why);
   ASSERT_TRUE(shell) << why;
-  ASSERT_NE(shell->wait_for_output("confined$ ", 20s), std::string::npos);
+  const size_t first_prompt = shell->wait_for_output("confined$ ", 20s);
+  ASSERT_NE(first_prompt, std::string::npos);
   ASSERT_NE(line_with(tracer->err(), copy + " is a bash too"), std::nullopt) << tracer->err().text();
+  // What this test is about is the probe under the filter, not the first
+  // line: a fresh copy may be inside its first readline() before the probe
+  // is attached (a known race, user_function_test.cpp covers it); the marker
+  // goes in the next one.
+  ASSERT_TRUE(shell->type_line("true"));
+  ASSERT_NE(shell->wait_for_output("confined$ ", 20s, first_prompt + 1), std::string::npos);
   const std::string marker = unique_marker("confined-readline");
   ASSERT_TRUE(shell->type_line("echo " + marker));
   expect_record(
