@@ -40,7 +40,7 @@ static __always_inline int lifecycle__on_fork(struct task_struct *child)
 	rec->child_pid = child_pid;
 	rec->child_tid = BPF_CORE_READ(child, pid);
 	rec->child_start_boot_ns = task__leader_start_ns(child);
-	bpf_ringbuf_submit(rec, record__wakeup_flags());
+	bpf_ringbuf_submit(rec, record__wakeup_flags(rec->header.boot_ns));
 	return 0;
 }
 
@@ -64,7 +64,7 @@ static __always_inline int lifecycle__on_exit(struct task_struct *task)
 			rec->header.task = ctx;
 			rec->exit_code = (status >> 8) & 0xff;
 			rec->signal = status & 0x7f;
-			bpf_ringbuf_submit(rec, record__wakeup_flags());
+			bpf_ringbuf_submit(rec, record__wakeup_flags(rec->header.boot_ns));
 		} else {
 			drops__count(TRACER_DROP_RINGBUF_FULL);
 		}

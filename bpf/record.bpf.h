@@ -26,6 +26,11 @@ _Static_assert(PATH_OFFSET_MASK + TRACER_ARGV_MAX <= TAIL_OFFSET_MASK, "paths an
 _Static_assert(TAIL_OFFSET_MASK + TRACER_PATH_MAX + 1024 < RECORD_SCRATCH_SIZE, "pathname fits");
 
 const volatile __u64 wakeup_min_bytes = 0;
+const volatile __u64 wakeup_interval_ns = 0;
+/* When the consumer was last woken; written at most once per interval (and
+ * per full batch), so CPUs share the line for reading. A race between CPUs
+ * costs one extra wakeup, never a missed one. */
+__u64 last_wakeup_ns = 0;
 
 static __always_inline struct record_scratch *record__scratch(void)
 {
@@ -46,13 +51,20 @@ static __always_inline void record__init_header(struct tracer_record_header *hea
 	header->boot_ns = bpf_ktime_get_boot_ns();
 }
 
-/* Wake the consumer only once enough is pending; it also polls on a timer. */
-static __always_inline __u64 record__wakeup_flags(void)
+/* Wake the consumer for the first record after a quiet interval (an idle
+ * tracer shows an event at once) and whenever a batch's worth is pending;
+ * in between, records wait for the consumer's short poll, so under load
+ * wakeups stay a few hundred per second whatever the rate. now_ns is the
+ * record's boot_ns: no second clock read. */
+static __always_inline __u64 record__wakeup_flags(__u64 now_ns)
 {
 	if (!wakeup_min_bytes)
 		return 0;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_min_bytes)
+	if (now_ns - last_wakeup_ns >= wakeup_interval_ns ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_min_bytes) {
+		last_wakeup_ns = now_ns;
 		return BPF_RB_FORCE_WAKEUP;
+	}
 	return BPF_RB_NO_WAKEUP;
 }
 
@@ -64,7 +76,9 @@ static __always_inline void record__send(void *record, __u64 size)
 	barrier_var(size);
 	if (size > RECORD_SCRATCH_SIZE)
 		return;
-	if (bpf_ringbuf_output(&events, record, size, record__wakeup_flags()))
+	const __u64 now_ns = ((struct tracer_record_header *)record)->boot_ns;
+
+	if (bpf_ringbuf_output(&events, record, size, record__wakeup_flags(now_ns)))
 		drops__count(TRACER_DROP_RINGBUF_FULL);
 }
 

@@ -13,13 +13,17 @@
 #include <memory>
 
 #include "tracer/app/metrics_publisher.hpp"
+#include "tracer/core/clock.hpp"
 #include "tracer/core/fd.hpp"
 
 namespace tracer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kPollTimeoutMs = 100;
+// Idle, the loop wakes for records (the kernel wakes it for the first one
+// after a quiet spell), signals, and this timer (loss reports, the clock).
+constexpr int kIdlePollMs = 100;
+constexpr int kBusyPollMs = static_cast<int>(kDeliveryInterval.count());
 constexpr auto kLossReportInterval = std::chrono::seconds(1);
 constexpr auto kClockRecalibration = std::chrono::seconds(10);
 
@@ -98,11 +102,17 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
       return errno_error("cannot set up the event loop");
   }
 
+  // Records flowing: the kernel does not wake the loop for each one, so it
+  // polls at the delivery pace until the ring and the outputs are quiet.
+  bool busy = false;
   const auto consume = [&]() -> Status {
-    if (ring_buffer__consume(ring.get()) < 0 && consumer.sink_status.ok())
-      return errno_error("reading the ring buffer");
+    const int consumed = ring_buffer__consume(ring.get());
+    if (consumed < 0 && consumer.sink_status.ok()) return errno_error("reading the ring buffer");
+    busy = consumed > 0;
     if (!consumer.sink_status) return std::move(consumer.sink_status);
-    return sink.end_of_batch();
+    Status status = sink.end_of_batch();
+    busy = busy || sink.holds_lines();
+    return status;
   };
 
   LossCounts reported;
@@ -112,7 +122,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   bool stopping = false;
   while (!stopping) {
     epoll_event ready[2];
-    const int count = epoll_wait(epoll_fd.get(), ready, 2, kPollTimeoutMs);
+    const int count = epoll_wait(epoll_fd.get(), ready, 2, busy ? kBusyPollMs : kIdlePollMs);
     if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
     for (int i = 0; i < count; ++i) {
       if (ready[i].data.fd != signal_fd->get()) continue;

@@ -166,6 +166,7 @@ void TracerBpf::configure(const TracePlan& plan) {
   auto& rodata = *skeleton_->rodata;
   rodata.max_args = plan.rodata.max_args;
   rodata.wakeup_min_bytes = plan.rodata.wakeup_min_bytes;
+  rodata.wakeup_interval_ns = plan.rodata.wakeup_interval_ns;
   static_assert(sizeof(rodata.filter) == sizeof(plan.filter.config));
   std::memcpy(const_cast<void*>(static_cast<const volatile void*>(&rodata.filter)), &plan.filter.config,
               sizeof(plan.filter.config));

@@ -1,8 +1,10 @@
 #include "tracer/kernel/trace_plan.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string_view>
 
+#include "tracer/core/clock.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 #include "tracer/user_functions/user_function.hpp"
@@ -217,9 +219,10 @@ void plan_map_sizes(TracePlan& plan, const Options& options) {
   if (options.stats || plan.syscalls.none()) plan.map_sizes.push_back({BpfMap::syscall_inflight_by_tid, 64});
   if (!plan.bash_readline_slot) plan.map_sizes.push_back({BpfMap::known_executables, 1});
   if (!options.filters.follow) plan.map_sizes.push_back({BpfMap::followed_tgids, 1});
-  // Batch wakeups: one per 256 KiB (or a quarter of a smaller ring) instead
-  // of one per record; the loop's 100 ms poll bounds the latency.
+  // Batch wakeups: one per 256 KiB (or a quarter of a smaller ring), or the
+  // first record after a quiet interval, instead of one per record.
   plan.rodata.wakeup_min_bytes = std::min<uint64_t>(256 * 1024, ring_buffer_bytes / 4);
+  plan.rodata.wakeup_interval_ns = std::chrono::nanoseconds(kDeliveryInterval).count();
 }
 
 void plan_user_functions(TracePlan& plan, const Options& options, const KernelFacts& facts) {

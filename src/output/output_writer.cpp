@@ -10,6 +10,7 @@
 #include <mutex>
 #include <utility>
 
+#include "tracer/core/clock.hpp"
 #include "tracer/core/escape.hpp"
 
 namespace tracer {
@@ -17,7 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kFileHandOffInterval = std::chrono::milliseconds(100);
 constexpr size_t kBufferHighWater = 256 * 1024;
 // What may wait for a writer thread, beyond the batch it is writing: about
 // four full buffers, enough for any disk that works, little memory.
@@ -293,13 +293,16 @@ Result<OutputWriter> OutputWriter::open_file(const std::string& path) {
 }
 
 Status OutputWriter::hand_off() {
-  last_hand_off_ = Clock::now();
+  // Only lines count: after a quiet spell the first record goes at once.
+  if (!filling_.bytes.empty()) last_hand_off_ = Clock::now();
   if (channel_->give(filling_)) return Error{"the reader of " + name_ + " went away", ExitKind::reader_gone};
   return ok_status();
 }
 
 Status OutputWriter::end_of_batch() {
-  if (immediate_ || filling_.bytes.size() >= kBufferHighWater || Clock::now() - last_hand_off_ >= kFileHandOffInterval)
+  // An empty hand-off only asks whether the reader went away.
+  if (filling_.bytes.empty() || immediate_ || filling_.bytes.size() >= kBufferHighWater ||
+      Clock::now() - last_hand_off_ >= kDeliveryInterval)
     return hand_off();
   return ok_status();
 }

@@ -69,6 +69,11 @@ class OutputsSink final : public Sink {
         if (const size_t width = stdout_terminal_width()) output.width = width;
     return each([](OutputWriter& writer) { return writer.end_of_batch(); }, &Sink::end_of_batch);
   }
+  bool holds_lines() const override {
+    for (const Output& output : outputs_)
+      if (output.writer.holds_lines()) return true;
+    return false;
+  }
   Status flush() override {
     // One deadline for all: a stop takes a bounded time however many outputs are stuck.
     const auto deadline = std::chrono::steady_clock::now() + kOutputStopDeadline;

@@ -3,10 +3,18 @@
 // read wall-clock time. The offset between the two is measured, and measured
 // again while running so that clock steps (NTP, settimeofday) are followed.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace tracer {
+
+// How long a record may wait on its way to the outputs: the kernel wakes the
+// consumer for the first record after this much quiet, the consumer polls at
+// this pace while records flow, and file outputs get a batch at least this
+// often. Under load records batch within it; a quiet tracer shows an event at
+// once.
+inline constexpr std::chrono::milliseconds kDeliveryInterval{5};
 
 struct WallTime {
   int64_t seconds = 0;  // since the Unix epoch, UTC

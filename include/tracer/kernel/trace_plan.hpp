@@ -128,9 +128,11 @@ struct MapSize {
 // What the kernel is told before load (read-only data).
 struct PlanRodata {
   uint32_t max_args = 128;
-  // The kernel wakes the consumer once this much is pending; below it the
-  // consumer's 100 ms poll picks records up.
+  // The kernel wakes the consumer once this much is pending, or for the
+  // first record after wakeup_interval_ns of quiet; other records wait for
+  // the consumer's poll.
   uint64_t wakeup_min_bytes = 0;
+  uint64_t wakeup_interval_ns = 0;
   bool process_table_feed = false;  // every fork, exec and exit, for the process table
   bool syscall_stats_mode = false;
   uint32_t tracer_tgid = 0;

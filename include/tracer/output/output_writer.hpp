@@ -52,8 +52,11 @@ class OutputWriter {
     filling_.record_ends.push_back(static_cast<uint32_t>(filling_.bytes.size()));
   }
   // Called after each batch of events: hands the buffer to the writer when
-  // the policy says so (a pipe or a terminal at once, a file every 100 ms).
+  // the policy says so (a pipe or a terminal at once, a file at most every
+  // kDeliveryInterval: a lone record at once, a storm in batches).
   Status end_of_batch();
+  // Whether lines wait for a later end_of_batch.
+  bool holds_lines() const { return !filling_.bytes.empty(); }
   // Hands the buffer over when it passed 256 KiB, whatever the policy.
   Status write_if_full();
   // Hands everything over and waits until it is written, at most until

@@ -21,6 +21,9 @@ class Sink {
   // After each batch of records, and on the loop's timer when idle.
   virtual Status end_of_batch() = 0;
   virtual Status flush() = 0;
+  // Whether lines wait for a later end_of_batch (the loop then comes back
+  // within kDeliveryInterval rather than its idle poll).
+  virtual bool holds_lines() const { return false; }
   // SIGHUP: reopen output files.
   virtual Status reopen() = 0;
   // --metrics: adds this sink's outputs (records, bytes, write errors) and,
