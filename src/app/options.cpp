@@ -33,6 +33,7 @@ struct OutputRequest {
   bool none = false;
   std::optional<std::string> out_file;
   std::optional<std::string> audit_log;
+  std::vector<SyslogTarget> syslog;
 };
 
 std::optional<OutputFormat> format_named(std::string_view name) {
@@ -41,12 +42,34 @@ std::optional<OutputFormat> format_named(std::string_view name) {
   return std::nullopt;
 }
 
+// syslog:tcp://HOST:PORT, syslog:unix:/PATH, option:syslog-facility=NAME.
+Status apply_syslog_spec(std::string_view spec, OutputRequest& request, Options& options) {
+  constexpr std::string_view kFacilityPrefix = "option:syslog-facility=";
+  if (spec.starts_with(kFacilityPrefix)) {
+    const std::optional<uint8_t> facility = syslog_facility_named(spec.substr(kFacilityPrefix.size()));
+    if (!facility)
+      return usage_error("--output '" + std::string(spec) +
+                         "': expected a facility name: user, daemon, auth, authpriv, local0 ... local7, "
+                         "mail, syslog, lpr, news, uucp, cron or ftp");
+    options.syslog_facility = *facility;
+    return ok_status();
+  }
+  Result<SyslogTarget> target = parse_syslog_target(spec.substr(spec.find(':') + 1));
+  if (!target) return usage_error("--output " + target.error().message);
+  if (std::find(request.syslog.begin(), request.syslog.end(), *target) != request.syslog.end())
+    return usage_error("--output " + std::string(spec) + " is given twice");
+  request.syslog.push_back(std::move(*target));
+  return ok_status();
+}
+
 // One --output SPEC into the request (formats, paths) or options (lineage).
 Status apply_output_spec(const std::string& spec, OutputRequest& request, Options& options) {
   constexpr std::string_view kFilePrefix = "out-file:";
   constexpr std::string_view kAuditPrefix = "audit-log:";
   if (spec.starts_with(kAuditPrefix)) return take_path_once(spec, kAuditPrefix, request.audit_log);
   if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, request.out_file);
+  if (spec.starts_with("syslog:") || spec.starts_with("option:syslog-facility="))
+    return apply_syslog_spec(spec, request, options);
   const size_t colon = spec.find(':');
   const std::optional<OutputFormat> format = format_named(std::string_view(spec).substr(0, colon));
   if (format && colon == std::string::npos) {
@@ -63,7 +86,8 @@ Status apply_output_spec(const std::string& spec, OutputRequest& request, Option
   } else {
     return usage_error("--output '" + spec +
                        "': expected table, json, none, table:PATH, json:PATH, out-file:PATH, audit-log:PATH, "
-                       "option:parent or option:ancestors (--output help)");
+                       "syslog:tcp://HOST:PORT, syslog:unix:PATH, option:parent or option:ancestors "
+                       "(--output help)");
   }
   return ok_status();
 }
@@ -126,13 +150,24 @@ reopened on SIGHUP.
   table:PATH         the table to a file            --output table:/var/log/tracer/exec.txt
   json:PATH          JSON lines to a file           --output json:/var/log/tracer/exec.json
   audit-log:PATH     a hash-chained audit log       --output audit-log:/var/log/tracer/audit.log
-  none               no table or JSON (events are counted; an audit log may still be written)
+  syslog:tcp://HOST:PORT   each JSON record as one RFC 5424 message, octet-counted (RFC 6587),
+                     to a syslog server over TCP   --output syslog:tcp://127.0.0.1:514
+  syslog:unix:PATH   the same to a unix stream socket (not a datagram socket such as /dev/log:
+                     a record may not fit a datagram) --output syslog:unix:/run/tracer-syslog.sock
+  option:syslog-facility=NAME  the messages' facility (default user; severity info; APP-NAME
+                     tracer; MSGID the event name): --output option:syslog-facility=local0
+  none               no table or JSON (events are counted; an audit log or syslog may still be written)
   out-file:PATH      the one format given (table if none is) to PATH: --output json --output out-file:x.json
   option:parent      JSON records carry the parent process: --output json --output option:parent
   option:ancestors   JSON records carry the whole chain up to pid 1
 
 Example: the table on the terminal, JSON lines and the audit log in files:
   tracer --output table --output json:/var/log/tracer/exec.json --output audit-log:/var/log/tracer/audit.log
+JSON records to the local rsyslog (imtcp on port 514) and nothing on stdout:
+  tracer --output none --output syslog:tcp://127.0.0.1:514
+
+A syslog server that is down or goes away is said once on stderr; its records are counted
+lost (output unreachable) while the tracer reconnects (every 0.5 s, backing off to 30 s).
 
 Refused (usage error, exit status 2): two outputs on stdout, one path given to two outputs,
 out-file:PATH with several formats or with a format that has its own path, none with table or json.
@@ -153,6 +188,7 @@ Status apply_output_specs(const std::vector<std::string>& specs, Options& option
   options.format = options.outputs.empty() ? OutputFormat::none : options.outputs.front().format;
   options.output_file = options.outputs.empty() ? std::nullopt : options.outputs.front().path;
   options.audit_log = std::move(request.audit_log);
+  options.syslog_outputs = std::move(request.syslog);
   return ok_status();
 }
 
@@ -163,6 +199,7 @@ Status check_stats_options(const Options& options) {
     return ok_status();
   }
   if (options.audit_log) return usage_error("--stats counts syscalls; it cannot write an audit log of events");
+  if (!options.syslog_outputs.empty()) return usage_error("--stats counts syscalls; it sends no events to syslog");
   if (options.outputs.size() > 1) return usage_error("--stats prints one report: give it one --output");
   if (!options.filters.argument_filters.empty())
     return usage_error("--stats counts in the kernel: argument filters (" +

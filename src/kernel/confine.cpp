@@ -45,6 +45,11 @@ constexpr std::string_view kLoopSyscalls[] = {
 // The bash watcher attaches uprobes: perf_event_open, then ioctl and bpf.
 constexpr std::string_view kProbeSyscalls[] = {"perf_event_open"};
 
+// A syslog output connects, and reconnects, while running: connect and the
+// connection's error (getsockopt), and the resolver's DNS queries (sendmmsg)
+// for a host given by name.
+constexpr std::string_view kConnectSyscalls[] = {"connect", "getsockopt", "sendmmsg"};
+
 constexpr int kProbeCapabilities[] = {CAP_SYS_ADMIN, kCapBpf, kCapPerfmon, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
 struct CapabilitySets {
@@ -101,6 +106,7 @@ uint64_t kept_capabilities(const RunNeeds& needs) {
 std::vector<std::string_view> allowed_syscalls(const RunNeeds& needs) {
   std::vector<std::string_view> names(std::begin(kLoopSyscalls), std::end(kLoopSyscalls));
   if (needs.attaches_probes) names.insert(names.end(), std::begin(kProbeSyscalls), std::end(kProbeSyscalls));
+  if (needs.connects) names.insert(names.end(), std::begin(kConnectSyscalls), std::end(kConnectSyscalls));
   return names;
 }
 

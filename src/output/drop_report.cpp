@@ -27,6 +27,7 @@ static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause i
 constexpr OutputLossCause kOutputCauses[] = {
     {"output write error", "output_write_error", &OutputMetrics::records_lost},
     {"output stalled", "output_stalled", &OutputMetrics::records_stalled},
+    {"output unreachable", "output_unreachable", &OutputMetrics::records_unreachable},
 };
 
 std::string list_causes(const LossCounts& counts, bool whole_record) {

@@ -12,6 +12,7 @@
 
 #include "tracer/core/clock.hpp"
 #include "tracer/core/escape.hpp"
+#include "tracer/output/syslog_connection.hpp"
 
 namespace tracer {
 namespace {
@@ -98,17 +99,25 @@ std::pair<size_t, int> write_fully(int fd, std::string_view bytes) {
 
 }  // namespace
 
-// The writer thread's side: it alone writes to the fd; the consumer hands it
-// batches (a swap of buffers under the lock, no copy, no allocation once the
-// buffers have grown) and, on SIGHUP, a file to switch to.
+// The writer thread's side: it alone writes to the fd (or the syslog
+// connection); the consumer hands it batches (a swap of buffers under the
+// lock, no copy, no allocation once the buffers have grown) and, on SIGHUP, a
+// file to switch to.
 class OutputChannel {
  public:
-  OutputChannel(UniqueFd file, std::string name, bool torn, bool is_stdout)
-      : file_(std::move(file)), torn_(torn), name_(std::move(name)), is_stdout_(is_stdout) {}
+  OutputChannel(UniqueFd file, std::string name, bool torn, bool is_stdout,
+                std::unique_ptr<SyslogConnection> connection = nullptr)
+      : file_(std::move(file)),
+        torn_(torn),
+        connection_(std::move(connection)),
+        name_(std::move(name)),
+        is_stdout_(is_stdout) {}
 
   int fd() const { return file_ ? file_.get() : STDOUT_FILENO; }
 
   void run() {
+    // An unreachable server is said at the start, not at the first record.
+    if (connection_) connection_->connect_now();
     std::unique_lock lock(mutex_);
     for (;;) {
       work_.wait(lock, [&] { return !pending_.empty() || replacement_ || stop_; });
@@ -120,7 +129,7 @@ class OutputChannel {
       in_flight_abandoned_ = false;
       in_flight_records_ = writing_.records();
       lock.unlock();
-      const Written written = reader_gone ? Written{0, EPIPE, {0, writing_.records(), false}} : write_batch();
+      const BatchWritten written = reader_gone ? BatchWritten{0, EPIPE, {0, writing_.records(), false}} : write_batch();
       if (replacement) {
         file_ = std::move(replacement->fd);
         torn_ = replacement->ends_torn;
@@ -182,16 +191,11 @@ class OutputChannel {
   }
 
  private:
-  struct Written {
-    size_t bytes = 0;
-    int error = 0;
-    PartialWrite judged;
-  };
-
   // Runs without the lock: only this thread touches file_, torn_, failing_
   // and writing_. A write error is said once, until a write succeeds again.
-  Written write_batch() {
-    const Written written = write_records();
+  BatchWritten write_batch() {
+    if (connection_) return connection_->write(writing_);  // says its own failures
+    const BatchWritten written = write_records();
     if (written.error && !(written.error == EPIPE && is_stdout_) && !failing_)
       std::fprintf(stderr, "tracer: writing to %s: %s; its records are counted as lost until a write succeeds\n",
                    terminal_safe(name_).c_str(), errno_text(written.error).c_str());
@@ -203,8 +207,8 @@ class OutputChannel {
 
   // A line a failed write cut is ended first: the next record is never
   // glued to the fragment (which is counted lost).
-  Written write_records() {
-    Written written;
+  BatchWritten write_records() {
+    BatchWritten written;
     if (torn_) {
       const auto [bytes, error] = write_fully(fd(), "\n");
       if (error) return {0, error, {0, writing_.records(), true}};
@@ -219,7 +223,7 @@ class OutputChannel {
     return written;
   }
 
-  void count(const Written& written) {
+  void count(const BatchWritten& written) {
     counters_.bytes_written += written.bytes;
     if (written.error) ++counters_.write_errors;
     if (in_flight_abandoned_) return;  // counted lost by drain() already
@@ -229,7 +233,7 @@ class OutputChannel {
       reader_gone_ = true;
       return;
     }
-    counters_.records_lost += written.judged.records_lost;
+    (written.unreachable ? counters_.records_unreachable : counters_.records_lost) += written.judged.records_lost;
   }
 
   mutable std::mutex mutex_;
@@ -249,6 +253,7 @@ class OutputChannel {
   // The writer thread's own:
   UniqueFd file_;  // empty for stdout, which is not ours to close
   bool torn_;
+  std::unique_ptr<SyslogConnection> connection_;  // set for a syslog output, which has no file
   bool failing_ = false;
   OutputBatch writing_;
   const std::string name_;
@@ -290,6 +295,14 @@ Result<OutputWriter> OutputWriter::open_file(const std::string& path) {
   const bool immediate = file->immediate;
   return OutputWriter(std::make_shared<OutputChannel>(std::move(file->fd), path, file->ends_torn, false), path, path,
                       immediate);
+}
+
+Result<OutputWriter> OutputWriter::open_syslog(const SyslogTarget& target) {
+  std::string name = syslog_target_name(target);
+  auto channel =
+      std::make_shared<OutputChannel>(UniqueFd(), name, false, false, std::make_unique<SyslogConnection>(target));
+  // Every batch at once: a network output has no reason to wait.
+  return OutputWriter(std::move(channel), std::move(name), std::nullopt, true);
 }
 
 Status OutputWriter::hand_off() {

@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <vector>
 
 #include "tracer/audit/audit_log.hpp"
+#include "tracer/decode/event_table.hpp"
 #include "tracer/output/format.hpp"
 #include "tracer/output/output_writer.hpp"
+#include "tracer/output/syslog_format.hpp"
 #include "tracer/process/proc_scan.hpp"
 
 namespace tracer {
@@ -24,19 +27,28 @@ size_t stdout_terminal_width() {
 struct Output {
   OutputWriter writer;
   OutputFormat format;
-  size_t width = 0;  // a table on a terminal: its columns; 0: no limit
+  size_t width = 0;     // a table on a terminal: its columns; 0: no limit
+  bool syslog = false;  // the JSON line framed as a syslog message
 };
 
-// The table and JSON outputs, and the audit log when there is one. Each event
-// is formatted once per format in use, then appended to every output of that
-// format; with no output at all (--output none) events are only counted, by
-// the loop.
+// The table, JSON and syslog outputs, and the audit log when there is one.
+// Each event is formatted once per format in use, then appended to every
+// output of that format; with no output at all (--output none) events are
+// only counted, by the loop.
 class OutputsSink final : public Sink {
  public:
-  OutputsSink(const BootToWallClock& clock, const JsonOptions& json, std::vector<Output> outputs,
-              std::unique_ptr<Sink> audit_log)
-      : json_(clock, json), table_(clock), outputs_(std::move(outputs)), audit_log_(std::move(audit_log)) {
-    for (const Output& output : outputs_) (output.format == OutputFormat::json ? wants_json_ : wants_table_) = true;
+  OutputsSink(const BootToWallClock& clock, const JsonOptions& json, const SyslogHeader& syslog,
+              std::vector<Output> outputs, std::unique_ptr<Sink> audit_log)
+      : clock_(clock),
+        json_(clock, json),
+        table_(clock),
+        syslog_(syslog),
+        outputs_(std::move(outputs)),
+        audit_log_(std::move(audit_log)) {
+    for (const Output& output : outputs_) {
+      (output.format == OutputFormat::json ? wants_json_ : wants_table_) = true;
+      wants_syslog_ |= output.syslog;
+    }
   }
 
   Status write(const Event& event) override {
@@ -44,13 +56,20 @@ class OutputsSink final : public Sink {
       json_line_.clear();
       json_.append(json_line_, event);
     }
+    if (wants_syslog_) {
+      syslog_message_.clear();
+      const std::string_view record(json_line_.data(), json_line_.size() - 1);  // without its '\n'
+      syslog_.append(syslog_message_, clock_.to_wall(event.boot_ns), event.definition->name, record);
+    }
     if (wants_table_) {
       table_line_.clear();
       table_.append(table_line_, event);
     }
     Status status = ok_status();
     for (Output& output : outputs_) {
-      if (output.width) {
+      if (output.syslog) {
+        output.writer.append_record(syslog_message_);
+      } else if (output.width) {
         fitted_line_.clear();
         append_fitted(fitted_line_, table_line_, output.width);
         output.writer.append_record(fitted_line_);
@@ -92,7 +111,7 @@ class OutputsSink final : public Sink {
     for (const Output& output : outputs_) {
       OutputMetrics metrics = output.writer.counters();
       metrics.name = output.writer.name();
-      metrics.format = output.format == OutputFormat::json ? "json" : "table";
+      metrics.format = output.syslog ? "syslog" : output.format == OutputFormat::json ? "json" : "table";
       snapshot.outputs.push_back(std::move(metrics));
     }
     if (audit_log_) audit_log_->add_metrics(snapshot);
@@ -113,15 +132,19 @@ class OutputsSink final : public Sink {
     if (first && !next) first = std::move(next);
   }
 
+  const BootToWallClock& clock_;
   JsonFormatter json_;
   TableFormatter table_;
+  SyslogFramer syslog_;
   std::vector<Output> outputs_;
   std::unique_ptr<Sink> audit_log_;
   bool wants_json_ = false;
   bool wants_table_ = false;
+  bool wants_syslog_ = false;
   std::string json_line_;  // reused: no allocation per event
   std::string table_line_;
   std::string fitted_line_;
+  std::string syslog_message_;
 };
 
 Result<Output> open_output(const OutputSpec& spec) {
@@ -130,6 +153,14 @@ Result<Output> open_output(const OutputSpec& spec) {
   const size_t width = spec.format == OutputFormat::table && !spec.path ? stdout_terminal_width() : 0;
   if (spec.format == OutputFormat::table) append_fitted(writer->buffer(), TableFormatter::header(), width);
   return Output{std::move(*writer), spec.format, width};
+}
+
+// The host name as syslog receivers file messages under; "-" (none) when it
+// cannot be read.
+SyslogHeader syslog_header(const Options& options) {
+  char hostname[HOST_NAME_MAX + 1] = {};
+  if (gethostname(hostname, sizeof(hostname) - 1) != 0) hostname[0] = '\0';
+  return SyslogHeader{options.syslog_facility, hostname, static_cast<uint32_t>(getpid())};
 }
 
 }  // namespace
@@ -144,6 +175,11 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
     if (!output) return output.take_error();
     outputs.push_back(std::move(*output));
   }
+  for (const SyslogTarget& target : options.syslog_outputs) {
+    Result<OutputWriter> writer = OutputWriter::open_syslog(target);
+    if (!writer) return writer.take_error();
+    outputs.push_back(Output{std::move(*writer), OutputFormat::json, 0, true});
+  }
   std::unique_ptr<Sink> audit_log;
   if (options.audit_log) {
     AuditLogOptions audit{*options.audit_log,    options.audit_key_file,    options.audit_sync_interval_ms, json,
@@ -152,7 +188,8 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
     if (!opened) return opened.take_error();
     audit_log = std::move(*opened);
   }
-  return std::unique_ptr<Sink>(std::make_unique<OutputsSink>(clock, json, std::move(outputs), std::move(audit_log)));
+  return std::unique_ptr<Sink>(
+      std::make_unique<OutputsSink>(clock, json, syslog_header(options), std::move(outputs), std::move(audit_log)));
 }
 
 }  // namespace tracer

@@ -28,6 +28,26 @@ TEST(Options, OutputSpecs) {
   EXPECT_TRUE(parse({"--output", "none"})->outputs.empty());
 }
 
+TEST(Options, SyslogOutputsBesideTheOthers) {
+  Result<Options> options = parse({"--output", "none", "--output", "syslog:tcp://127.0.0.1:514", "--output",
+                                   "syslog:unix:/run/tracer.sock", "--output", "option:syslog-facility=local3"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_TRUE(options->outputs.empty());
+  const std::vector<SyslogTarget> expected = {{"127.0.0.1", 514, {}}, {{}, 0, "/run/tracer.sock"}};
+  EXPECT_EQ(options->syslog_outputs, expected);
+  EXPECT_EQ(options->syslog_facility, 19);
+  EXPECT_EQ(parse({"--output", "syslog:tcp://h:1"})->syslog_facility, kSyslogFacilityUser);
+  for (const std::vector<const char*>& refused : {std::vector<const char*>{"--output", "syslog:udp://h:514"},
+                                                  {"--output", "syslog:tcp://h"},
+                                                  {"--output", "syslog:tcp://h:514", "--output", "syslog:tcp://h:514"},
+                                                  {"--output", "option:syslog-facility=kern"},
+                                                  {"--stats", "--output", "syslog:tcp://h:514"}}) {
+    const Result<Options> result = parse(refused);
+    ASSERT_FALSE(result.ok()) << refused.back();
+    EXPECT_EQ(result.error().kind, ExitKind::usage) << result.error().message;
+  }
+}
+
 TEST(Options, SeveralOutputsEachWithItsFormatAndDestination) {
   Result<Options> options = parse({"--output", "table", "--output", "json:/var/log/tracer/exec.json", "--output",
                                    "audit-log:/var/log/tracer/audit.log", "--output", "option:parent"});

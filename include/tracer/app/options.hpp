@@ -11,6 +11,7 @@
 #include "tracer/core/result.hpp"
 #include "tracer/filter/filter.hpp"
 #include "tracer/output/metrics.hpp"
+#include "tracer/output/syslog_format.hpp"
 
 namespace tracer {
 
@@ -69,6 +70,10 @@ struct Options {
   int audit_sync_interval_ms = 100;           // --audit-sync always|MS
   uint32_t audit_epoch_s = 900;               // --audit-epoch SECONDS: a new sealing key this often
   std::optional<MetricsAddress> metrics;      // --metrics ADDR:PORT
+  // --output syslog:tcp://HOST:PORT and syslog:unix:/PATH, beside the outputs
+  // above: each record's JSON line as one RFC 5424 message.
+  std::vector<SyslogTarget> syslog_outputs;
+  uint8_t syslog_facility = kSyslogFacilityUser;  // --output option:syslog-facility=NAME
 
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
   std::string verify_path;

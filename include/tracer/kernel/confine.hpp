@@ -22,6 +22,8 @@ struct RunNeeds {
   // CAP_SYS_PTRACE (/proc/PID/exe of other users) and CAP_DAC_READ_SEARCH
   // (their files), those of them the tracer has.
   bool attaches_probes = false;
+  // A syslog output connects to its server, and again after a failure.
+  bool connects = false;
 };
 
 // The capabilities kept (bit per CAP_*), of those held now.

@@ -40,4 +40,15 @@ struct PartialWrite {
 };
 PartialWrite judge_partial_write(const OutputBatch& batch, size_t written);
 
+// What writing one batch did, as a writer thread counts it: bytes written,
+// the error that stopped it (0: none), the records written and lost, and
+// whether they were lost because the destination could not be reached (a
+// syslog server down) rather than to a failed write.
+struct BatchWritten {
+  size_t bytes = 0;
+  int error = 0;
+  PartialWrite judged;
+  bool unreachable = false;
+};
+
 }  // namespace tracer

@@ -1,6 +1,6 @@
 #pragma once
-// Where formatted lines go: stdout or a file (created 0640, appended to,
-// reopened on SIGHUP). Each output has its own writer thread and a bounded
+// Where formatted lines go: stdout, a file (created 0640, appended to,
+// reopened on SIGHUP) or a syslog server. Each output has its own writer thread and a bounded
 // queue: the ring-buffer consumer only appends lines to a buffer and hands
 // whole buffers over, so a reader that stops reading (a pipe nobody drains, a
 // stuck terminal) costs that output records, counted, never the consumer or
@@ -23,6 +23,7 @@
 #include "tracer/core/result.hpp"
 #include "tracer/output/metrics.hpp"
 #include "tracer/output/output_batch.hpp"
+#include "tracer/output/syslog_format.hpp"
 
 namespace tracer {
 
@@ -39,6 +40,9 @@ class OutputWriter {
   // regular file, a FIFO (with a reader) or a character device (/dev/null);
   // a regular file's mode is set to 0640.
   static Result<OutputWriter> open_file(const std::string& path);
+  // A syslog server (src/output/syslog_connection.cpp): connected by the
+  // writer thread, so opening never fails and never waits for the network.
+  static Result<OutputWriter> open_syslog(const SyslogTarget& target);
   OutputWriter(OutputWriter&& other) noexcept = default;
   OutputWriter& operator=(OutputWriter&&) = delete;
   ~OutputWriter();
@@ -67,7 +71,7 @@ class OutputWriter {
   // so on stderr and goes on writing to the file it had.
   Status reopen();
 
-  // "stdout" or the path.
+  // "stdout", the path, or "syslog:tcp://HOST:PORT".
   const std::string& name() const { return name_; }
   // Records and bytes written, failed writes, records lost by cause. name and
   // format are left to the caller.
