@@ -27,12 +27,22 @@ Status take_path_once(const std::string& spec, std::string_view prefix, std::opt
   return ok_status();
 }
 
+// "nats:URL[/SUBJECT]", given once.
+Status take_nats_target(const std::string& spec, std::optional<NatsSettings>& slot) {
+  if (slot) return usage_error("--output '" + spec + "': only one nats output may be given");
+  Result<NatsSettings> settings = parse_nats_target(std::string_view(spec).substr(5));
+  if (!settings) return settings.take_error();
+  slot = std::move(*settings);
+  return ok_status();
+}
+
 // The --output specs as given, before they are checked against each other.
 struct OutputRequest {
   std::vector<OutputSpec> formats;  // table, json, table:PATH, json:PATH
   bool none = false;
   std::optional<std::string> out_file;
   std::optional<std::string> audit_log;
+  std::optional<NatsSettings> nats;
 };
 
 std::optional<OutputFormat> format_named(std::string_view name) {
@@ -47,6 +57,7 @@ Status apply_output_spec(const std::string& spec, OutputRequest& request, Option
   constexpr std::string_view kAuditPrefix = "audit-log:";
   if (spec.starts_with(kAuditPrefix)) return take_path_once(spec, kAuditPrefix, request.audit_log);
   if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, request.out_file);
+  if (spec.starts_with("nats:")) return take_nats_target(spec, request.nats);
   const size_t colon = spec.find(':');
   const std::optional<OutputFormat> format = format_named(std::string_view(spec).substr(0, colon));
   if (format && colon == std::string::npos) {
@@ -63,7 +74,7 @@ Status apply_output_spec(const std::string& spec, OutputRequest& request, Option
   } else {
     return usage_error("--output '" + spec +
                        "': expected table, json, none, table:PATH, json:PATH, out-file:PATH, audit-log:PATH, "
-                       "option:parent or option:ancestors (--output help)");
+                       "nats:URL, option:parent or option:ancestors (--output help)");
   }
   return ok_status();
 }
@@ -126,6 +137,9 @@ reopened on SIGHUP.
   table:PATH         the table to a file            --output table:/var/log/tracer/exec.txt
   json:PATH          JSON lines to a file           --output json:/var/log/tracer/exec.json
   audit-log:PATH     a hash-chained audit log       --output audit-log:/var/log/tracer/audit.log
+  nats:URL[/SUBJECT] JSON lines published to a NATS JetStream stream (default subject tracer.records);
+                     several URLs, comma-separated, for a cluster: --output nats:nats://n1:4222,nats://n2:4222/tracer.exec
+                     --nats-spool DIR keeps records while no server answers (docs/fleet.md)
   none               no table or JSON (events are counted; an audit log may still be written)
   out-file:PATH      the one format given (table if none is) to PATH: --output json --output out-file:x.json
   option:parent      JSON records carry the parent process: --output json --output option:parent
@@ -153,6 +167,7 @@ Status apply_output_specs(const std::vector<std::string>& specs, Options& option
   options.format = options.outputs.empty() ? OutputFormat::none : options.outputs.front().format;
   options.output_file = options.outputs.empty() ? std::nullopt : options.outputs.front().path;
   options.audit_log = std::move(request.audit_log);
+  options.nats = std::move(request.nats);
   return ok_status();
 }
 
@@ -317,6 +332,7 @@ struct CommandLineExtras {
   bool check = false;
   std::string audit_sync;  // always|MS
   std::string metrics;     // ADDR:PORT
+  NatsFlags nats;
 };
 
 Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
@@ -403,6 +419,7 @@ void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extra
                  "Serve Prometheus metrics on http://ADDR:PORT/metrics and /healthz (off by default; port 0 picks a "
                  "free one)")
       ->type_name("ADDR:PORT");
+  add_nats_options(app, extras.nats);
 }
 
 CLI::App* add_verify_command(CLI::App& app, Options& options) {
@@ -543,6 +560,7 @@ Status complete_trace_options(const CLI::App& app, Options& options, CommandLine
   if (Status status = apply_output_specs(extras.outputs, options); !status) return status;
   if (Status status = apply_audit_sync(extras.audit_sync, options); !status) return status;
   if (Status status = apply_metrics_address(extras.metrics, options); !status) return status;
+  if (Status status = apply_nats_flags(extras.nats, options.nats); !status) return status;
   if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
   if (extras.list && extras.check) return usage_error("--list and --check cannot be combined");
   if (extras.list) options.command = Command::list;

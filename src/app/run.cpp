@@ -138,8 +138,10 @@ Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, co
 
 // From here on the run needs no privilege beyond the bash watcher's; a
 // kernel without seccomp leaves it unconfined.
-void confine(const TracePlan& plan) {
-  if (Status status = confine_run({.attaches_probes = plan.bash_readline_slot.has_value()}); !status)
+void confine(const TracePlan& plan, const Options& options) {
+  if (Status status =
+          confine_run({.attaches_probes = plan.bash_readline_slot.has_value(), .publishes = options.nats.has_value()});
+      !status)
     std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", terminal_safe(status.error().message).c_str());
 }
 
@@ -156,7 +158,7 @@ Status finish(Status status, const RunTotals& totals, uint64_t probes_not_attach
 }
 
 Status count_syscalls(TracerBpf& bpf, const Options& options, const TracePlan& plan, const std::string& traced) {
-  confine(plan);
+  confine(plan, options);
   std::fprintf(stderr, "tracer: tracing %s, counting (--stats; Ctrl-C prints the totals)\n",
                terminal_safe(traced).c_str());
   notify_ready("counting " + traced);
@@ -218,7 +220,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   decode_options.max_args = options.max_args;
   decode_options.syscalls = &signatures;
   decode_options.user_functions = options.user_functions.get();
-  confine(plan);
+  confine(plan, options);
   // Its thread starts confined: no capability, the seccomp filter.
   if (*metrics_server)
     if (Status status = (*metrics_server)->serve(); !status) return status;

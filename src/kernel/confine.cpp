@@ -45,6 +45,9 @@ constexpr std::string_view kLoopSyscalls[] = {
 // The bash watcher attaches uprobes: perf_event_open, then ioctl and bpf.
 constexpr std::string_view kProbeSyscalls[] = {"perf_event_open"};
 
+constexpr std::string_view kPublishSyscalls[] = {"connect",  "getsockopt", "getpeername", "bind",    "recvmsg",
+                                                 "sendmmsg", "unlinkat",   "select",      "pselect6"};
+
 constexpr int kProbeCapabilities[] = {CAP_SYS_ADMIN, kCapBpf, kCapPerfmon, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
 struct CapabilitySets {
@@ -101,6 +104,7 @@ uint64_t kept_capabilities(const RunNeeds& needs) {
 std::vector<std::string_view> allowed_syscalls(const RunNeeds& needs) {
   std::vector<std::string_view> names(std::begin(kLoopSyscalls), std::end(kLoopSyscalls));
   if (needs.attaches_probes) names.insert(names.end(), std::begin(kProbeSyscalls), std::end(kProbeSyscalls));
+  if (needs.publishes) names.insert(names.end(), std::begin(kPublishSyscalls), std::end(kPublishSyscalls));
   return names;
 }
 

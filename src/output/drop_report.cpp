@@ -27,6 +27,8 @@ static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause i
 constexpr OutputLossCause kOutputCauses[] = {
     {"output write error", "output_write_error", &OutputMetrics::records_lost},
     {"output stalled", "output_stalled", &OutputMetrics::records_stalled},
+    {"no NATS server reachable", "nats_unreachable", &OutputMetrics::records_unreachable},
+    {"NATS spool full", "nats_spool_full", &OutputMetrics::records_spool_full},
 };
 
 std::string list_causes(const LossCounts& counts, bool whole_record) {

@@ -8,6 +8,7 @@
 
 #include "tracer/audit/audit_log.hpp"
 #include "tracer/output/format.hpp"
+#include "tracer/output/nats_output.hpp"
 #include "tracer/output/output_writer.hpp"
 #include "tracer/process/proc_scan.hpp"
 
@@ -34,9 +35,14 @@ struct Output {
 class OutputsSink final : public Sink {
  public:
   OutputsSink(const BootToWallClock& clock, const JsonOptions& json, std::vector<Output> outputs,
-              std::unique_ptr<Sink> audit_log)
-      : json_(clock, json), table_(clock), outputs_(std::move(outputs)), audit_log_(std::move(audit_log)) {
+              std::unique_ptr<Sink> audit_log, std::optional<NatsWriter> nats)
+      : json_(clock, json),
+        table_(clock),
+        outputs_(std::move(outputs)),
+        audit_log_(std::move(audit_log)),
+        nats_(std::move(nats)) {
     for (const Output& output : outputs_) (output.format == OutputFormat::json ? wants_json_ : wants_table_) = true;
+    if (nats_) wants_json_ = true;
   }
 
   Status write(const Event& event) override {
@@ -59,6 +65,10 @@ class OutputsSink final : public Sink {
       }
       keep_first_failure(status, output.writer.write_if_full());
     }
+    if (nats_) {
+      nats_->append_record(json_line_);
+      nats_->write_if_full();
+    }
     if (audit_log_) keep_first_failure(status, audit_log_->write(event));
     return status;
   }
@@ -67,11 +77,13 @@ class OutputsSink final : public Sink {
     for (Output& output : outputs_)
       if (output.width)
         if (const size_t width = stdout_terminal_width()) output.width = width;
+    if (nats_) nats_->end_of_batch();
     return each([](OutputWriter& writer) { return writer.end_of_batch(); }, &Sink::end_of_batch);
   }
   Status flush() override {
     // One deadline for all: a stop takes a bounded time however many outputs are stuck.
     const auto deadline = std::chrono::steady_clock::now() + kOutputStopDeadline;
+    if (nats_) nats_->flush(deadline);
     return each([deadline](OutputWriter& writer) { return writer.flush(deadline); }, &Sink::flush);
   }
   Status reopen() override {
@@ -88,6 +100,12 @@ class OutputsSink final : public Sink {
       OutputMetrics metrics = output.writer.counters();
       metrics.name = output.writer.name();
       metrics.format = output.format == OutputFormat::json ? "json" : "table";
+      snapshot.outputs.push_back(std::move(metrics));
+    }
+    if (nats_) {
+      OutputMetrics metrics = nats_->counters();
+      metrics.name = nats_->name();
+      metrics.format = "nats";
       snapshot.outputs.push_back(std::move(metrics));
     }
     if (audit_log_) audit_log_->add_metrics(snapshot);
@@ -112,6 +130,7 @@ class OutputsSink final : public Sink {
   TableFormatter table_;
   std::vector<Output> outputs_;
   std::unique_ptr<Sink> audit_log_;
+  std::optional<NatsWriter> nats_;
   bool wants_json_ = false;
   bool wants_table_ = false;
   std::string json_line_;  // reused: no allocation per event
@@ -147,7 +166,14 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
     if (!opened) return opened.take_error();
     audit_log = std::move(*opened);
   }
-  return std::unique_ptr<Sink>(std::make_unique<OutputsSink>(clock, json, std::move(outputs), std::move(audit_log)));
+  std::optional<NatsWriter> nats;
+  if (options.nats) {
+    Result<NatsWriter> opened = NatsWriter::open(*options.nats, nats_run_prefix(json.boot_tag));
+    if (!opened) return opened.take_error();
+    nats.emplace(std::move(*opened));
+  }
+  return std::unique_ptr<Sink>(
+      std::make_unique<OutputsSink>(clock, json, std::move(outputs), std::move(audit_log), std::move(nats)));
 }
 
 }  // namespace tracer

@@ -11,6 +11,7 @@
 #include "tracer/core/result.hpp"
 #include "tracer/filter/filter.hpp"
 #include "tracer/output/metrics.hpp"
+#include "tracer/output/nats_target.hpp"
 
 namespace tracer {
 
@@ -69,6 +70,7 @@ struct Options {
   int audit_sync_interval_ms = 100;           // --audit-sync always|MS
   uint32_t audit_epoch_s = 900;               // --audit-epoch SECONDS: a new sealing key this often
   std::optional<MetricsAddress> metrics;      // --metrics ADDR:PORT
+  std::optional<NatsSettings> nats;           // --output nats:URL[/SUBJECT] and --nats-*
 
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
   std::string verify_path;

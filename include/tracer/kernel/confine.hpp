@@ -22,6 +22,9 @@ struct RunNeeds {
   // CAP_SYS_PTRACE (/proc/PID/exe of other users) and CAP_DAC_READ_SEARCH
   // (their files), those of them the tracer has.
   bool attaches_probes = false;
+  // --output nats: libnats' threads connect (and reconnect, maybe resolving
+  // a name), the spool removes what was acknowledged.
+  bool publishes = false;
 };
 
 // The capabilities kept (bit per CAP_*), of those held now.
