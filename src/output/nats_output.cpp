@@ -48,21 +48,41 @@ constexpr auto kRetryAfterFailure = std::chrono::seconds(1);
 constexpr auto kDrainSlice = std::chrono::milliseconds(200);
 
 // libnats' functions, each bound by its own name, typed by its header.
-#define TRACER_NATS_FUNCTIONS(X)                                                                                   \
-  X(natsOptions_Create)                                                                                            \
-  X(natsOptions_Destroy)                                                                                           \
-  X(natsOptions_SetServers)                                                                                        \
-  X(natsOptions_SetName)                                                                                           \
-  X(natsOptions_SetMaxReconnect)                                                                                   \
-  X(natsOptions_SetReconnectWait)                                                                                  \
-  X(natsOptions_SetRetryOnFailedConnect) X(natsOptions_SetDisconnectedCB) X(natsOptions_SetReconnectedCB)          \
-      X(natsOptions_SetUserCredentialsFromFiles) X(natsOptions_SetSecure) X(natsOptions_LoadCATrustedCertificates) \
-          X(natsOptions_LoadCertificatesChain) X(natsConnection_Connect) X(natsConnection_Status)                  \
-              X(natsConnection_Close) X(natsConnection_Destroy) X(natsConnection_JetStream) X(jsCtx_Destroy)       \
-                  X(jsOptions_Init) X(jsPubOptions_Init) X(js_PublishAsync) X(js_PublishAsyncComplete)             \
-                      X(js_StreamNames) X(jsStreamNamesList_Destroy) X(jsStreamConfig_Init) X(js_AddStream)        \
-                          X(jsStreamInfo_Destroy) X(natsMsgHeader_Get) X(natsMsg_Destroy) X(natsStatus_GetText)    \
-                              X(nats_GetLastError)
+// clang-format off
+#define TRACER_NATS_FUNCTIONS(X) \
+  X(natsOptions_Create) \
+  X(natsOptions_Destroy) \
+  X(natsOptions_SetServers) \
+  X(natsOptions_SetName) \
+  X(natsOptions_SetMaxReconnect) \
+  X(natsOptions_SetReconnectWait) \
+  X(natsOptions_SetRetryOnFailedConnect) \
+  X(natsOptions_SetDisconnectedCB) \
+  X(natsOptions_SetReconnectedCB) \
+  X(natsOptions_SetUserCredentialsFromFiles) \
+  X(natsOptions_SetSecure) \
+  X(natsOptions_LoadCATrustedCertificates) \
+  X(natsOptions_LoadCertificatesChain) \
+  X(natsConnection_Connect) \
+  X(natsConnection_Status) \
+  X(natsConnection_Close) \
+  X(natsConnection_Destroy) \
+  X(natsConnection_JetStream) \
+  X(jsCtx_Destroy) \
+  X(jsOptions_Init) \
+  X(jsPubOptions_Init) \
+  X(js_PublishAsync) \
+  X(js_PublishAsyncComplete) \
+  X(js_StreamNames) \
+  X(jsStreamNamesList_Destroy) \
+  X(jsStreamConfig_Init) \
+  X(js_AddStream) \
+  X(jsStreamInfo_Destroy) \
+  X(natsMsgHeader_Get) \
+  X(natsMsg_Destroy) \
+  X(natsStatus_GetText) \
+  X(nats_GetLastError)
+// clang-format on
 
 struct NatsApi {
   SharedLibrary library;
