@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tracer/app/options.hpp"
+
 namespace tracer {
 namespace {
 
@@ -73,6 +75,26 @@ TEST(NatsTarget, SpooledRecordsReadBackWholeAndATornTailIsIgnored) {
   EXPECT_EQ(records[1].body, "{\"b\":\"x\\ty\"}");
   EXPECT_EQ(parse_spooled_records(whole).size(), 2u);
   EXPECT_TRUE(parse_spooled_records("").empty());
+}
+
+Result<Options> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "tracer");
+  return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+
+TEST(NatsTarget, TheCommandLineTakesOneNatsOutputWithItsOptions) {
+  Result<Options> options = parse({"--output", "none", "--output", "nats:n1:4222,n2:4222/tracer.exec", "--nats-spool",
+                                   "/var/spool/tracer", "--nats-replicas", "3"});
+  ASSERT_TRUE(options) << options.error().message;
+  ASSERT_TRUE(options->nats);
+  EXPECT_EQ(options->nats->servers, (std::vector<std::string>{"nats://n1:4222", "nats://n2:4222"}));
+  EXPECT_EQ(options->nats->subject, "tracer.exec");
+  EXPECT_EQ(options->nats->replicas, 3);
+  EXPECT_EQ(options->nats->spool_dir, "/var/spool/tracer");
+  EXPECT_TRUE(options->outputs.empty());
+  EXPECT_EQ(parse({"--output", "nats:a", "--output", "nats:b"}).error().kind, ExitKind::usage);
+  EXPECT_EQ(parse({"--nats-spool", "/var/spool/tracer"}).error().kind, ExitKind::usage);
+  EXPECT_EQ(parse({"--output", "nats:a", "--nats-spool-size", "1000000"}).error().kind, ExitKind::usage);
 }
 
 }  // namespace
