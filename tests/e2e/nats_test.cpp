@@ -282,6 +282,17 @@ TEST(NatsTest, EveryRecordIsPublishedOnceIntoTheStreamThatCoversTheSubject) {
                               "nats:" + server.url() + "/tracer.host1", "--nats-stream", "UNWANTED"});
   ASSERT_TRUE(tracer);
   const std::vector<std::string> markers = exec_burst(comm, 300);
+  // The publishing thread and libnats' threads face the network: no capability.
+  size_t threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(tracer->pid()) + "/task")) {
+    std::istringstream status(read_text(task.path() / "status"));
+    for (std::string line; std::getline(status, line);) {
+      if (!line.starts_with("CapEff:")) continue;
+      EXPECT_EQ(line.substr(line.find_first_not_of(" \t", 7)), "0000000000000000") << task.path();
+    }
+    ++threads;
+  }
+  EXPECT_GE(threads, 3u) << "no publishing threads";
   EXPECT_EQ(tracer->stop(SIGTERM), 0) << tracer->err().text();
   // The stop waited for the acknowledgements: everything is there already.
   JetStream js(server.url());
