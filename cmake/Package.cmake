@@ -38,9 +38,10 @@ set(CPACK_DEBIAN_PACKAGE_LICENSE GPL-2.0-only)
 # The libraries' package names and versions, from the binary (dpkg-shlibdeps).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Loaded at run time (dlopen), so dpkg-shlibdeps cannot see them: sd_notify
-# for the unit's Type=notify, libmicrohttpd only for --metrics.
+# for the unit's Type=notify, libmicrohttpd only for --metrics, libnats only for
+# --output nats:.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libsystemd0")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libmicrohttpd12")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libmicrohttpd12, libnats3.4")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${TRACER_PACKAGING_DIR}/deb/conffiles ${TRACER_PACKAGING_DIR}/deb/postinst
                                        ${TRACER_PACKAGING_DIR}/deb/prerm ${TRACER_PACKAGING_DIR}/deb/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

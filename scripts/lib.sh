@@ -6,9 +6,9 @@ TRACER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${TRACER_BUILD_DIR:-$TRACER_ROOT/build}
 
 RUNTIME_PACKAGES=(g++ cmake ninja-build pkg-config clang libbpf-dev bpftool libelf-dev zlib1g-dev
-                  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libsystemd-dev libmicrohttpd-dev libseccomp-dev)
+                  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libsystemd-dev libmicrohttpd-dev libseccomp-dev libnats-dev)
 TEST_PACKAGES=(libgtest-dev python3-jsonschema chromium clang-format libbenchmark-dev libreadline-dev bash-completion dpkg-dev
-               man-db systemd prometheus libclang-rt-14-dev rsyslog)
+               man-db systemd prometheus libclang-rt-14-dev rsyslog nats-server)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

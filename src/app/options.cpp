@@ -27,6 +27,15 @@ Status take_path_once(const std::string& spec, std::string_view prefix, std::opt
   return ok_status();
 }
 
+// "nats:URL[/SUBJECT]", given once.
+Status take_nats_target(const std::string& spec, std::optional<NatsSettings>& slot) {
+  if (slot) return usage_error("--output '" + spec + "': only one nats output may be given");
+  Result<NatsSettings> settings = parse_nats_target(std::string_view(spec).substr(5));
+  if (!settings) return settings.take_error();
+  slot = std::move(*settings);
+  return ok_status();
+}
+
 // The --output specs as given, before they are checked against each other.
 struct OutputRequest {
   std::vector<OutputSpec> formats;  // table, json, table:PATH, json:PATH
@@ -34,6 +43,7 @@ struct OutputRequest {
   std::optional<std::string> out_file;
   std::optional<std::string> audit_log;
   std::vector<SyslogTarget> syslog;
+  std::optional<NatsSettings> nats;
 };
 
 std::optional<OutputFormat> format_named(std::string_view name) {
@@ -70,6 +80,7 @@ Status apply_output_spec(const std::string& spec, OutputRequest& request, Option
   if (spec.starts_with(kFilePrefix)) return take_path_once(spec, kFilePrefix, request.out_file);
   if (spec.starts_with("syslog:") || spec.starts_with("option:syslog-facility="))
     return apply_syslog_spec(spec, request, options);
+  if (spec.starts_with("nats:")) return take_nats_target(spec, request.nats);
   const size_t colon = spec.find(':');
   const std::optional<OutputFormat> format = format_named(std::string_view(spec).substr(0, colon));
   if (format && colon == std::string::npos) {
@@ -86,7 +97,7 @@ Status apply_output_spec(const std::string& spec, OutputRequest& request, Option
   } else {
     return usage_error("--output '" + spec +
                        "': expected table, json, none, table:PATH, json:PATH, out-file:PATH, audit-log:PATH, "
-                       "syslog:tcp://HOST:PORT, syslog:unix:PATH, option:parent or option:ancestors "
+                       "syslog:tcp://HOST:PORT, syslog:unix:PATH, nats:URL, option:parent or option:ancestors "
                        "(--output help)");
   }
   return ok_status();
@@ -156,7 +167,10 @@ reopened on SIGHUP.
                      a record may not fit a datagram) --output syslog:unix:/run/tracer-syslog.sock
   option:syslog-facility=NAME  the messages' facility (default user; severity info; APP-NAME
                      tracer; MSGID the event name): --output option:syslog-facility=local0
-  none               no table or JSON (events are counted; an audit log or syslog may still be written)
+  nats:URL[/SUBJECT] JSON lines published to a NATS JetStream stream (default subject tracer.records);
+                     several URLs, comma-separated, for a cluster: --output nats:nats://n1:4222,nats://n2:4222/tracer.exec
+                     --nats-spool DIR keeps records while no server answers (docs/fleet.md)
+  none               no table or JSON (events are counted; an audit log, syslog or NATS may still be written)
   out-file:PATH      the one format given (table if none is) to PATH: --output json --output out-file:x.json
   option:parent      JSON records carry the parent process: --output json --output option:parent
   option:ancestors   JSON records carry the whole chain up to pid 1
@@ -189,6 +203,7 @@ Status apply_output_specs(const std::vector<std::string>& specs, Options& option
   options.output_file = options.outputs.empty() ? std::nullopt : options.outputs.front().path;
   options.audit_log = std::move(request.audit_log);
   options.syslog_outputs = std::move(request.syslog);
+  options.nats = std::move(request.nats);
   return ok_status();
 }
 
@@ -354,6 +369,7 @@ struct CommandLineExtras {
   bool check = false;
   std::string audit_sync;  // always|MS
   std::string metrics;     // ADDR:PORT
+  NatsFlags nats;
 };
 
 Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
@@ -440,6 +456,7 @@ void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extra
                  "Serve Prometheus metrics on http://ADDR:PORT/metrics and /healthz (off by default; port 0 picks a "
                  "free one)")
       ->type_name("ADDR:PORT");
+  add_nats_options(app, extras.nats);
 }
 
 CLI::App* add_verify_command(CLI::App& app, Options& options) {
@@ -580,6 +597,7 @@ Status complete_trace_options(const CLI::App& app, Options& options, CommandLine
   if (Status status = apply_output_specs(extras.outputs, options); !status) return status;
   if (Status status = apply_audit_sync(extras.audit_sync, options); !status) return status;
   if (Status status = apply_metrics_address(extras.metrics, options); !status) return status;
+  if (Status status = apply_nats_flags(extras.nats, options.nats); !status) return status;
   if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
   if (extras.list && extras.check) return usage_error("--list and --check cannot be combined");
   if (extras.list) options.command = Command::list;

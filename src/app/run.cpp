@@ -140,7 +140,8 @@ Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, co
 // kernel without seccomp leaves it unconfined.
 void confine(const TracePlan& plan, const Options& options) {
   const RunNeeds needs{.attaches_probes = plan.bash_readline_slot.has_value(),
-                       .connects = !options.syslog_outputs.empty()};
+                       .connects = !options.syslog_outputs.empty(),
+                       .publishes = options.nats.has_value()};
   if (Status status = confine_run(needs); !status)
     std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", terminal_safe(status.error().message).c_str());
 }

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <string>
@@ -49,6 +50,10 @@ constexpr std::string_view kProbeSyscalls[] = {"perf_event_open"};
 // connection's error (getsockopt), and the resolver's DNS queries (sendmmsg)
 // for a host given by name.
 constexpr std::string_view kConnectSyscalls[] = {"connect", "getsockopt", "sendmmsg"};
+// --output nats: libnats' threads connect and reconnect (maybe resolving a
+// name), wait with select, read acks; the spool removes what was acked.
+constexpr std::string_view kPublishSyscalls[] = {"connect",  "getsockopt", "getpeername", "bind",    "recvmsg",
+                                                 "sendmmsg", "unlinkat",   "select",      "pselect6"};
 
 constexpr int kProbeCapabilities[] = {CAP_SYS_ADMIN, kCapBpf, kCapPerfmon, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
@@ -107,6 +112,9 @@ std::vector<std::string_view> allowed_syscalls(const RunNeeds& needs) {
   std::vector<std::string_view> names(std::begin(kLoopSyscalls), std::end(kLoopSyscalls));
   if (needs.attaches_probes) names.insert(names.end(), std::begin(kProbeSyscalls), std::end(kProbeSyscalls));
   if (needs.connects) names.insert(names.end(), std::begin(kConnectSyscalls), std::end(kConnectSyscalls));
+  if (needs.publishes) names.insert(names.end(), std::begin(kPublishSyscalls), std::end(kPublishSyscalls));
+  std::sort(names.begin(), names.end());  // syslog and NATS share some
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 

@@ -28,6 +28,7 @@ constexpr OutputLossCause kOutputCauses[] = {
     {"output write error", "output_write_error", &OutputMetrics::records_lost},
     {"output stalled", "output_stalled", &OutputMetrics::records_stalled},
     {"output unreachable", "output_unreachable", &OutputMetrics::records_unreachable},
+    {"NATS spool full", "nats_spool_full", &OutputMetrics::records_spool_full},
 };
 
 std::string list_causes(const LossCounts& counts, bool whole_record) {

@@ -10,6 +10,7 @@
 #include "tracer/audit/audit_log.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/output/format.hpp"
+#include "tracer/output/nats_output.hpp"
 #include "tracer/output/output_writer.hpp"
 #include "tracer/output/syslog_format.hpp"
 #include "tracer/process/proc_scan.hpp"
@@ -38,17 +39,19 @@ struct Output {
 class OutputsSink final : public Sink {
  public:
   OutputsSink(const BootToWallClock& clock, const JsonOptions& json, const SyslogHeader& syslog,
-              std::vector<Output> outputs, std::unique_ptr<Sink> audit_log)
+              std::vector<Output> outputs, std::unique_ptr<Sink> audit_log, std::optional<NatsWriter> nats)
       : clock_(clock),
         json_(clock, json),
         table_(clock),
         syslog_(syslog),
         outputs_(std::move(outputs)),
-        audit_log_(std::move(audit_log)) {
+        audit_log_(std::move(audit_log)),
+        nats_(std::move(nats)) {
     for (const Output& output : outputs_) {
       (output.format == OutputFormat::json ? wants_json_ : wants_table_) = true;
       wants_syslog_ |= output.syslog;
     }
+    if (nats_) wants_json_ = true;
   }
 
   Status write(const Event& event) override {
@@ -78,6 +81,10 @@ class OutputsSink final : public Sink {
       }
       keep_first_failure(status, output.writer.write_if_full());
     }
+    if (nats_) {
+      nats_->append_record(json_line_);
+      nats_->write_if_full();
+    }
     if (audit_log_) keep_first_failure(status, audit_log_->write(event));
     return status;
   }
@@ -86,9 +93,11 @@ class OutputsSink final : public Sink {
     for (Output& output : outputs_)
       if (output.width)
         if (const size_t width = stdout_terminal_width()) output.width = width;
+    if (nats_) nats_->end_of_batch();
     return each([](OutputWriter& writer) { return writer.end_of_batch(); }, &Sink::end_of_batch);
   }
   bool holds_lines() const override {
+    if (nats_ && nats_->holds_lines()) return true;
     for (const Output& output : outputs_)
       if (output.writer.holds_lines()) return true;
     return false;
@@ -96,6 +105,7 @@ class OutputsSink final : public Sink {
   Status flush() override {
     // One deadline for all: a stop takes a bounded time however many outputs are stuck.
     const auto deadline = std::chrono::steady_clock::now() + kOutputStopDeadline;
+    if (nats_) nats_->flush(deadline);
     return each([deadline](OutputWriter& writer) { return writer.flush(deadline); }, &Sink::flush);
   }
   Status reopen() override {
@@ -112,6 +122,12 @@ class OutputsSink final : public Sink {
       OutputMetrics metrics = output.writer.counters();
       metrics.name = output.writer.name();
       metrics.format = output.syslog ? "syslog" : output.format == OutputFormat::json ? "json" : "table";
+      snapshot.outputs.push_back(std::move(metrics));
+    }
+    if (nats_) {
+      OutputMetrics metrics = nats_->counters();
+      metrics.name = nats_->name();
+      metrics.format = "nats";
       snapshot.outputs.push_back(std::move(metrics));
     }
     if (audit_log_) audit_log_->add_metrics(snapshot);
@@ -138,6 +154,7 @@ class OutputsSink final : public Sink {
   SyslogFramer syslog_;
   std::vector<Output> outputs_;
   std::unique_ptr<Sink> audit_log_;
+  std::optional<NatsWriter> nats_;
   bool wants_json_ = false;
   bool wants_table_ = false;
   bool wants_syslog_ = false;
@@ -188,8 +205,14 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
     if (!opened) return opened.take_error();
     audit_log = std::move(*opened);
   }
-  return std::unique_ptr<Sink>(
-      std::make_unique<OutputsSink>(clock, json, syslog_header(options), std::move(outputs), std::move(audit_log)));
+  std::optional<NatsWriter> nats;
+  if (options.nats) {
+    Result<NatsWriter> opened = NatsWriter::open(*options.nats, nats_run_prefix(json.boot_tag));
+    if (!opened) return opened.take_error();
+    nats.emplace(std::move(*opened));
+  }
+  return std::unique_ptr<Sink>(std::make_unique<OutputsSink>(clock, json, syslog_header(options), std::move(outputs),
+                                                             std::move(audit_log), std::move(nats)));
 }
 
 }  // namespace tracer

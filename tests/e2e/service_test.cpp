@@ -17,6 +17,7 @@
 #include <regex>
 
 #include "exec_helpers.hpp"
+#include "net_helpers.hpp"
 #include "tracer_process.hpp"
 
 namespace tracer::e2e {
@@ -51,51 +52,6 @@ class NotifySocket {
   int fd_ = -1;
   bool bind_ok_ = false;
 };
-
-// One HTTP/1.0 GET on loopback: status line and body ("" when unreachable).
-struct HttpAnswer {
-  int status = 0;
-  std::string body;
-};
-HttpAnswer http_get(uint16_t port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  HttpAnswer answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-      std::string response;
-      char buffer[65536];
-      for (ssize_t got; (got = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) response.append(buffer, size_t(got));
-      std::sscanf(response.c_str(), "HTTP/%*s %d", &answer.status);
-      if (const size_t body = response.find("\r\n\r\n"); body != std::string::npos)
-        answer.body = response.substr(body + 4);
-    }
-  }
-  ::close(fd);
-  return answer;
-}
-
-// A port that was free a moment ago (for servers that must be told one):
-// any (0), or the first free one from `first` up.
-uint16_t free_port(uint16_t first = 0) {
-  for (uint32_t port = first; port <= 65535; ++port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    socklen_t length = sizeof(address);
-    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-    ::close(fd);
-    if (bound) return ntohs(address.sin_port);
-  }
-  return 0;
-}
 
 // "CapEff: ..." style fields of every thread of pid.
 std::vector<std::string> thread_status_fields(pid_t pid, const std::string& field) {
@@ -275,7 +231,7 @@ std::string mapped_files(pid_t pid) {
 }
 
 // libmicrohttpd and libsystemd (and the dozen libraries they pull in, ~4 MiB
-// resident) are loaded only by the runs that use them.
+// resident), and libnats, are loaded only by the runs that use them.
 TEST(ServiceTest, TheHttpAndSystemdLibrariesAreLoadedOnlyWhenUsed) {
   TRACER_E2E_REQUIRE_ROOT();
   auto plain = start_tracer({"--output", "none"});
@@ -284,7 +240,14 @@ TEST(ServiceTest, TheHttpAndSystemdLibrariesAreLoadedOnlyWhenUsed) {
   EXPECT_EQ(without.find("libmicrohttpd"), std::string::npos) << without;
   EXPECT_EQ(without.find("libsystemd"), std::string::npos) << without;
   EXPECT_EQ(without.find("libgnutls"), std::string::npos) << without;
+  EXPECT_EQ(without.find("libnats"), std::string::npos) << without;
   EXPECT_EQ(plain->stop(SIGTERM), 0);
+
+  // No server needs to answer: the tracer starts, and goes on trying.
+  auto publishing = start_tracer({"--output", "none", "--output", "nats:127.0.0.1:" + std::to_string(free_port())});
+  ASSERT_TRUE(publishing);
+  EXPECT_NE(mapped_files(publishing->pid()).find("libnats"), std::string::npos);
+  EXPECT_EQ(publishing->stop(SIGTERM), 0);
 
   auto serving = start_tracer({"--metrics", "127.0.0.1:0", "--output", "none"});
   ASSERT_TRUE(serving);

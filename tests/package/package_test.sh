@@ -20,6 +20,7 @@ dpkg-deb -I "$deb" | grep -E "^ (Depends|Recommends|Section|Version):" || true
 # The libraries loaded at run time are named too (dpkg-shlibdeps cannot see them).
 dpkg-deb -f "$deb" Depends | grep -q "libsystemd0" || fail "Depends lacks libsystemd0"
 dpkg-deb -f "$deb" Recommends | grep -q "libmicrohttpd12" || fail "Recommends lacks libmicrohttpd12"
+dpkg-deb -f "$deb" Recommends | grep -q "libnats3.4" || fail "Recommends lacks libnats3.4"
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for path in ./usr/sbin/tracer ./lib/systemd/system/tracer.service ./etc/tracer/config.json ./etc/logrotate.d/tracer \
             ./usr/share/man/man8/tracer.8.gz ./usr/share/bash-completion/completions/tracer \

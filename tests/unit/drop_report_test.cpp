@@ -48,7 +48,8 @@ TEST(DropReport, OutputsThatLostRecordsAreNamedWithTheirCauses) {
 TEST(DropReport, OutputCausesHaveMetricLabels) {
   std::vector<std::string_view> labels;
   for (const OutputLossCause& cause : output_loss_causes()) labels.push_back(cause.label);
-  EXPECT_EQ(labels, (std::vector<std::string_view>{"output_write_error", "output_stalled", "output_unreachable"}));
+  EXPECT_EQ(labels, (std::vector<std::string_view>{"output_write_error", "output_stalled", "output_unreachable",
+                                                   "nats_spool_full"}));
 }
 
 // A child that follow could not follow escapes the trace: a loss, named in

@@ -11,6 +11,7 @@
 #include "tracer/core/result.hpp"
 #include "tracer/filter/filter.hpp"
 #include "tracer/output/metrics.hpp"
+#include "tracer/output/nats_target.hpp"
 #include "tracer/output/syslog_format.hpp"
 
 namespace tracer {
@@ -74,6 +75,7 @@ struct Options {
   // above: each record's JSON line as one RFC 5424 message.
   std::vector<SyslogTarget> syslog_outputs;
   uint8_t syslog_facility = kSyslogFacilityUser;  // --output option:syslog-facility=NAME
+  std::optional<NatsSettings> nats;               // --output nats:URL[/SUBJECT] and --nats-*
 
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
   std::string verify_path;

@@ -24,6 +24,9 @@ struct RunNeeds {
   bool attaches_probes = false;
   // A syslog output connects to its server, and again after a failure.
   bool connects = false;
+  // --output nats: libnats' threads connect (and reconnect, maybe resolving
+  // a name), the spool removes what was acknowledged.
+  bool publishes = false;
 };
 
 // The capabilities kept (bit per CAP_*), of those held now.

@@ -20,9 +20,11 @@ struct OutputMetrics {
   uint64_t records_written = 0;
   uint64_t bytes_written = 0;
   uint64_t write_errors = 0;
-  uint64_t records_lost = 0;         // a failed write (a full disk), the record it cut included
-  uint64_t records_stalled = 0;      // dropped: its queue was full, or still queued at exit
-  uint64_t records_unreachable = 0;  // a syslog server down or gone: not connected, or the connection dropped
+  uint64_t records_lost = 0;     // a failed write (a full disk), the record it cut included
+  uint64_t records_stalled = 0;  // dropped: its queue was full, or still queued at exit
+  // a syslog server down or gone; NATS: no server took them and no spool kept them
+  uint64_t records_unreachable = 0;
+  uint64_t records_spool_full = 0;  // NATS: no server took them, and the spool was full
 };
 
 struct MetricsSnapshot {

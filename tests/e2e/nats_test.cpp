@@ -1,0 +1,437 @@
+// --output nats: against real nats-server processes the tests start on
+// loopback (JetStream, a store in a temporary directory), read back with
+// libnats: every record in the stream once, through a server outage (the
+// spool, then the records in order), a tracer killed with SIGKILL (the next
+// run sends what reached the spool) and a 3-node cluster losing the node the
+// tracer talks to.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "exec_helpers.hpp"
+#include "net_helpers.hpp"
+#include "tracer_process.hpp"
+
+namespace tracer::e2e {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+// One nats-server with JetStream, its store and log under `dir`.
+class NatsServer {
+ public:
+  NatsServer(std::string name, std::string dir, std::string cluster = {}, std::vector<uint16_t> routes = {})
+      : name_(std::move(name)), dir_(std::move(dir)), cluster_(std::move(cluster)), routes_(std::move(routes)) {
+    port_ = free_port();
+    monitor_ = free_port();
+    if (!cluster_.empty()) cluster_port_ = free_port();
+  }
+  ~NatsServer() { stop(SIGKILL); }
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  void set_routes(std::vector<uint16_t> routes) { routes_ = std::move(routes); }
+  uint16_t port() const { return port_; }
+  uint16_t cluster_port() const { return cluster_port_; }
+  uint16_t monitor() const { return monitor_; }
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_text(dir_ + "/" + name_ + ".log"); }
+
+  void spawn() {
+    std::vector<std::string> args = {"nats-server",
+                                     "-a",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port_),
+                                     "-m",
+                                     std::to_string(monitor_),
+                                     "-js",
+                                     "-sd",
+                                     dir_ + "/" + name_ + "-store",
+                                     "-n",
+                                     name_};
+    if (!cluster_.empty()) {
+      std::string routes;
+      for (uint16_t route : routes_)
+        routes += std::string(routes.empty() ? "" : ",") + "nats://127.0.0.1:" + std::to_string(route);
+      args.insert(args.end(), {"--cluster", "nats://127.0.0.1:" + std::to_string(cluster_port_), "--cluster_name",
+                               cluster_, "--routes", routes});
+    }
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const std::string log_path = dir_ + "/" + name_ + ".log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      dup2(log, STDOUT_FILENO);
+      dup2(log, STDERR_FILENO);
+      execvp("nats-server", argv.data());
+      _exit(127);
+    }
+  }
+  // Until /healthz says JetStream is ready (in a cluster: a meta leader).
+  bool wait_ready(std::chrono::milliseconds deadline = 30s) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      if (http_get(monitor_, "/healthz").status == 200) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  bool start() {
+    spawn();
+    return wait_ready();
+  }
+  void stop(int signal) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, signal);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // Whether the tracer's connection is to this node.
+  bool serves_tracer() const {
+    const HttpAnswer connz = http_get(monitor_, "/connz");
+    if (connz.status != 200) return false;
+    const Json connections = Json::parse(connz.body).value("connections", Json::array());
+    for (const Json& connection : connections)
+      if (connection.value("name", "") == "tracer") return true;
+    return false;
+  }
+
+ private:
+  std::string name_;
+  std::string dir_;
+  std::string cluster_;
+  std::vector<uint16_t> routes_;
+  uint16_t port_ = 0;
+  uint16_t monitor_ = 0;
+  uint16_t cluster_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A JetStream context of the test's own, to make and read streams.
+class JetStream {
+ public:
+  explicit JetStream(const std::string& urls) {
+    if (natsConnection_ConnectTo(&connection_, urls.c_str()) == NATS_OK)
+      natsConnection_JetStream(&js_, connection_, nullptr);
+  }
+  ~JetStream() {
+    if (js_) jsCtx_Destroy(js_);
+    if (connection_) natsConnection_Destroy(connection_);
+  }
+  JetStream(const JetStream&) = delete;
+  JetStream& operator=(const JetStream&) = delete;
+  bool ok() const { return js_ != nullptr; }
+
+  bool add_stream(const std::string& name, const std::string& subject) {
+    jsStreamConfig config;
+    jsStreamConfig_Init(&config);
+    const char* subjects[] = {subject.c_str()};
+    config.Name = name.c_str();
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    jsStreamInfo* info = nullptr;
+    const natsStatus status = js_AddStream(&info, js_, &config, nullptr, nullptr);
+    if (info) jsStreamInfo_Destroy(info);
+    return status == NATS_OK;
+  }
+  // Messages stored and replicas; nothing when the stream is not there.
+  std::optional<std::pair<uint64_t, int64_t>> stream_state(const std::string& name) {
+    jsStreamInfo* info = nullptr;
+    if (!js_ || js_GetStreamInfo(&info, js_, name.c_str(), nullptr, nullptr) != NATS_OK) return {};
+    const std::pair<uint64_t, int64_t> state{info->State.Msgs, info->Config->Replicas};
+    jsStreamInfo_Destroy(info);
+    return state;
+  }
+  struct Message {
+    std::string id;
+    std::string body;
+  };
+  std::vector<Message> read_all(const std::string& name) {
+    std::vector<Message> messages;
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, js_, name.c_str(), nullptr, nullptr) != NATS_OK) return messages;
+    const uint64_t first = info->State.FirstSeq, last = info->State.LastSeq;
+    jsStreamInfo_Destroy(info);
+    for (uint64_t seq = first; seq <= last && first > 0; ++seq) {
+      natsMsg* message = nullptr;
+      if (js_GetMsg(&message, js_, name.c_str(), seq, nullptr, nullptr) != NATS_OK) continue;
+      const char* id = nullptr;
+      natsMsgHeader_Get(message, "Nats-Msg-Id", &id);
+      messages.push_back({id ? id : "", std::string(natsMsg_GetData(message), size_t(natsMsg_GetDataLength(message)))});
+      natsMsg_Destroy(message);
+    }
+    return messages;
+  }
+
+ private:
+  natsConnection* connection_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
+
+// Until the stream holds `count` messages; what it holds then.
+uint64_t wait_for_messages(const std::string& urls, const std::string& stream, uint64_t count,
+                           std::chrono::seconds deadline = 60s) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  uint64_t held = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    JetStream js(urls);
+    if (auto state = js.stream_state(stream)) held = state->first;
+    if (held >= count) return held;
+    std::this_thread::sleep_for(100ms);
+  }
+  return held;
+}
+
+// The marker of each record, in stream order, and every message id.
+struct StreamContent {
+  std::vector<std::string> markers;
+  std::set<std::string> ids;
+};
+// Read back from the stream, they are checked against the schema with the
+// records the other tests read from stdout.
+StreamContent read_markers(const std::string& urls, const std::string& stream) {
+  StreamContent content;
+  JetStream js(urls);
+  const char* log_path = std::getenv("TRACER_E2E_RECORD_LOG");
+  std::ofstream log;
+  if (log_path) log.open(log_path, std::ios::app);
+  for (const JetStream::Message& message : js.read_all(stream)) {
+    if (log_path) log << message.body << '\n';
+    const Json record = Json::parse(message.body);
+    const std::vector<std::string> argv = argv_of(record);
+    content.markers.push_back(argv.size() > 1 ? argv[1] : "");
+    content.ids.insert(message.id);
+  }
+  return content;
+}
+
+// Every marker of `expected` exactly once, and, when `ordered`, in its order.
+void expect_exactly_once(const StreamContent& content, const std::vector<std::string>& expected, bool ordered) {
+  std::map<std::string, int> seen;
+  for (const std::string& marker : content.markers) ++seen[marker];
+  size_t missing = 0, duplicated = 0;
+  for (const std::string& marker : expected) {
+    missing += seen[marker] == 0;
+    duplicated += seen[marker] > 1;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << expected.size();
+  EXPECT_EQ(duplicated, 0u) << "of " << expected.size();
+  EXPECT_EQ(content.ids.size(), content.markers.size()) << "message ids are not unique";
+  if (!ordered) return;
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < expected.size(); ++i) position[expected[i]] = i;
+  size_t last = 0, out_of_order = 0;
+  for (const std::string& marker : content.markers) {
+    if (!position.count(marker)) continue;
+    out_of_order += position[marker] < last;
+    last = position[marker];
+  }
+  EXPECT_EQ(out_of_order, 0u);
+}
+
+// Execs of `comm`, each with its own marker, in order.
+std::vector<std::string> exec_burst(const std::string& comm, int count, std::chrono::microseconds pause = {}) {
+  std::vector<std::string> markers;
+  for (int i = 0; i < count; ++i) {
+    markers.push_back(unique_marker("nats"));
+    run_child({.argv = {"true", markers.back()}, .comm = comm});
+    if (pause.count()) std::this_thread::sleep_for(pause);
+  }
+  return markers;
+}
+
+size_t count_lines_with(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
+std::string test_comm(const char* tag) { return std::string(tag) + std::to_string(::getpid() % 100000); }
+
+TEST(NatsTest, EveryRecordIsPublishedOnceIntoTheStreamThatCoversTheSubject) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  NatsServer server("one", dir.path());
+  ASSERT_TRUE(server.start()) << server.log();
+  {
+    JetStream js(server.url());
+    ASSERT_TRUE(js.ok());
+    ASSERT_TRUE(js.add_stream("EXISTING", "tracer.>"));
+  }
+  const std::string comm = test_comm("nats1");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "none", "--output",
+                              "nats:" + server.url() + "/tracer.host1", "--nats-stream", "UNWANTED"});
+  ASSERT_TRUE(tracer);
+  const std::vector<std::string> markers = exec_burst(comm, 300);
+  // The publishing thread and libnats' threads face the network: no capability.
+  size_t threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(tracer->pid()) + "/task")) {
+    std::istringstream status(read_text(task.path() / "status"));
+    for (std::string line; std::getline(status, line);) {
+      if (!line.starts_with("CapEff:")) continue;
+      EXPECT_EQ(line.substr(line.find_first_not_of(" \t", 7)), "0000000000000000") << task.path();
+    }
+    ++threads;
+  }
+  EXPECT_GE(threads, 3u) << "no publishing threads";
+  EXPECT_EQ(tracer->stop(SIGTERM), 0) << tracer->err().text();
+  // The stop waited for the acknowledgements: everything is there already.
+  JetStream js(server.url());
+  ASSERT_TRUE(js.stream_state("EXISTING"));
+  EXPECT_EQ(js.stream_state("EXISTING")->first, markers.size()) << tracer->err().text();
+  EXPECT_FALSE(js.stream_state("UNWANTED"));
+  expect_exactly_once(read_markers(server.url(), "EXISTING"), markers, true);
+  EXPECT_EQ(tracer->err().text().find("no server takes records"), std::string::npos) << tracer->err().text();
+
+  // A subject no stream covers: the stream is made, with its name.
+  auto second = start_tracer({"--trace", "comm=" + comm, "--output", "none", "--output",
+                              "nats:" + server.url() + "/fleet.exec", "--nats-stream", "FLEET"});
+  ASSERT_TRUE(second);
+  const std::vector<std::string> more = exec_burst(comm, 20);
+  EXPECT_EQ(second->stop(SIGTERM), 0) << second->err().text();
+  expect_exactly_once(read_markers(server.url(), "FLEET"), more, true);
+}
+
+TEST(NatsTest, AServerDownForTenSecondsCostsNothingTheSpoolSendsInOrderOnce) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  NatsServer server("outage", dir.path());
+  ASSERT_TRUE(server.start()) << server.log();
+  const std::string comm = test_comm("nats2");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "none", "--output", "nats:" + server.url(),
+                              "--nats-spool", dir.path() + "/spool", "--metrics", "127.0.0.1:0"});
+  ASSERT_TRUE(tracer);
+  std::vector<std::string> markers = exec_burst(comm, 300);
+  server.stop(SIGTERM);
+  const auto outage_end = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < outage_end) {
+    const std::vector<std::string> during = exec_burst(comm, 50, 2ms);
+    markers.insert(markers.end(), during.begin(), during.end());
+  }
+  ASSERT_TRUE(server.start()) << server.log();
+  const std::vector<std::string> after = exec_burst(comm, 300);
+  markers.insert(markers.end(), after.begin(), after.end());
+  EXPECT_EQ(wait_for_messages(server.url(), "TRACER", markers.size()), markers.size()) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(SIGTERM), 0);
+  expect_exactly_once(read_markers(server.url(), "TRACER"), markers, true);
+  const std::string err = tracer->err().text();
+  EXPECT_EQ(count_lines_with(err, "no server takes records"), 1u) << err;
+  EXPECT_EQ(count_lines_with(err, "publishing again"), 1u) << err;
+  EXPECT_NE(err.find("tracer: " + std::to_string(markers.size()) + " events emitted, 0 lost"), std::string::npos)
+      << err;
+}
+
+// The markers of the whole records in the spool's segments.
+std::set<std::string> spooled_markers(const std::string& spool) {
+  std::set<std::string> markers;
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(spool, ignored)) {
+    std::istringstream lines(read_text(entry.path()));
+    for (std::string line; std::getline(lines, line);) {
+      const size_t at = line.find("tracer-e2e-nats-");
+      if (at != std::string::npos && lines.good()) markers.insert(line.substr(at, line.find('"', at) - at));
+    }
+  }
+  return markers;
+}
+
+TEST(NatsTest, ATracerKilledMidBurstLosesNothingThatReachedTheSpool) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string spool = dir.path() + "/spool";
+  NatsServer server("killed", dir.path());
+  ASSERT_TRUE(server.start()) << server.log();
+  const std::string comm = test_comm("nats3");
+  const std::vector<std::string> args = {"--trace",  "comm=" + comm,         "--output",     "none",
+                                         "--output", "nats:" + server.url(), "--nats-spool", spool};
+  auto first = start_tracer(args);
+  ASSERT_TRUE(first);
+  const std::vector<std::string> acked = exec_burst(comm, 200);
+  ASSERT_EQ(wait_for_messages(server.url(), "TRACER", acked.size()), acked.size());
+  server.stop(SIGTERM);
+  std::atomic<bool> running{true};
+  std::thread burst([&] {
+    while (running) exec_burst(comm, 10);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (spooled_markers(spool).size() < 300 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(first->stop(SIGKILL), SIGKILL);
+  running = false;
+  burst.join();
+  const std::set<std::string> in_spool = spooled_markers(spool);
+  ASSERT_GE(in_spool.size(), 300u) << first->err().text();
+
+  ASSERT_TRUE(server.start()) << server.log();
+  auto second = start_tracer(args);
+  ASSERT_TRUE(second);
+  const std::vector<std::string> later = exec_burst(comm, 50);
+  std::vector<std::string> expected = acked;
+  expected.insert(expected.end(), in_spool.begin(), in_spool.end());
+  expected.insert(expected.end(), later.begin(), later.end());
+  EXPECT_GE(wait_for_messages(server.url(), "TRACER", expected.size()), expected.size()) << second->err().text();
+  EXPECT_EQ(second->stop(SIGTERM), 0);
+  expect_exactly_once(read_markers(server.url(), "TRACER"), expected, false);
+}
+
+TEST(NatsTest, AClusterNodeKilledMidBurstCostsNoRecordAndDuplicatesNone) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  std::vector<std::unique_ptr<NatsServer>> nodes;
+  for (int i = 0; i < 3; ++i)
+    nodes.push_back(std::make_unique<NatsServer>("node" + std::to_string(i), dir.path(), "e2e"));
+  std::string urls;
+  for (auto& node : nodes) {
+    std::vector<uint16_t> routes;
+    for (auto& other : nodes)
+      if (other != node) routes.push_back(other->cluster_port());
+    node->set_routes(routes);
+    node->spawn();
+    urls += std::string(urls.empty() ? "" : ",") + node->url();
+  }
+  for (auto& node : nodes) ASSERT_TRUE(node->wait_ready(60s)) << node->log();
+  const std::string comm = test_comm("nats4");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "none", "--output", "nats:" + urls,
+                              "--nats-replicas", "3", "--nats-spool", dir.path() + "/spool"});
+  ASSERT_TRUE(tracer);
+  constexpr int kExecs = 3000;
+  std::vector<std::string> markers = exec_burst(comm, kExecs / 3);
+  NatsServer* serving = nullptr;
+  for (auto& node : nodes)
+    if (node->serves_tracer()) serving = node.get();
+  ASSERT_NE(serving, nullptr) << "no node serves the tracer";
+  serving->stop(SIGKILL);
+  std::vector<std::string> during = exec_burst(comm, kExecs / 3);
+  markers.insert(markers.end(), during.begin(), during.end());
+  ASSERT_TRUE(serving->start()) << serving->log();
+  during = exec_burst(comm, kExecs - 2 * (kExecs / 3));
+  markers.insert(markers.end(), during.begin(), during.end());
+  EXPECT_EQ(wait_for_messages(urls, "TRACER", markers.size(), 90s), markers.size()) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(SIGTERM), 0);
+  JetStream js(urls);
+  ASSERT_TRUE(js.stream_state("TRACER"));
+  EXPECT_EQ(js.stream_state("TRACER")->second, 3);
+  expect_exactly_once(read_markers(urls, "TRACER"), markers, false);
+}
+
+}  // namespace
+}  // namespace tracer::e2e
