@@ -22,6 +22,10 @@ using Clock = std::chrono::steady_clock;
 constexpr int kPollTimeoutMs = 100;
 constexpr auto kLossReportInterval = std::chrono::seconds(1);
 constexpr auto kClockRecalibration = std::chrono::seconds(10);
+// Records consumed before the loop looks at signals, timers and the outputs
+// again: under a load the consumer cannot keep up with the ring buffer never
+// runs empty, and a stop must still be heard.
+constexpr uint64_t kMaxBatchRecords = 4096;
 
 struct RingBufferDeleter {
   void operator()(ring_buffer* buffer) const { ring_buffer__free(buffer); }
@@ -36,9 +40,22 @@ struct Consumer {
   RunTotals& totals;
   const ExecutableHooks& executable_hooks;
   Status sink_status = ok_status();
+  uint64_t batch_records = 0;
+  bool batch_full = false;  // consuming stopped with records left
 
   static int on_record(void* context, void* data, size_t size) {
     auto& self = *static_cast<Consumer*>(context);
+    const int answer = self.consume(data, size);
+    // The record is consumed: libbpf moves past it before it stops.
+    if (answer == 0 && ++self.batch_records >= kMaxBatchRecords) {
+      self.batch_full = true;
+      return -1;
+    }
+    return answer;
+  }
+
+  int consume(void* data, size_t size) {
+    Consumer& self = *this;
     if (size >= sizeof(tracer_executable_record) &&
         static_cast<const tracer_record_header*>(data)->kind == TRACER_RECORD_EXECUTABLE) {
       tracer_executable_record record;
@@ -99,7 +116,9 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   }
 
   const auto consume = [&]() -> Status {
-    if (ring_buffer__consume(ring.get()) < 0 && consumer.sink_status.ok())
+    consumer.batch_records = 0;
+    consumer.batch_full = false;
+    if (ring_buffer__consume(ring.get()) < 0 && consumer.sink_status.ok() && !consumer.batch_full)
       return errno_error("reading the ring buffer");
     if (!consumer.sink_status) return std::move(consumer.sink_status);
     return sink.end_of_batch();
@@ -112,7 +131,8 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   bool stopping = false;
   while (!stopping) {
     epoll_event ready[2];
-    const int count = epoll_wait(epoll_fd.get(), ready, 2, kPollTimeoutMs);
+    // Records left in the ring buffer may not wake epoll again: no wait then.
+    const int count = epoll_wait(epoll_fd.get(), ready, 2, consumer.batch_full ? 0 : kPollTimeoutMs);
     if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
     for (int i = 0; i < count; ++i) {
       if (ready[i].data.fd != signal_fd->get()) continue;
