@@ -148,5 +148,25 @@ TEST_F(AuditLogFaultTest, AnEpochBegunDuringAFailureBeginsAgainOnceWritesSucceed
   EXPECT_TRUE(key_text.starts_with("tracer-sealing-key v1 epoch=1 ")) << key_text;
 }
 
+// The path is the operator's, but said on a terminal: a newline or an ESC in
+// it must not forge a line nor drive the terminal.
+TEST_F(AuditLogFaultTest, ItsLinesOnStderrShowThePathEscaped) {
+  const std::string dir = dir_ + "/x\ntracer: 0 events emitted\x1b[2J";
+  std::filesystem::create_directory(dir);
+  log_ = dir + "/audit.log";
+  std::unique_ptr<Sink> sink = open();
+  ASSERT_TRUE(sink);
+  limit_file_size(log_size());
+  ::testing::internal::CaptureStderr();
+  EXPECT_TRUE(sink->write(event_));
+  EXPECT_TRUE(sink->end_of_batch());
+  lift_limit();
+  EXPECT_TRUE(sink->flush());
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+  EXPECT_NE(err.find("x\\ntracer: 0 events emitted\\x1b[2J/audit.log: File too large; "), std::string::npos) << err;
+  EXPECT_NE(err.find("x\\ntracer: 0 events emitted\\x1b[2J/audit.log works again\n"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace tracer
