@@ -26,6 +26,10 @@ constexpr int kIdlePollMs = 100;
 constexpr int kBusyPollMs = static_cast<int>(kDeliveryInterval.count());
 constexpr auto kLossReportInterval = std::chrono::seconds(1);
 constexpr auto kClockRecalibration = std::chrono::seconds(10);
+// Records consumed before the loop looks at signals, timers and the outputs
+// again: under a load the consumer cannot keep up with the ring buffer never
+// runs empty, and a stop must still be heard.
+constexpr uint64_t kMaxBatchRecords = 4096;
 
 struct RingBufferDeleter {
   void operator()(ring_buffer* buffer) const { ring_buffer__free(buffer); }
@@ -40,9 +44,22 @@ struct Consumer {
   RunTotals& totals;
   const ExecutableHooks& executable_hooks;
   Status sink_status = ok_status();
+  uint64_t batch_records = 0;
+  bool batch_full = false;  // consuming stopped with records left
 
   static int on_record(void* context, void* data, size_t size) {
     auto& self = *static_cast<Consumer*>(context);
+    const int answer = self.consume(data, size);
+    // The record is consumed: libbpf moves past it before it stops.
+    if (answer == 0 && ++self.batch_records >= kMaxBatchRecords) {
+      self.batch_full = true;
+      return -1;
+    }
+    return answer;
+  }
+
+  int consume(void* data, size_t size) {
+    Consumer& self = *this;
     if (size >= sizeof(tracer_executable_record) &&
         static_cast<const tracer_record_header*>(data)->kind == TRACER_RECORD_EXECUTABLE) {
       tracer_executable_record record;
@@ -106,9 +123,11 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   // polls at the delivery pace until the ring and the outputs are quiet.
   bool busy = false;
   const auto consume = [&]() -> Status {
-    const int consumed = ring_buffer__consume(ring.get());
-    if (consumed < 0 && consumer.sink_status.ok()) return errno_error("reading the ring buffer");
-    busy = consumed > 0;
+    consumer.batch_records = 0;
+    consumer.batch_full = false;
+    if (ring_buffer__consume(ring.get()) < 0 && consumer.sink_status.ok() && !consumer.batch_full)
+      return errno_error("reading the ring buffer");
+    busy = consumer.batch_records > 0;
     if (!consumer.sink_status) return std::move(consumer.sink_status);
     Status status = sink.end_of_batch();
     busy = busy || sink.holds_lines();
@@ -122,7 +141,9 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   bool stopping = false;
   while (!stopping) {
     epoll_event ready[2];
-    const int count = epoll_wait(epoll_fd.get(), ready, 2, busy ? kBusyPollMs : kIdlePollMs);
+    // Records left in the ring buffer may not wake epoll again: no wait then.
+    const int timeout_ms = consumer.batch_full ? 0 : busy ? kBusyPollMs : kIdlePollMs;
+    const int count = epoll_wait(epoll_fd.get(), ready, 2, timeout_ms);
     if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
     for (int i = 0; i < count; ++i) {
       if (ready[i].data.fd != signal_fd->get()) continue;
@@ -164,7 +185,9 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
 
   // Stop: no new records, then drain what the kernel already wrote.
   bpf.detach();
-  if (Status status = consume(); !status) return status;
+  do {
+    if (Status status = consume(); !status) return status;
+  } while (consumer.batch_full);  // all of it: nothing new comes after detach
   const uint64_t undecodable = totals.losses.undecodable;
   totals.losses = bpf.read_kernel_losses();
   totals.losses.undecodable = undecodable;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -33,6 +34,10 @@ constexpr size_t kMaxStateFileBytes = 4096;
 constexpr size_t kMaxRecordBytes = size_t{4} << 20;
 // The mode an audit log is created with, and the most it may have.
 constexpr mode_t kLogMode = 0640;
+// Written then, whether the batch ended or not.
+constexpr size_t kPendingHighWater = 256 * 1024;
+// How often a log that cannot be written is tried again.
+constexpr auto kRetryInterval = std::chrono::milliseconds(100);
 
 // The bytes of [begin, end) of fd.
 Result<std::string> read_range(int fd, off_t begin, off_t end) {
@@ -145,26 +150,49 @@ class AuditLogSink final : public Sink {
                              {"torn_bytes_removed", torn_bytes_removed}};
     nlohmann::json run_options = nlohmann::json::parse(options.run_options_json, nullptr, false);
     fields["options"] = run_options.is_discarded() ? nlohmann::json() : std::move(run_options);
+    struct stat info {};
+    if (fstat(file_.get(), &info) != 0) return errno_error("audit log " + path_);
+    size_ = info.st_size;
+    on_disk_ = {chain_.seq(), chain_.head(), chain_.key().epoch};
     seal_own("start", fields);
-    if (Status status = write_and_sync(); !status) return status;
-    return store_key();
+    // Without its start record on disk there is no run to speak of: not starting.
+    if (!write_and_sync()) return errno_error("writing the audit log " + path_, last_error_);
+    started_ = true;
+    store_key();
+    return ok_status();
   }
 
+  // A write that fails costs records, counted; it never ends the run, nor
+  // stops the other outputs.
   Status write(const Event& event) override {
+    if (failing_) {
+      lose_record();
+      return ok_status();
+    }
     event_json_.clear();
     formatter_.append(event_json_, event);
     chain_.seal(event_json_, pending_);
     ++pending_records_;
-    if (sync_interval_.count() == 0) return write_and_sync();
+    if (sync_interval_.count() == 0)
+      write_and_sync();
+    else if (pending_.size() >= kPendingHighWater)
+      write_pending();  // a batch that does not end must not grow without bound
     return ok_status();
   }
   Status end_of_batch() override {
-    if (Status status = write_pending(); !status) return status;
-    if (chain_.keyed() && std::chrono::steady_clock::now() - epoch_started_ >= epoch_length_) return next_epoch();
-    if (unsynced_ && std::chrono::steady_clock::now() - last_sync_ >= sync_interval_) return sync();
+    if (failing_ && !recover(false)) return ok_status();
+    if (!write_pending()) return ok_status();
+    if (chain_.keyed() && std::chrono::steady_clock::now() - epoch_started_ >= epoch_length_) {
+      next_epoch();
+    } else if (unsynced_ && std::chrono::steady_clock::now() - last_sync_ >= sync_interval_) {
+      sync();
+    }
     return ok_status();
   }
-  Status flush() override { return write_and_sync(); }
+  Status flush() override {
+    if (!failing_ || recover(true)) write_and_sync();
+    return ok_status();
+  }
   // The audit log is one chain: it is not reopened on SIGHUP.
   Status reopen() override { return ok_status(); }
   void add_metrics(MetricsSnapshot& snapshot) const override {
@@ -178,6 +206,8 @@ class AuditLogSink final : public Sink {
   // One tracer-loss record per cause that grew since the last call, with the
   // time range it grew in.
   void note_losses(const LossCounts& losses) override {
+    // Sealed once the log can be written again: the counts keep growing till then.
+    if (failing_) return;
     const std::string now = wall_clock_now();
     for (const LossCause& cause : loss_causes())
       if (const uint64_t grown = losses.kernel[cause.cause] - sealed_losses_.kernel[cause.cause])
@@ -193,6 +223,7 @@ class AuditLogSink final : public Sink {
     losses_since_ = now;
   }
   void note_stop(uint64_t events_emitted, const LossCounts& losses) override {
+    if (failing_) recover(true);
     note_losses(losses);
     nlohmann::json lost = nlohmann::json::object();
     for (const LossCause& cause : loss_causes()) lost[std::string(cause.label)] = losses.kernel[cause.cause];
@@ -205,21 +236,26 @@ class AuditLogSink final : public Sink {
 
  private:
   void seal_own(std::string_view name, const nlohmann::json& fields) {
+    if (failing_) return lose_record();
     chain_.seal(own_record(name, fields), pending_);
     ++pending_records_;
+  }
+  void lose_record() {
+    ++counters_.records_lost;
+    ++lost_while_failing_;
   }
   // The next key: the first record of its epoch reaches the disk before the
   // key file forgets the previous key, so that a crash between the two
   // leaves a key that can still be derived forward to the log's.
-  Status next_epoch() {
+  void next_epoch() {
     chain_.advance_epoch();
     epoch_started_ = std::chrono::steady_clock::now();
     seal_own("epoch", {{"reason", "period"}});
-    if (Status status = write_and_sync(); !status) return status;
-    return store_key();
+    if (write_and_sync()) store_key();
   }
-  Status store_key() {
-    if (key_file_epoch_ == chain_.key().epoch) return ok_status();
+  // Said once when it fails: the run goes on with the key in memory.
+  void store_key() {
+    if (key_file_epoch_ == chain_.key().epoch || on_disk_.epoch != chain_.key().epoch) return;
     if (Status status = store_key_file(key_file_, chain_.key()); !status) {
       if (!key_file_warned_)
         std::fprintf(stderr,
@@ -227,39 +263,130 @@ class AuditLogSink final : public Sink {
                      "from whoever can read it\n",
                      terminal_safe(status.error().message).c_str(), static_cast<unsigned long long>(key_file_epoch_));
       key_file_warned_ = true;
-      return ok_status();
+      return;
     }
     key_file_epoch_ = chain_.key().epoch;
-    return ok_status();
   }
-  Status write_and_sync() {
-    if (Status status = write_pending(); !status) return status;
-    return sync();
+  // Whether what was pending reached the file (its sync may still fail).
+  bool write_and_sync(bool counted = true) {
+    if (!write_pending(counted)) return false;
+    sync();
+    return true;
   }
-  Status write_pending() {
-    std::string_view bytes = pending_;
-    while (!bytes.empty()) {
-      const ssize_t written = ::write(file_.get(), bytes.data(), bytes.size());
+  // Writes pending_ whole: true when all of it reached the file. Otherwise
+  // see lose_unwritten.
+  bool write_pending(bool counted = true) {
+    size_t done = 0;
+    while (done < pending_.size()) {
+      const ssize_t written = ::write(file_.get(), pending_.data() + done, pending_.size() - done);
+      if (written < 0 && errno == EINTR) continue;
       if (written < 0) {
-        if (errno == EINTR) continue;
-        ++counters_.write_errors;
-        counters_.records_lost += std::exchange(pending_records_, 0);
-        return errno_error("writing the audit log " + path_);
+        last_error_ = errno;
+        lose_unwritten(done, counted);
+        return false;
       }
-      counters_.bytes_written += static_cast<uint64_t>(written);
-      bytes.remove_prefix(static_cast<size_t>(written));
+      done += static_cast<size_t>(written);
     }
-    unsynced_ |= !pending_.empty();
+    counters_.bytes_written += done;
+    size_ += static_cast<off_t>(done);
+    unsynced_ |= done > 0;
     counters_.records_written += std::exchange(pending_records_, 0);
     pending_.clear();
-    return ok_status();
+    on_disk_ = {chain_.seq(), chain_.head(), chain_.key().epoch};
+    return true;
   }
-  Status sync() {
-    if (!unsynced_) return ok_status();
-    if (fdatasync(file_.get()) != 0) return errno_error("syncing the audit log " + path_);
+  // A write failed after `done` bytes of pending_: the whole records among
+  // them stay, the rest is lost (counted, unless it is the recovery's own
+  // records, sealed anew at the next try). The chain goes back to the last
+  // record on disk, so the next record written chains onto it, and a torn
+  // record is cut off: the log never holds a line that is not a record.
+  void lose_unwritten(size_t done, bool counted) {
+    ++counters_.write_errors;
+    counters_.bytes_written += done;
+    const std::string_view written = std::string_view(pending_).substr(0, done);
+    const size_t last_newline = written.rfind('\n');
+    const size_t whole = last_newline == std::string_view::npos ? 0 : last_newline + 1;
+    const auto records_written = static_cast<uint64_t>(std::count(written.begin(), written.begin() + whole, '\n'));
+    if (whole) note_on_disk(written.substr(0, whole - 1));
+    size_ += static_cast<off_t>(whole);
+    unsynced_ |= whole > 0;
+    counters_.records_written += records_written;
+    if (counted) {
+      const uint64_t lost = pending_records_ - records_written;
+      counters_.records_lost += lost;
+      lost_while_failing_ += lost;
+    }
+    pending_records_ = 0;
+    pending_.clear();
+    chain_.continue_after(on_disk_.seq, on_disk_.head);
+    if (const size_t fragment = done - whole) {
+      torn_bytes_ += fragment;
+      cut_to_ = size_;
+      size_ += static_cast<off_t>(fragment);
+      cut_fragment();
+    }
+    if (failing_ || !started_) return;
+    failing_ = true;
+    failing_since_ = wall_clock_now();
+    next_retry_ = std::chrono::steady_clock::now() + kRetryInterval;
+    std::fprintf(stderr,
+                 "tracer: writing the audit log %s: %s; its records are counted as lost until a write succeeds, "
+                 "then sealed as a tracer-loss record\n",
+                 terminal_safe(path_).c_str(), errno_text(last_error_).c_str());
+  }
+  // The last whole line a failed write left (ours, so a sealed record).
+  void note_on_disk(std::string_view written) {
+    const size_t line_start = written.rfind('\n');
+    const std::optional<SealedLine> sealed =
+        split_sealed_line(line_start == std::string_view::npos ? written : written.substr(line_start + 1));
+    const std::optional<RecordPosition> position =
+        sealed ? parse_record_position(sealed->canonical) : std::optional<RecordPosition>();
+    if (position) on_disk_ = {position->seq, sealed->digest, position->key_epoch.value_or(0)};
+  }
+  bool cut_fragment() {
+    if (!cut_to_) return true;
+    if (ftruncate(file_.get(), *cut_to_) != 0) return false;
+    size_ = *std::exchange(cut_to_, std::nullopt);
+    return true;
+  }
+  // Tries to write again (at most every kRetryInterval unless forced): a
+  // tracer-loss record, after a tracer-epoch record when the key went on to
+  // an epoch with no record on disk, says what the gap lost. False while the
+  // log still cannot be written.
+  bool recover(bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now < next_retry_) return false;
+    next_retry_ = now + kRetryInterval;
+    if (!cut_fragment()) return false;
+    const bool new_epoch = chain_.keyed() && on_disk_.epoch != chain_.key().epoch;
+    if (new_epoch) chain_.seal(own_record("epoch", {{"reason", "period"}}), pending_);
+    chain_.seal(own_record("loss", {{"cause", "output_write_error"},
+                                    {"whole", true},
+                                    {"count", lost_while_failing_},
+                                    {"from", failing_since_},
+                                    {"to", wall_clock_now()},
+                                    {"torn_bytes_removed", torn_bytes_}}),
+                pending_);
+    pending_records_ = new_epoch ? 2 : 1;
+    if (!write_and_sync(false)) return false;
+    failing_ = false;
+    lost_while_failing_ = 0;
+    torn_bytes_ = 0;
+    std::fprintf(stderr, "tracer: writing the audit log %s works again\n", terminal_safe(path_).c_str());
+    store_key();
+    return true;
+  }
+  void sync() {
+    if (!unsynced_) return;
     unsynced_ = false;
     last_sync_ = std::chrono::steady_clock::now();
-    return ok_status();
+    if (fdatasync(file_.get()) == 0) return;
+    // What the page cache held may be lost: counted as a write error, said once.
+    ++counters_.write_errors;
+    if (!sync_warned_)
+      std::fprintf(stderr, "tracer: syncing the audit log %s: %s\n", terminal_safe(path_).c_str(),
+                   errno_text(errno).c_str());
+    sync_warned_ = true;
   }
 
   UniqueFd file_;
@@ -280,6 +407,24 @@ class AuditLogSink final : public Sink {
   bool key_file_warned_ = false;
   LossCounts sealed_losses_;  // what the loss records so far add up to
   std::string losses_since_;  // when they were last looked at
+  // The last record on disk: the chain goes back to it when a write fails.
+  struct OnDisk {
+    uint64_t seq = 0;
+    std::string head;
+    uint64_t epoch = 0;
+  };
+  OnDisk on_disk_;
+  off_t size_ = 0;  // of the file, a torn record included
+  int last_error_ = 0;
+  bool sync_warned_ = false;
+  // From a failed write until one succeeds again:
+  bool started_ = false;  // its start record is on disk
+  bool failing_ = false;
+  uint64_t lost_while_failing_ = 0;
+  uint64_t torn_bytes_ = 0;      // cut off
+  std::optional<off_t> cut_to_;  // a torn record still to cut off: the size to cut to
+  std::string failing_since_;
+  std::chrono::steady_clock::time_point next_retry_;
 };
 
 // Opens (or creates) the log without following a symlink, and refuses a file

@@ -89,9 +89,12 @@ class StoryTeller {
       // Not whole: records that went out with a part missing (flagged).
       const bool whole = record.value("whole", true);
       if (whole) story_.records_lost += count;
-      note(fmt::format("loss: {} record(s) {} ({}) between {} and {} (seq {})", count, whole ? "lost" : "incomplete",
+      // A write the disk cut short: the audit log's own record, cut off.
+      const uint64_t torn = record.value("torn_bytes_removed", uint64_t{0});
+      note(fmt::format("loss: {} record(s) {} ({}) between {} and {} (seq {}){}", count, whole ? "lost" : "incomplete",
                        record.value("cause", std::string("?")), record.value("from", std::string("?")),
-                       record.value("to", std::string("?")), seq));
+                       record.value("to", std::string("?")), seq,
+                       torn ? fmt::format(", {} bytes of a torn record cut off", torn) : std::string()));
     }
   }
 

@@ -343,6 +343,90 @@ TEST(OutputTest, ALineCutByAFullDiskIsNeverContinuedAndItsRecordIsCounted) {
       << tracer->err().text();
 }
 
+// The audit log on a disk that fills: its records are lost, counted, while
+// the run and the other outputs go on; once it can be written again a sealed
+// tracer-loss record says what the gap lost, and the chain still verifies.
+TEST(OutputTest, AFullDiskCostsTheAuditLogOnlyItsRecordsSealedAsALossOnceItWritesAgain) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  SmallDisk disk(dir.path(), 256);
+  ASSERT_TRUE(disk.mounted()) << std::strerror(errno);
+  const std::string filler = disk.path() + "/filler", log = disk.path() + "/audit.log",
+                    json = dir.path() + "/exec.json";
+  std::ofstream(filler) << std::string(240 * 1024, 'f');  // 16 KiB left
+  const std::string comm = comm_of_this_test("alog");
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "json:" + json, "--output", "audit-log:" + log});
+  ASSERT_TRUE(tracer);
+  const std::string failed = "tracer: writing the audit log " + log + ": No space left on device; ";
+  const auto failure_said = [&](const std::string& line) { return line.starts_with(failed); };
+  std::vector<std::string> markers;
+  // Each record about 6 KB: the disk fills within a few, mid-record.
+  for (int i = 0; i < 12 || (i < 40 && !tracer->err().wait_for(failure_said, 0ms)); ++i) {
+    markers.push_back(unique_marker("full"));
+    run_child({.argv = bulky_argv(markers.back()), .comm = comm});
+  }
+  ASSERT_TRUE(tracer->err().wait_for(failure_said, 20s)) << tracer->err().text();
+  EXPECT_TRUE(file_contains(json, markers.back())) << tracer->err().text();
+  std::filesystem::remove(filler);
+  // Each failure is followed by a try that works (every 100 ms): once the
+  // disk has room, the last one. A nearly full disk may have taken a record
+  // or two between failures before.
+  const std::string works = "tracer: writing the audit log " + log + " works again";
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (lines_with(tracer->err(), works) < lines_with(tracer->err(), failed) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(lines_with(tracer->err(), works), lines_with(tracer->err(), failed)) << tracer->err().text();
+  for (int i = 0; i < 3; ++i) {
+    markers.push_back(unique_marker("again"));
+    run_child({.argv = bulky_argv(markers.back()), .comm = comm});
+  }
+  EXPECT_TRUE(file_contains(log, markers.back())) << tracer->err().text();
+  EXPECT_EQ(tracer->stop(), 0) << tracer->err().text();
+
+  const std::string events = read_file(json), audited = read_file(log);
+  uint64_t lost = 0;
+  for (const std::string& marker : markers) {
+    EXPECT_NE(events.find(marker), std::string::npos) << marker;
+    lost += audited.find(marker) == std::string::npos;
+  }
+  EXPECT_GE(lost, 1u);
+  const std::vector<std::string> records = lines_of(log);
+  std::vector<Json> losses;
+  for (const std::string& line : records) {
+    const Json record = Json::parse(line, nullptr, false);
+    ASSERT_FALSE(record.is_discarded()) << line;  // the torn record was cut off
+    if (record["event"] == "tracer-loss") losses.push_back(record);
+  }
+  // A disk that is nearly full may take a record or two between failures:
+  // each failure is said once, and sealed as a loss once a write succeeds.
+  ASSERT_GE(losses.size(), 1u) << audited.substr(0, 2000);
+  uint64_t sealed = 0;
+  for (const Json& loss : losses) {
+    EXPECT_EQ(loss["cause"], "output_write_error");
+    sealed += loss["count"].get<uint64_t>();
+  }
+  EXPECT_EQ(sealed, lost);
+  EXPECT_EQ(lines_with(tracer->err(), failed), losses.size()) << tracer->err().text();
+  EXPECT_EQ(tracer->err().lines().back(), "tracer: " + std::to_string(markers.size()) + " events emitted, 0 lost; " +
+                                              log + ": " + std::to_string(records.size()) + " written, " +
+                                              std::to_string(lost) +
+                                              " lost (output write error: " + std::to_string(lost) + ")")
+      << tracer->err().text();
+
+  const Completed verified = run_tracer_to_completion({"verify", log});
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  EXPECT_TRUE(verified.out.starts_with("OK: " + std::to_string(records.size()) + " records, head ")) << verified.out;
+  EXPECT_NE(verified.out.find("\nruns: 1 started, 1 stopped; " + std::to_string(lost) + " record(s) lost (" +
+                              std::to_string(losses.size()) + " loss records)\n"),
+            std::string::npos)
+      << verified.out;
+  EXPECT_NE(verified.out.find("\nloss: " + std::to_string(losses[0]["count"].get<uint64_t>()) +
+                              " record(s) lost (output_write_error) between "),
+            std::string::npos)
+      << verified.out;
+}
+
 TEST(OutputTest, AFileLeftEndingInsideALineGetsTheNextRecordOnAFreshLine) {
   TRACER_E2E_REQUIRE_ROOT();
   TempDir dir;

@@ -83,7 +83,8 @@ class AuditChain {
   void advance_epoch() { advance_sealing_key(key_); }
 
   bool keyed() const { return keyed_; }
-  uint64_t seq() const { return seq_; }  // the last sealed record's
+  uint64_t seq() const { return seq_; }              // the last sealed record's
+  const std::string& head() const { return head_; }  // and its digest
   const SealingKey& key() const { return key_; }
   // Hex digest of bytes under this chain's algorithm and current key.
   std::string digest(std::string_view bytes) const;
