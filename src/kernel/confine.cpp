@@ -47,6 +47,9 @@ constexpr std::string_view kProbeSyscalls[] = {"perf_event_open"};
 
 constexpr int kProbeCapabilities[] = {CAP_SYS_ADMIN, kCapBpf, kCapPerfmon, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
+constexpr std::string_view kCaptureSyscalls[] = {"renameat2", "unlinkat"};
+constexpr int kReadExecutableCapabilities[] = {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
+
 struct CapabilitySets {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
@@ -95,12 +98,16 @@ uint64_t kept_capabilities(const RunNeeds& needs) {
   if (needs.attaches_probes)
     for (int capability : kProbeCapabilities)
       if (has_capability(capability)) kept |= uint64_t{1} << capability;
+  if (needs.reads_executables)
+    for (int capability : kReadExecutableCapabilities)
+      if (has_capability(capability)) kept |= uint64_t{1} << capability;
   return kept;
 }
 
 std::vector<std::string_view> allowed_syscalls(const RunNeeds& needs) {
   std::vector<std::string_view> names(std::begin(kLoopSyscalls), std::end(kLoopSyscalls));
   if (needs.attaches_probes) names.insert(names.end(), std::begin(kProbeSyscalls), std::end(kProbeSyscalls));
+  if (needs.reads_executables) names.insert(names.end(), std::begin(kCaptureSyscalls), std::end(kCaptureSyscalls));
   return names;
 }
 

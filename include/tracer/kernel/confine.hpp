@@ -22,6 +22,10 @@ struct RunNeeds {
   // CAP_SYS_PTRACE (/proc/PID/exe of other users) and CAP_DAC_READ_SEARCH
   // (their files), those of them the tracer has.
   bool attaches_probes = false;
+  // --exec-hash and --capture read the executables that ran: CAP_SYS_PTRACE
+  // (/proc/PID/exe of other users) and CAP_DAC_READ_SEARCH (their files);
+  // a capture is renamed into place and a failed one removed.
+  bool reads_executables = false;
 };
 
 // The capabilities kept (bit per CAP_*), of those held now.
