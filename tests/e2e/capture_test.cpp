@@ -43,19 +43,22 @@ std::string copy_binary(TempDir& dir, const std::string& from, const std::string
 }
 
 // The sha256 the tracer gave the exec of this record: on the record itself,
-// or in the exec_hash record with its exec_id. Sets source.
-std::string exec_sha256(TracerProcess& tracer, const Json& exec, std::string& source) {
-  if (exec["args"].contains("sha256")) {
-    source = exec["args"].value("sha256_source", "");
-    return exec["args"]["sha256"];
+// or in the exec_hash record with its exec_id. Sets source. file: "exe", or
+// "script" for a #! script's own bytes (fields prefixed script_).
+std::string exec_sha256(TracerProcess& tracer, const Json& exec, std::string& source, const std::string& file = "exe") {
+  const std::string prefix = file == "exe" ? "" : "script_";
+  if (exec["args"].contains(prefix + "sha256")) {
+    source = exec["args"].value(prefix + "sha256_source", "");
+    return exec["args"][prefix + "sha256"];
   }
-  EXPECT_EQ(exec["args"].value("sha256_pending", false), true) << exec.dump();
+  EXPECT_EQ(exec["args"].value(prefix + "sha256_pending", false), true) << exec.dump();
   const Json hash = expect_record(
       tracer,
-      [&](const Json& record) { return record["event"] == "exec_hash" && record["exec_id"] == exec["exec_id"]; },
+      [&](const Json& record) {
+        return record["event"] == "exec_hash" && record["exec_id"] == exec["exec_id"] && record["args"]["file"] == file;
+      },
       "the exec_hash record of " + exec["exec_id"].get<std::string>());
   source = hash["args"].value("sha256_source", "");
-  EXPECT_EQ(hash["args"]["file"], "exe") << hash.dump();
   return hash["args"].value("sha256", "");
 }
 
@@ -206,6 +209,18 @@ TEST_F(CaptureTest, BinaryReplacedAfterItsExecIsHashedAsTheBytesThatRan) {
   std::string source;
   EXPECT_EQ(exec_sha256(*tracer_, exec, source), expected);
   EXPECT_EQ(source, "exe");
+}
+
+TEST_F(CaptureTest, ScriptIsHashedBesideItsInterpreter) {
+  const std::string script = dir_.write_file("hashed.sh", "#!/bin/sh\n# " + unique_marker("body") + "\nexit 0\n", 0755);
+  start({"--exec-hash"});
+  const std::string marker = unique_marker("script-hash");
+  run_execve(script, {script, marker});
+  const Json exec = exec_record(marker);
+  std::string source;
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source, "script"), sha256sum(script));
+  EXPECT_EQ(source, "path");
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source), sha256sum(std::filesystem::canonical("/bin/sh")));
 }
 
 TEST_F(CaptureTest, CaptureLimitStopsSavingButNotTracing) {
