@@ -93,11 +93,34 @@ void ExecHasher::annotate(Event& event) {
   if (!dev || !inode) return;
   std::string_view path = text_arg(event, "exe");
   if (path.empty()) path = text_arg(event, "filename");
-  hash_file(event, open_ran_file(event.task.pid, *dev, *inode, path), path, kExeArgs, hex_);
+  if (!from_cache(event, *dev, *inode, path))
+    hash_file(event, open_ran_file(event.task.pid, *dev, *inode, path), path, kExeArgs, hex_);
   // A #! script: filename is the script, the image is its interpreter.
   const std::string_view script = text_arg(event, "filename");
   if (text_arg(event, "interpreter").empty() || script.empty() || script.starts_with("/dev/fd/")) return;
   hash_file(event, open_script(event.task.pid, script, event.cwd.value_or("")), script, kScriptArgs, script_hex_);
+}
+
+// A hot binary: a stat (through /proc/PID/exe, else the path), no open.
+bool ExecHasher::from_cache(Event& event, uint64_t dev, uint64_t inode, std::string_view path) {
+  const auto cached = [&](const std::string& name) -> const Sha256Digest* {
+    struct stat status {};
+    if (::stat(name.c_str(), &status) != 0 || !S_ISREG(status.st_mode) || status.st_dev != dev ||
+        status.st_ino != inode)
+      return nullptr;
+    return cache_.find(file_key_of(status));
+  };
+  std::string_view source = "exe";
+  const Sha256Digest* digest = cached(fmt::format("/proc/{}/exe", event.task.pid));
+  if (!digest && path.starts_with('/')) {
+    digest = cached(std::string(path));
+    source = "path";
+  }
+  if (!digest) return false;
+  hex_ = sha256_hex(*digest);
+  event.args.add(kExeArgs.sha256, std::string_view(hex_));
+  event.args.add(kExeArgs.source, source);
+  return true;
 }
 
 void ExecHasher::hash_file(Event& event, RanFile file, std::string_view path, const HashArgNames& names,

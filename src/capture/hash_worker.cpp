@@ -1,9 +1,15 @@
 #include "tracer/capture/hash_worker.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace tracer {
+namespace {
+
+constexpr int kWorkerNice = 10;
+
+}  // namespace
 
 HashWorker::HashWorker(std::optional<CaptureStore> store, size_t max_queued)
     : store_(std::move(store)), max_queued_(max_queued), ready_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -44,6 +50,8 @@ void HashWorker::wait_idle(std::chrono::steady_clock::time_point deadline) {
 std::string HashWorker::capture_directory() const { return store_ ? store_->directory() : std::string(); }
 
 void HashWorker::run() {
+  // Reading a large file must not take the CPU from the ring buffer's reader.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice);
   std::unique_lock lock(mutex_);
   for (;;) {
     changed_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });

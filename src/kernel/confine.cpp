@@ -47,7 +47,8 @@ constexpr std::string_view kProbeSyscalls[] = {"perf_event_open"};
 
 constexpr int kProbeCapabilities[] = {CAP_SYS_ADMIN, kCapBpf, kCapPerfmon, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
-constexpr std::string_view kCaptureSyscalls[] = {"renameat2", "unlinkat"};
+// setpriority: the hashing thread lowers its own priority.
+constexpr std::string_view kCaptureSyscalls[] = {"renameat2", "unlinkat", "setpriority"};
 constexpr int kReadExecutableCapabilities[] = {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
 struct CapabilitySets {

@@ -86,6 +86,7 @@ class ExecHasher {
     std::string_view source;
     std::string_view file;  // "exe" or "script"
   };
+  bool from_cache(Event& event, uint64_t dev, uint64_t inode, std::string_view path);
   void hash_file(Event& event, RanFile file, std::string_view path, const HashArgNames& names, std::string& hex);
   Status emit_result(const HashResult& result, std::vector<Waiter>& waiters,
                      const std::function<Status(const Event&)>& emit);
