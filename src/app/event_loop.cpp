@@ -96,6 +96,24 @@ std::vector<OutputMetrics> output_counters(const Sink& sink) {
   return std::move(snapshot.outputs);
 }
 
+// Stop: no new records, then drain what the kernel already wrote.
+Status stop(TracerBpf& bpf, Sink& sink, RunTotals& totals, ExecHasher* hasher, const std::function<Status()>& consume) {
+  bpf.detach();
+  if (Status status = consume(); !status) return status;
+  if (hasher) {
+    // The hashes of the execs already written follow them, within a bound.
+    hasher->finish(Clock::now() + kHashStopDeadline);
+    if (Status status = consume(); !status) return status;
+  }
+  const LossCounts userspace = totals.losses;
+  totals.losses = bpf.read_kernel_losses();
+  totals.losses.keep_userspace_counts(userspace);
+  sink.note_stop(totals.events_emitted, totals.losses);
+  Status flushed = sink.flush();  // bounded in time, whatever the readers do
+  totals.outputs = output_counters(sink);
+  return flushed;
+}
+
 }  // namespace
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
@@ -174,21 +192,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     }
   }
 
-  // Stop: no new records, then drain what the kernel already wrote.
-  bpf.detach();
-  if (Status status = consume(); !status) return status;
-  if (hasher) {
-    // The hashes of the execs already written follow them, within a bound.
-    hasher->finish(Clock::now() + kHashStopDeadline);
-    if (Status status = consume(); !status) return status;
-  }
-  const LossCounts userspace = totals.losses;
-  totals.losses = bpf.read_kernel_losses();
-  totals.losses.keep_userspace_counts(userspace);
-  sink.note_stop(totals.events_emitted, totals.losses);
-  Status flushed = sink.flush();  // bounded in time, whatever the readers do
-  totals.outputs = output_counters(sink);
-  return flushed;
+  return stop(bpf, sink, totals, hasher, consume);
 }
 
 }  // namespace tracer
