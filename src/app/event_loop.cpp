@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "tracer/app/metrics_publisher.hpp"
+#include "tracer/capture/exec_hasher.hpp"
 #include "tracer/core/clock.hpp"
 #include "tracer/core/fd.hpp"
 
@@ -30,6 +31,7 @@ constexpr auto kClockRecalibration = std::chrono::seconds(10);
 // again: under a load the consumer cannot keep up with the ring buffer never
 // runs empty, and a stop must still be heard.
 constexpr uint64_t kMaxBatchRecords = 4096;
+constexpr auto kHashStopDeadline = std::chrono::seconds(5);
 
 struct RingBufferDeleter {
   void operator()(ring_buffer* buffer) const { ring_buffer__free(buffer); }
@@ -43,9 +45,19 @@ struct Consumer {
   Enricher& enricher;
   RunTotals& totals;
   const ExecutableHooks& executable_hooks;
+  ExecHasher* hasher;
   Status sink_status = ok_status();
   uint64_t batch_records = 0;
   bool batch_full = false;  // consuming stopped with records left
+
+  Status write(const Event& event) {
+    if (Status status = sink.write(event); !status) return status;
+    ++totals.events_emitted;
+    const uint16_t id = event.definition->id;
+    if (id >= totals.events_by_id.size()) totals.events_by_id.resize(size_t(id) + 1);
+    ++totals.events_by_id[id];
+    return ok_status();
+  }
 
   static int on_record(void* context, void* data, size_t size) {
     auto& self = *static_cast<Consumer*>(context);
@@ -79,17 +91,25 @@ struct Consumer {
     if (event->context_only) return 0;
     if (!self.filters.argument_filters.empty() && !passes_argument_filters(self.filters, *event)) return 0;
     self.enricher.enrich(*event);
-    if (Status status = self.sink.write(*event); !status) {
+    if (self.hasher) self.hasher->annotate(*event);
+    if (Status status = self.write(*event); !status) {
       self.sink_status = std::move(status);
       return -1;  // stop consuming; the loop reports the error
     }
-    ++self.totals.events_emitted;
-    const uint16_t id = event->definition->id;
-    if (id >= self.totals.events_by_id.size()) self.totals.events_by_id.resize(size_t(id) + 1);
-    ++self.totals.events_by_id[id];
     return 0;
   }
 };
+
+// The hash records the worker finished, and its counts for the loss report.
+Status emit_hashes(Consumer& consumer) {
+  ExecHasher* hasher = consumer.hasher;
+  if (!hasher) return ok_status();
+  Status status = hasher->emit_finished([&consumer](const Event& event) { return consumer.write(event); });
+  consumer.totals.losses.execs_not_hashed = hasher->counters().execs_not_hashed;
+  consumer.totals.losses.captures_over_limit = hasher->counters().captures_over_limit;
+  if (std::optional<std::string> notice = hasher->take_notice()) std::fprintf(stderr, "tracer: %s\n", notice->c_str());
+  return status;
+}
 
 std::vector<OutputMetrics> output_counters(const Sink& sink) {
   MetricsSnapshot snapshot;
@@ -97,12 +117,30 @@ std::vector<OutputMetrics> output_counters(const Sink& sink) {
   return std::move(snapshot.outputs);
 }
 
+// Stop: no new records, then drain what the kernel already wrote.
+Status stop(TracerBpf& bpf, Sink& sink, RunTotals& totals, ExecHasher* hasher, const std::function<Status()>& consume) {
+  bpf.detach();
+  if (Status status = consume(); !status) return status;
+  if (hasher) {
+    // The hashes of the execs already written follow them, within a bound.
+    hasher->finish(Clock::now() + kHashStopDeadline);
+    if (Status status = consume(); !status) return status;
+  }
+  const LossCounts userspace = totals.losses;
+  totals.losses = bpf.read_kernel_losses();
+  totals.losses.keep_userspace_counts(userspace);
+  sink.note_stop(totals.events_emitted, totals.losses);
+  Status flushed = sink.flush();  // bounded in time, whatever the readers do
+  totals.outputs = output_counters(sink);
+  return flushed;
+}
+
 }  // namespace
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
-                      const ExecutableHooks& executable_hooks, MetricsPublisher* metrics) {
-  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks};
+                      const ExecutableHooks& executable_hooks, MetricsPublisher* metrics, ExecHasher* hasher) {
+  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks, hasher};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
   if (!ring) return errno_error("cannot map the ring buffer");
@@ -111,7 +149,8 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   if (!signal_fd) return signal_fd.take_error();
   UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd) return errno_error("cannot set up the event loop");
-  for (int fd : {signal_fd->get(), ring_buffer__epoll_fd(ring.get())}) {
+  for (int fd : {signal_fd->get(), ring_buffer__epoll_fd(ring.get()), hasher ? hasher->ready_fd() : -1}) {
+    if (fd < 0) continue;
     epoll_event interest{};
     interest.events = EPOLLIN;
     interest.data.fd = fd;
@@ -129,6 +168,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
       return errno_error("reading the ring buffer");
     busy = consumer.batch_records > 0;
     if (!consumer.sink_status) return std::move(consumer.sink_status);
+    if (Status status = emit_hashes(consumer); !status) return status;
     Status status = sink.end_of_batch();
     busy = busy || sink.holds_lines();
     return status;
@@ -140,10 +180,10 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   auto next_calibration = Clock::now() + kClockRecalibration;
   bool stopping = false;
   while (!stopping) {
-    epoll_event ready[2];
+    epoll_event ready[3];
     // Records left in the ring buffer may not wake epoll again: no wait then.
     const int timeout_ms = consumer.batch_full ? 0 : busy ? kBusyPollMs : kIdlePollMs;
-    const int count = epoll_wait(epoll_fd.get(), ready, 2, timeout_ms);
+    const int count = epoll_wait(epoll_fd.get(), ready, 3, timeout_ms);
     if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
     for (int i = 0; i < count; ++i) {
       if (ready[i].data.fd != signal_fd->get()) continue;
@@ -162,9 +202,9 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     const auto now = Clock::now();
     if (now >= next_loss_report) {
       next_loss_report = now + kLossReportInterval;
-      const uint64_t undecodable = totals.losses.undecodable;
+      const LossCounts userspace = totals.losses;
       totals.losses = bpf.read_kernel_losses();
-      totals.losses.undecodable = undecodable;
+      totals.losses.keep_userspace_counts(userspace);
       sink.note_losses(totals.losses);
       if (!(totals.losses == reported)) {
         std::fprintf(stderr, "tracer: %s\n", describe_losses(totals.losses).c_str());
@@ -183,18 +223,14 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     }
   }
 
-  // Stop: no new records, then drain what the kernel already wrote.
-  bpf.detach();
-  do {
-    if (Status status = consume(); !status) return status;
-  } while (consumer.batch_full);  // all of it: nothing new comes after detach
-  const uint64_t undecodable = totals.losses.undecodable;
-  totals.losses = bpf.read_kernel_losses();
-  totals.losses.undecodable = undecodable;
-  sink.note_stop(totals.events_emitted, totals.losses);
-  Status flushed = sink.flush();  // bounded in time, whatever the readers do
-  totals.outputs = output_counters(sink);
-  return flushed;
+  // All of it at the stop: nothing new comes after detach.
+  const auto drain = [&]() -> Status {
+    do {
+      if (Status status = consume(); !status) return status;
+    } while (consumer.batch_full);
+    return ok_status();
+  };
+  return stop(bpf, sink, totals, hasher, drain);
 }
 
 }  // namespace tracer

@@ -72,6 +72,8 @@ void MetricsPublisher::publish(const RunTotals& totals) {
     (cause.whole_record ? snapshot.lost : snapshot.incomplete)
         .push_back({std::string(cause.label), totals.losses.kernel[cause.cause]});
   snapshot.lost.push_back({"undecodable", totals.losses.undecodable});
+  for (const UserspaceLossCause& cause : userspace_loss_causes())
+    snapshot.incomplete.push_back({std::string(cause.label), totals.losses.*cause.count});
   snapshot.ring_buffer_size_bytes = sources_.ring_buffer_bytes;
   snapshot.ring_buffer_used_bytes = ring_buffer_used();
   if (sources_.process_table_entries) snapshot.process_table_entries = sources_.process_table_entries();

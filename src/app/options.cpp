@@ -370,6 +370,8 @@ struct CommandLineExtras {
   std::string audit_sync;  // always|MS
   std::string metrics;     // ADDR:PORT
   NatsFlags nats;
+  std::vector<std::string> captures;  // --capture SPEC
+  std::string capture_limit;          // --capture-limit BYTES
 };
 
 Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
@@ -457,6 +459,27 @@ void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extra
                  "free one)")
       ->type_name("ADDR:PORT");
   add_nats_options(app, extras.nats);
+}
+
+void add_capture_options(CLI::App& app, Options& options, CommandLineExtras& extras) {
+  app.add_flag("--exec-hash", options.capture.exec_hash,
+               "sha256 of the file each successful exec ran, on its record (or in an exec_hash record after it)");
+  app.add_option("--capture", extras.captures,
+                 "exec: save each executed binary once per content as DIR/exec/<sha256> (implies --exec-hash); "
+                 "exec:DIR, dir:DIR: the directory (default " +
+                     std::string(kDefaultCaptureDirectory) + ")")
+      ->type_name("SPEC");
+  app.add_option("--capture-limit", extras.capture_limit, "Bytes saved by --capture in all (default 1G); then none")
+      ->type_name("BYTES");
+}
+
+Status apply_capture_options(const CommandLineExtras& extras, Options& options) {
+  if (Status status = apply_capture_specs(extras.captures, options.capture); !status) return status;
+  if (extras.capture_limit.empty()) return ok_status();
+  Result<uint64_t> limit = parse_byte_count(extras.capture_limit, "--capture-limit");
+  if (!limit) return limit.take_error();
+  options.capture.limit_bytes = *limit;
+  return ok_status();
 }
 
 CLI::App* add_verify_command(CLI::App& app, Options& options) {
@@ -598,6 +621,7 @@ Status complete_trace_options(const CLI::App& app, Options& options, CommandLine
   if (Status status = apply_audit_sync(extras.audit_sync, options); !status) return status;
   if (Status status = apply_metrics_address(extras.metrics, options); !status) return status;
   if (Status status = apply_nats_flags(extras.nats, options.nats); !status) return status;
+  if (Status status = apply_capture_options(extras, options); !status) return status;
   if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
   if (extras.list && extras.check) return usage_error("--list and --check cannot be combined");
   if (extras.list) options.command = Command::list;
@@ -619,6 +643,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   CLI::App app{"tracer: exec and syscall tracer (CO-RE eBPF)", "tracer"};
   app.set_version_flag("--version", std::string("tracer ") + TRACER_VERSION);
   add_trace_options(app, options, extras);
+  add_capture_options(app, options, extras);
   CLI::App* verify = add_verify_command(app, options);
   ViewCommands views;
   add_replay_command(app, options, extras, views);

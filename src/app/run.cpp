@@ -13,6 +13,7 @@
 #include "tracer/app/event_loop.hpp"
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/app/service_notify.hpp"
+#include "tracer/capture/exec_hasher.hpp"
 #include "tracer/core/escape.hpp"
 #include "tracer/kernel/bpf_program.hpp"
 #include "tracer/kernel/confine.hpp"
@@ -141,7 +142,8 @@ Result<AttachedRun> attach_and_assess(TracerBpf& bpf, const Options& options, co
 void confine(const TracePlan& plan, const Options& options) {
   const RunNeeds needs{.attaches_probes = plan.bash_readline_slot.has_value(),
                        .connects = !options.syslog_outputs.empty(),
-                       .publishes = options.nats.has_value()};
+                       .publishes = options.nats.has_value(),
+                       .reads_executables = options.capture.exec_hash};
   if (Status status = confine_run(needs); !status)
     std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", terminal_safe(status.error().message).c_str());
 }
@@ -187,6 +189,14 @@ ExecutableHooks watch_hooks(BashWatcher* watcher) {
   return hooks;
 }
 
+// --capture exec: its directory, created before the run is confined.
+Result<std::optional<CaptureStore>> open_capture_store(const CaptureOptions& capture) {
+  if (!capture.capture_exec) return std::optional<CaptureStore>();
+  Result<CaptureStore> store = CaptureStore::open(capture.directory, capture.limit_bytes);
+  if (!store) return store.take_error();
+  return std::optional<CaptureStore>(std::move(*store));
+}
+
 // --metrics: the socket listens before the run is confined (a port below
 // 1024 needs a capability); the server answers from before the readiness
 // line, so that a scraper that waits for readiness finds it.
@@ -221,7 +231,15 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   decode_options.max_args = options.max_args;
   decode_options.syscalls = &signatures;
   decode_options.user_functions = options.user_functions.get();
+  Result<std::optional<CaptureStore>> capture_store = open_capture_store(options.capture);
+  if (!capture_store) return capture_store.take_error();
   confine(plan, options);
+  // The hasher's thread starts confined, as does the metrics server's.
+  std::unique_ptr<ExecHasher> hasher;
+  if (options.capture.exec_hash)
+    hasher = std::make_unique<ExecHasher>(
+        ExecHashSettings{.capture = options.capture.capture_exec, .capture_limit_bytes = options.capture.limit_bytes},
+        std::move(*capture_store));
   // Its thread starts confined: no capability, the seccomp filter.
   if (*metrics_server)
     if (Status status = (*metrics_server)->serve(); !status) return status;
@@ -230,8 +248,9 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   notify_ready("tracing " + attached.traced_events);
 
   RunTotals totals;
-  Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
-                                 watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr);
+  Status status =
+      run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
+                     watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr, hasher.get());
   notify_stopping();
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),

@@ -34,7 +34,17 @@ constexpr std::array kDefinitions{
                     kExitArgs},
 };
 
+constexpr std::string_view kExecHashArgs[] = {"path", "file", "sha256", "sha256_source", "size", "sha256_error"};
+constexpr std::string_view kExecCaptureArgs[] = {"path", "sha256", "size", "capture", "existing"};
+constexpr EventDefinition kExecHash{
+    kExecHashEventId, "exec_hash", "userspace: the executable read after its exec", false, true, kExecHashArgs};
+constexpr EventDefinition kExecCapture{kExecCaptureEventId, "exec_capture", "userspace: --capture exec", false, true,
+                                       kExecCaptureArgs};
+
 }  // namespace
+
+const EventDefinition& exec_hash_definition() { return kExecHash; }
+const EventDefinition& exec_capture_definition() { return kExecCapture; }
 
 std::span<const EventDefinition> event_definitions() { return kDefinitions; }
 
@@ -48,6 +58,8 @@ const EventDefinition* find_event(std::string_view name) {
 const EventDefinition* event_by_id(uint16_t id) {
   for (const EventDefinition& definition : kDefinitions)
     if (definition.id == id) return &definition;
+  if (id == kExecHashEventId) return &kExecHash;
+  if (id == kExecCaptureEventId) return &kExecCapture;
   if (std::optional<uint16_t> number = syscall_of_event(id)) return syscall_event(*number);
   return nullptr;
 }

@@ -57,6 +57,10 @@ constexpr std::string_view kPublishSyscalls[] = {"connect",  "getsockopt", "getp
 
 constexpr int kProbeCapabilities[] = {CAP_SYS_ADMIN, kCapBpf, kCapPerfmon, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
 
+// setpriority: the hashing thread lowers its own priority.
+constexpr std::string_view kCaptureSyscalls[] = {"renameat2", "unlinkat", "setpriority"};
+constexpr int kReadExecutableCapabilities[] = {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
+
 struct CapabilitySets {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
@@ -105,6 +109,9 @@ uint64_t kept_capabilities(const RunNeeds& needs) {
   if (needs.attaches_probes)
     for (int capability : kProbeCapabilities)
       if (has_capability(capability)) kept |= uint64_t{1} << capability;
+  if (needs.reads_executables)
+    for (int capability : kReadExecutableCapabilities)
+      if (has_capability(capability)) kept |= uint64_t{1} << capability;
   return kept;
 }
 
@@ -113,7 +120,8 @@ std::vector<std::string_view> allowed_syscalls(const RunNeeds& needs) {
   if (needs.attaches_probes) names.insert(names.end(), std::begin(kProbeSyscalls), std::end(kProbeSyscalls));
   if (needs.connects) names.insert(names.end(), std::begin(kConnectSyscalls), std::end(kConnectSyscalls));
   if (needs.publishes) names.insert(names.end(), std::begin(kPublishSyscalls), std::end(kPublishSyscalls));
-  std::sort(names.begin(), names.end());  // syslog and NATS share some
+  if (needs.reads_executables) names.insert(names.end(), std::begin(kCaptureSyscalls), std::end(kCaptureSyscalls));
+  std::sort(names.begin(), names.end());  // syslog, NATS and capture share some
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }

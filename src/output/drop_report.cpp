@@ -24,6 +24,11 @@ constexpr LossCause kCauses[] = {
 };
 static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause is named");
 
+constexpr UserspaceLossCause kUserspaceCauses[] = {
+    {"exec not hashed", "exec_not_hashed", &LossCounts::execs_not_hashed},
+    {"capture limit reached", "capture_limit", &LossCounts::captures_over_limit},
+};
+
 constexpr OutputLossCause kOutputCauses[] = {
     {"output write error", "output_write_error", &OutputMetrics::records_lost},
     {"output stalled", "output_stalled", &OutputMetrics::records_stalled},
@@ -51,6 +56,13 @@ std::string list_causes(const LossCounts& counts, bool whole_record) {
 std::span<const LossCause> loss_causes() { return kCauses; }
 
 std::span<const OutputLossCause> output_loss_causes() { return kOutputCauses; }
+
+std::span<const UserspaceLossCause> userspace_loss_causes() { return kUserspaceCauses; }
+
+void LossCounts::keep_userspace_counts(const LossCounts& from) {
+  undecodable = from.undecodable;
+  for (const UserspaceLossCause& cause : kUserspaceCauses) this->*cause.count = from.*cause.count;
+}
 
 std::string describe_output_losses(std::span<const OutputMetrics> outputs) {
   std::string out;
@@ -91,6 +103,11 @@ std::string describe_losses(const LossCounts& counts) {
     if (!out.empty()) out += "; ";
     fmt::format_to(std::back_inserter(out), "{} records incomplete ({})", partial, list_causes(counts, false));
   }
+  for (const UserspaceLossCause& cause : kUserspaceCauses)
+    if (const uint64_t count = counts.*cause.count) {
+      if (!out.empty()) out += "; ";
+      fmt::format_to(std::back_inserter(out), "{}: {}", cause.name, count);
+    }
   return out;
 }
 

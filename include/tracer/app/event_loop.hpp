@@ -27,6 +27,7 @@ struct RunTotals {
 };
 
 class MetricsPublisher;
+class ExecHasher;
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.
@@ -37,12 +38,16 @@ class MetricsPublisher;
 // first time (BpfSettings::watch_executables);
 // admit_unverified judges events whose executable is not judged yet
 // (Event::unverified_executable): false drops the event.
+// hasher (--exec-hash): annotates exec records on their way to the sink; its
+// follow-up records are written as the worker finishes them, and at the stop
+// (within a bound) before the summary.
 struct ExecutableHooks {
   std::function<void(const tracer_executable_record&)> on_new_executable;
   std::function<bool(const Event&)> admit_unverified;
 };
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
-                      const ExecutableHooks& executable_hooks = {}, MetricsPublisher* metrics = nullptr);
+                      const ExecutableHooks& executable_hooks = {}, MetricsPublisher* metrics = nullptr,
+                      ExecHasher* hasher = nullptr);
 
 }  // namespace tracer

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tracer/capture/capture_options.hpp"
 #include "tracer/core/result.hpp"
 #include "tracer/filter/filter.hpp"
 #include "tracer/output/metrics.hpp"
@@ -88,6 +89,8 @@ struct Options {
   // The exec_id boot tag the outputs write; unset: this boot's (replay sets
   // the log's).
   std::optional<std::string> boot_tag;
+  // --exec-hash, --capture, --capture-limit.
+  CaptureOptions capture;
 };
 
 // argv as main() received it. The Error's message is the one line to print;

@@ -24,3 +24,16 @@ const EventDefinition* find_event(std::string_view name);
 const EventDefinition* event_by_id(uint16_t id);
 
 }  // namespace tracer
+
+namespace tracer {
+
+// Records the tracer makes itself, after the exec they are about (same
+// exec_id): the hash of an executable read after its exec record went out,
+// and the index entry of a saved capture. Not kernel events: no filter names
+// them, event_by_id finds them (metrics).
+inline constexpr uint16_t kExecHashEventId = 900;
+inline constexpr uint16_t kExecCaptureEventId = 901;
+const EventDefinition& exec_hash_definition();
+const EventDefinition& exec_capture_definition();
+
+}  // namespace tracer

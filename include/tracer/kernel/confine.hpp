@@ -27,6 +27,10 @@ struct RunNeeds {
   // --output nats: libnats' threads connect (and reconnect, maybe resolving
   // a name), the spool removes what was acknowledged.
   bool publishes = false;
+  // --exec-hash and --capture read the executables that ran: CAP_SYS_PTRACE
+  // (/proc/PID/exe of other users) and CAP_DAC_READ_SEARCH (their files);
+  // a capture is renamed into place and a failed one removed.
+  bool reads_executables = false;
 };
 
 // The capabilities kept (bit per CAP_*), of those held now.

@@ -16,9 +16,15 @@ namespace tracer {
 struct LossCounts {
   std::array<uint64_t, TRACER_DROP_CAUSE_COUNT> kernel{};  // enum tracer_drop_cause
   uint64_t undecodable = 0;                                // records userspace rejected
+  // --exec-hash, --capture: exec records sent without their file's hash (the
+  // file could not be opened or read), and executables not saved because
+  // --capture-limit was reached. The records went out: not records lost.
+  uint64_t execs_not_hashed = 0;
+  uint64_t captures_over_limit = 0;
 
-  uint64_t records_lost() const;     // whole records that never reached a sink
-  uint64_t records_partial() const;  // records emitted with a part missing (flagged)
+  uint64_t records_lost() const;                       // whole records that never reached a sink
+  uint64_t records_partial() const;                    // records emitted with a part missing (flagged)
+  void keep_userspace_counts(const LossCounts& from);  // after a fresh read of the kernel's
   bool operator==(const LossCounts&) const = default;
 };
 
@@ -45,6 +51,15 @@ std::span<const OutputLossCause> output_loss_causes();
 // "stdout: 7 written, 5 lost (output stalled: 5)", "; "-separated, for each
 // output that lost records; empty when none did.
 std::string describe_output_losses(std::span<const OutputMetrics> outputs);
+
+// The userspace causes of incomplete records, beside the kernel's: metric
+// labels and names.
+struct UserspaceLossCause {
+  std::string_view name;   // "exec not hashed"
+  std::string_view label;  // "exec_not_hashed"
+  uint64_t LossCounts::*count;
+};
+std::span<const UserspaceLossCause> userspace_loss_causes();
 
 // "lost 3 records (ring buffer full: 3)"; empty when nothing was lost.
 std::string describe_losses(const LossCounts& counts);

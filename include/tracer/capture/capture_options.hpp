@@ -1,0 +1,28 @@
+#pragma once
+// --exec-hash, --capture SPEC and --capture-limit BYTES, as parsed.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracer/core/result.hpp"
+
+namespace tracer {
+
+inline constexpr std::string_view kDefaultCaptureDirectory = "/var/lib/tracer/capture";
+
+struct CaptureOptions {
+  bool exec_hash = false;     // sha256 on successful exec records (--capture exec implies it)
+  bool capture_exec = false;  // save each executed binary once per content
+  std::string directory{kDefaultCaptureDirectory};
+  uint64_t limit_bytes = uint64_t{1} << 30;
+  bool operator==(const CaptureOptions&) const = default;
+};
+
+// Applies every --capture SPEC: exec, exec:DIR (exec, into DIR), dir:DIR.
+Status apply_capture_specs(const std::vector<std::string>& specs, CaptureOptions& options);
+// "1048576", "512K", "100M", "2G" (powers of 1024).
+Result<uint64_t> parse_byte_count(std::string_view text, std::string_view option);
+
+}  // namespace tracer

@@ -1,0 +1,266 @@
+// End-to-end: --exec-hash and --capture exec. The sha256 on exec records (or
+// in the exec_hash record that follows one), the files saved once per
+// content, fileless execs, the limit, and a binary replaced after its exec.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "exec_helpers.hpp"
+#include "tracer_process.hpp"
+
+namespace tracer::e2e {
+namespace {
+
+// Only what the test's own children run: other work on the machine adds
+// nothing to hash.
+const std::vector<std::string> kOwnChildren = {"--output", "json", "--trace", "comm=tracer_e2e_te*"};
+
+std::string sha256sum(const std::string& path) {
+  std::string command = "sha256sum '" + path + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {};
+  char line[256] = {};
+  const bool read = std::fgets(line, sizeof(line), pipe) != nullptr;
+  pclose(pipe);
+  return read ? std::string(line, 64) : std::string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string copy_binary(TempDir& dir, const std::string& from, const std::string& name) {
+  return dir.write_file(name, read_file(from), 0755);
+}
+
+// The sha256 the tracer gave the exec of this record: on the record itself,
+// or in the exec_hash record with its exec_id. Sets source. file: "exe", or
+// "script" for a #! script's own bytes (fields prefixed script_).
+std::string exec_sha256(TracerProcess& tracer, const Json& exec, std::string& source, const std::string& file = "exe") {
+  const std::string prefix = file == "exe" ? "" : "script_";
+  if (exec["args"].contains(prefix + "sha256")) {
+    source = exec["args"].value(prefix + "sha256_source", "");
+    return exec["args"][prefix + "sha256"];
+  }
+  EXPECT_EQ(exec["args"].value(prefix + "sha256_pending", false), true) << exec.dump();
+  const Json hash = expect_record(
+      tracer,
+      [&](const Json& record) {
+        return record["event"] == "exec_hash" && record["exec_id"] == exec["exec_id"] && record["args"]["file"] == file;
+      },
+      "the exec_hash record of " + exec["exec_id"].get<std::string>());
+  source = hash["args"].value("sha256_source", "");
+  return hash["args"].value("sha256", "");
+}
+
+std::function<bool(const Json&)> capture_of(const std::string& sha256) {
+  return
+      [sha256](const Json& record) { return record["event"] == "exec_capture" && record["args"]["sha256"] == sha256; };
+}
+
+// A child that runs `sh -c 'echo ready; read line'` (or that file as a memfd,
+// or a copy) and stays until released: its /proc/PID/exe stays open to read.
+class LiveShell {
+ public:
+  // exec_fd >= 0: execveat(exec_fd, "", AT_EMPTY_PATH); else execve(path).
+  LiveShell(const std::string& path, int exec_fd, const std::string& marker) {
+    int to_child[2], from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(to_child[0], STDIN_FILENO);
+      dup2(from_child[1], STDOUT_FILENO);
+      const char* argv[] = {"sh", "-c", "echo ready; read line", marker.c_str(), nullptr};
+      if (exec_fd >= 0)
+        syscall(SYS_execveat, exec_fd, "", argv, environ, AT_EMPTY_PATH);
+      else
+        execv(path.c_str(), const_cast<char**>(argv));
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    release_fd_ = to_child[1];
+    char ready[6] = {};
+    ready_ = read(from_child[0], ready, sizeof(ready)) == 6;
+    close(from_child[0]);
+  }
+  ~LiveShell() {
+    if (release_fd_ >= 0) close(release_fd_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  bool ready() const { return ready_; }
+
+ private:
+  pid_t pid_ = -1;
+  int release_fd_ = -1;
+  bool ready_ = false;
+};
+
+class CaptureTest : public ::testing::Test {
+ protected:
+  void SetUp() override { TRACER_E2E_REQUIRE_ROOT(); }
+  std::string capture_dir() const { return dir_.path() + "/capture"; }
+  void start(std::vector<std::string> extra) {
+    std::vector<std::string> args = kOwnChildren;
+    args.insert(args.end(), extra.begin(), extra.end());
+    tracer_ = start_tracer(args);
+    ASSERT_TRUE(tracer_);
+  }
+  Json exec_record(const std::string& marker) {
+    return expect_record(*tracer_, has_marker(marker), "the exec with " + marker);
+  }
+  TempDir dir_;
+  std::unique_ptr<TracerProcess> tracer_;
+};
+
+TEST_F(CaptureTest, CopiedBinaryIsCapturedOnceWithTheSha256OfItsBytes) {
+  const std::string binary = copy_binary(dir_, "/bin/true", "copied-true");
+  const std::string expected = sha256sum(binary);
+  ASSERT_EQ(expected.size(), 64u);
+  start({"--capture", "exec:" + capture_dir()});
+  const std::string marker = unique_marker("capture");
+  run_execve(binary, {binary, marker});
+  const Json exec = exec_record(marker);
+  std::string source;
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source), expected);
+  EXPECT_TRUE(source == "exe" || source == "path") << source;
+
+  const Json capture = expect_record(*tracer_, capture_of(expected), "the exec_capture record");
+  EXPECT_EQ(capture["exec_id"], exec["exec_id"]);
+  EXPECT_EQ(capture["args"]["path"], binary);
+  EXPECT_EQ(capture["args"]["size"], std::filesystem::file_size(binary));
+  EXPECT_EQ(capture["args"]["existing"], false);
+  const std::string saved = capture_dir() + "/exec/" + expected;
+  EXPECT_EQ(capture["args"]["capture"], saved);
+  EXPECT_EQ(sha256sum(saved), expected);
+  struct stat file {
+  }, directory{};
+  ASSERT_EQ(stat(saved.c_str(), &file), 0);
+  ASSERT_EQ(stat(capture_dir().c_str(), &directory), 0);
+  EXPECT_EQ(file.st_mode & 0777, 0600u);
+  EXPECT_EQ(directory.st_mode & 0777, 0700u);
+}
+
+TEST_F(CaptureTest, HundredRunsOfOneBinaryGiveOneCaptureAndOneHash) {
+  const std::string binary = copy_binary(dir_, "/bin/true", "hot-true");
+  const std::string expected = sha256sum(binary);
+  start({"--capture", "exec:" + capture_dir()});
+  std::vector<std::string> markers;
+  for (int run = 0; run < 100; ++run) {
+    markers.push_back(unique_marker("hot"));
+    run_execve(binary, {binary, markers.back()});
+  }
+  ASSERT_TRUE(tracer_->wait_for_json(has_marker(markers.back())));
+  EXPECT_EQ(tracer_->stop(SIGINT), 0);
+  size_t captures = 0, hashed = 0;
+  for (const Json& record : tracer_->json_lines()) {
+    if (capture_of(expected)(record)) ++captures;
+    if (record["args"].value("sha256", "") == expected && record["event"] != "exec_capture") ++hashed;
+  }
+  EXPECT_EQ(captures, 1u);
+  // Each exec carries the hash, or is followed by it.
+  EXPECT_EQ(hashed, 100u);
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(capture_dir() + "/exec"))
+    if (entry.path().filename() == expected) ++files;
+  EXPECT_EQ(files, 1u);
+}
+
+TEST_F(CaptureTest, MemfdExecIsCapturedFromProcExe) {
+  start({"--capture", "exec:" + capture_dir()});
+  const int memory_file = memfd_create("tracer-e2e-capture", MFD_CLOEXEC);
+  ASSERT_GE(memory_file, 0);
+  const std::string content = read_file("/bin/sh");
+  ASSERT_EQ(write(memory_file, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  const std::string expected = sha256sum("/bin/sh");
+  const std::string marker = unique_marker("memfd-capture");
+  LiveShell shell("", memory_file, marker);
+  ASSERT_TRUE(shell.ready());
+  const Json exec = exec_record(marker);
+  EXPECT_NE(exec["flags"].dump().find("fileless"), std::string::npos) << exec.dump();
+  std::string source;
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source), expected);
+  EXPECT_EQ(source, "exe");
+  const Json capture = expect_record(*tracer_, capture_of(expected), "the memfd's exec_capture record");
+  EXPECT_EQ(read_file(capture_dir() + "/exec/" + expected), content);
+  close(memory_file);
+}
+
+TEST_F(CaptureTest, BinaryReplacedAfterItsExecIsHashedAsTheBytesThatRan) {
+  const std::string binary = copy_binary(dir_, "/bin/sh", "replaced-sh");
+  const std::string expected = sha256sum(binary);
+  start({"--exec-hash"});
+  const std::string marker = unique_marker("replaced");
+  LiveShell shell(binary, -1, marker);
+  ASSERT_TRUE(shell.ready());
+  // The path now holds other bytes; the process still runs the old ones.
+  const std::string replacement = dir_.write_file("replacement", "#!/bin/sh\nexit 3\n", 0755);
+  ASSERT_EQ(rename(replacement.c_str(), binary.c_str()), 0);
+  const Json exec = exec_record(marker);
+  std::string source;
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source), expected);
+  EXPECT_EQ(source, "exe");
+}
+
+TEST_F(CaptureTest, ScriptIsHashedBesideItsInterpreter) {
+  const std::string script = dir_.write_file("hashed.sh", "#!/bin/sh\n# " + unique_marker("body") + "\nexit 0\n", 0755);
+  start({"--exec-hash"});
+  const std::string marker = unique_marker("script-hash");
+  run_execve(script, {script, marker});
+  const Json exec = exec_record(marker);
+  std::string source;
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source, "script"), sha256sum(script));
+  EXPECT_EQ(source, "path");
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source), sha256sum(std::filesystem::canonical("/bin/sh")));
+}
+
+TEST_F(CaptureTest, CaptureLimitStopsSavingButNotTracing) {
+  const std::string binary = copy_binary(dir_, "/bin/true", "limited-true");
+  const std::string expected = sha256sum(binary);
+  start({"--capture", "exec", "--capture", "dir:" + capture_dir(), "--capture-limit", "1000"});
+  const std::string marker = unique_marker("limit");
+  run_execve(binary, {binary, marker});
+  const Json exec = exec_record(marker);
+  std::string source;
+  EXPECT_EQ(exec_sha256(*tracer_, exec, source), expected);
+  EXPECT_TRUE(tracer_->err().wait_for(
+      [](const std::string& line) {
+        return line == "tracer: capture limit of 1000 bytes reached: executables are no longer saved (tracing goes on)";
+      },
+      20s));
+  // Tracing goes on.
+  const std::string after = unique_marker("after-limit");
+  run_execve("/bin/true", {"/bin/true", after});
+  exec_record(after);
+  EXPECT_EQ(tracer_->stop(SIGINT), 0);
+  for (const Json& record : tracer_->json_lines()) EXPECT_NE(record["event"], "exec_capture") << record.dump();
+  EXPECT_FALSE(std::filesystem::exists(capture_dir() + "/exec/" + expected));
+  // Every file read after the limit (the copy, /bin/true, and whatever else
+  // the test's children ran) is counted.
+  std::set<std::string> read_files;  // one count per file read, however many execs waited for it
+  for (const Json& record : tracer_->json_lines())
+    if (record["event"] == "exec_hash" && record["args"].contains("sha256")) read_files.insert(record["args"]["path"]);
+  const size_t not_saved = read_files.size();
+  EXPECT_GE(not_saved, 2u);
+  EXPECT_NE(tracer_->err().text().find("capture limit reached: " + std::to_string(not_saved)), std::string::npos)
+      << tracer_->err().text();
+}
+
+TEST_F(CaptureTest, UnknownCaptureKindIsAUsageError) {
+  const Completed run = run_tracer_to_completion({"--capture", "bogus"});
+  EXPECT_EQ(WEXITSTATUS(run.status), 2) << run.err;
+  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR or dir:DIR"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace tracer::e2e
