@@ -42,16 +42,9 @@ class FilterTest : public ::testing::Test {
     EXPECT_TRUE(record) << "pid " << pid << " not reported; stderr:\n" << tracer_->err().text();
     return record.value_or(Json::object());
   }
-  Json expect_reported(const std::string& marker) {
-    std::optional<Json> record = tracer_->wait_for_json(has_marker(marker));
-    EXPECT_TRUE(record) << marker << " not reported; stderr:\n" << tracer_->err().text();
-    return record.value_or(Json::object());
-  }
+  Json expect_reported(const std::string& marker) { return expect_marker_reported(*tracer_, marker); }
   // Call after expect_reported of an exec made later than the control.
-  void expect_not_reported(const std::string& marker) {
-    for (const Json& record : tracer_->json_lines())
-      EXPECT_FALSE(has_marker(marker)(record)) << marker << " was reported: " << record.dump();
-  }
+  void expect_not_reported(const std::string& marker) { expect_marker_not_reported(*tracer_, marker); }
   std::unique_ptr<TracerProcess> tracer_;
 };
 

@@ -97,15 +97,8 @@ class IdentityTest : public ::testing::Test {
     tracer_ = TracerProcess::start(args, why);
     ASSERT_TRUE(tracer_) << why;
   }
-  Json expect_reported(const std::string& marker) {
-    std::optional<Json> record = tracer_->wait_for_json(has_marker(marker));
-    EXPECT_TRUE(record) << marker << " not reported; stderr:\n" << tracer_->err().text();
-    return record.value_or(Json::object());
-  }
-  void expect_not_reported(const std::string& marker) {
-    for (const Json& record : tracer_->json_lines())
-      EXPECT_FALSE(has_marker(marker)(record)) << marker << " was reported: " << record.dump();
-  }
+  Json expect_reported(const std::string& marker) { return expect_marker_reported(*tracer_, marker); }
+  void expect_not_reported(const std::string& marker) { expect_marker_not_reported(*tracer_, marker); }
   std::unique_ptr<TracerProcess> tracer_;
 };
 
@@ -129,7 +122,7 @@ class SetuidEnv {
 
 TEST_F(IdentityTest, SetuidCallerHasEffectiveRootAndRealUid) {
   SetuidEnv env;
-  start({"euid=0", "uid=65534"});
+  ASSERT_NO_FATAL_FAILURE(start({"euid=0", "uid=65534"}));
   const std::string control = unique_marker("nobody-plain"), match = unique_marker("nobody-setuid");
   run_planned({.uid = kNobody}, {"true", control});
   run_planned({.uid = kNobody, .path = env.path()}, {"env", "/bin/true", match});
@@ -144,7 +137,7 @@ TEST_F(IdentityTest, SetuidCallerHasEffectiveRootAndRealUid) {
 TEST_F(IdentityTest, LoginUidAndAuditSessionAreReportedAndFiltered) {
   const uint32_t own_auid = own_number("/proc/self/loginuid");
   ASSERT_NE(own_auid, 4242u) << "the test's own login uid must differ from the one it sets";
-  start({"auid=4242"});
+  ASSERT_NO_FATAL_FAILURE(start({"auid=4242"}));
   const std::string control = unique_marker("own-auid"), match = unique_marker("auid-4242");
   int report[2];
   ASSERT_EQ(pipe(report), 0);
@@ -161,7 +154,7 @@ TEST_F(IdentityTest, LoginUidAndAuditSessionAreReportedAndFiltered) {
 }
 
 TEST_F(IdentityTest, UnsetLoginUidIsNull) {
-  start({});
+  ASSERT_NO_FATAL_FAILURE(start({}));
   const std::string marker = unique_marker("own-auid");
   run_planned({}, {"true", marker});
   const Json record = expect_reported(marker);
@@ -197,7 +190,7 @@ class Pty {
 TEST_F(IdentityTest, ControllingTtyAndSessionLeader) {
   Pty pty;
   ASSERT_TRUE(pty.name().starts_with("pts/")) << pty.name();
-  start({"tty=" + pty.name()});
+  ASSERT_NO_FATAL_FAILURE(start({"tty=" + pty.name()}));
   const std::string control = unique_marker("no-tty"), match = unique_marker("on-pty");
   run_planned({.setup = Setup::new_session}, {"true", control});
   const pid_t leader = run_planned({.setup = Setup::controlling_tty, .tty_fd = pty.slave()}, {"true", match});
@@ -209,7 +202,7 @@ TEST_F(IdentityTest, ControllingTtyAndSessionLeader) {
 
 TEST_F(IdentityTest, TtyNoneSelectsTasksWithoutATerminal) {
   Pty pty;
-  start({"tty=none"});
+  ASSERT_NO_FATAL_FAILURE(start({"tty=none"}));
   const std::string control = unique_marker("on-pty"), match = unique_marker("no-tty");
   run_planned({.setup = Setup::controlling_tty, .tty_fd = pty.slave()}, {"true", control});
   const pid_t leader = run_planned({.setup = Setup::new_session}, {"true", match});
@@ -222,7 +215,7 @@ TEST_F(IdentityTest, TtyNoneSelectsTasksWithoutATerminal) {
 // The exec reads the nodename of its new UTS namespace; the exit of the same
 // process, which reads no string, is named from it.
 TEST_F(IdentityTest, HostIsTheUtsNodename) {
-  start({}, "event=execve,sched_process_exit");
+  ASSERT_NO_FATAL_FAILURE(start({}, "event=execve,sched_process_exit"));
   const std::string marker = unique_marker("uts");
   const std::string host = "e2e-host-" + std::to_string(getpid());
   const pid_t pid = run_planned({.setup = Setup::uts_namespace, .value = host.c_str()}, {"true", marker});
