@@ -157,6 +157,15 @@ std::function<bool(const Json&)> has_marker(const std::string& marker) {
   };
 }
 
+std::vector<std::string> json_args_tracing(std::vector<std::string> expressions) {
+  std::vector<std::string> args = {"--output", "json"};
+  for (std::string& expression : expressions) {
+    args.push_back("--trace");
+    args.push_back(std::move(expression));
+  }
+  return args;
+}
+
 Json expect_marker_reported(TracerProcess& tracer, const std::string& marker) {
   std::optional<Json> record = tracer.wait_for_json(has_marker(marker));
   EXPECT_TRUE(record) << marker << " not reported; stderr:\n" << tracer.err().text();

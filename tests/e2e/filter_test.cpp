@@ -28,13 +28,8 @@ class FilterTest : public ::testing::Test {
   void SetUp() override { TRACER_E2E_REQUIRE_ROOT(); }
 
   void start(std::vector<std::string> filters) {
-    std::vector<std::string> args = {"--output", "json"};
-    for (std::string& filter : filters) {
-      args.push_back("--trace");
-      args.push_back(std::move(filter));
-    }
     std::string why;
-    tracer_ = TracerProcess::start(args, why);
+    tracer_ = TracerProcess::start(json_args_tracing(std::move(filters)), why);
     ASSERT_TRUE(tracer_) << why;
   }
   Json expect_reported_pid(pid_t pid) {

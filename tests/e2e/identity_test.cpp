@@ -88,13 +88,9 @@ class IdentityTest : public ::testing::Test {
   void SetUp() override { TRACER_E2E_REQUIRE_ROOT(); }
 
   void start(std::vector<std::string> filters, const std::string& events = "event=execve") {
-    std::vector<std::string> args = {"--output", "json", "--trace", events};
-    for (std::string& filter : filters) {
-      args.push_back("--trace");
-      args.push_back(std::move(filter));
-    }
+    filters.push_back(events);
     std::string why;
-    tracer_ = TracerProcess::start(args, why);
+    tracer_ = TracerProcess::start(json_args_tracing(std::move(filters)), why);
     ASSERT_TRUE(tracer_) << why;
   }
   Json expect_reported(const std::string& marker) { return expect_marker_reported(*tracer_, marker); }
