@@ -45,6 +45,17 @@ static __always_inline void exec_image__append_cwd(struct tracer_exec_record *re
 						   BPF_CORE_READ(fs, pwd.mnt), TRACER_EXEC_CWD_TRUNCATED);
 }
 
+/* The host name: a 65-byte kernel string, read once per exec (not per
+ * syscall; later records of the same UTS namespace are named in userspace). */
+static __always_inline void exec_image__read_host(struct tracer_exec_record *rec)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct uts_namespace *uts = BPF_CORE_READ(task, nsproxy, uts_ns);
+
+	if (bpf_probe_read_kernel_str(rec->host, sizeof(rec->host), &uts->name.nodename) < 0)
+		rec->host[0] = 0;
+}
+
 static __always_inline void exec_image__append(struct tracer_exec_record *rec, __u8 *data, __u32 *offset,
 					       struct linux_binprm *bprm)
 {
@@ -70,6 +81,7 @@ static __always_inline void exec_image__append(struct tracer_exec_record *rec, _
 	rec->exe_len = exec_image__append_resolved(rec, data, offset, BPF_CORE_READ(file, f_path.dentry),
 						   BPF_CORE_READ(file, f_path.mnt), TRACER_EXEC_EXE_TRUNCATED);
 	exec_image__append_cwd(rec, data, offset);
+	exec_image__read_host(rec);
 	rec->inode = BPF_CORE_READ(inode, i_ino);
 	rec->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	if (BPF_CORE_READ(inode, i_nlink) == 0)

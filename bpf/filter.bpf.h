@@ -57,6 +57,9 @@ static __always_inline __u64 filter__field_value(const struct tracer_task_contex
 	case TRACER_FIELD_PPID: return ctx->ppid;
 	case TRACER_FIELD_MNTNS: return ctx->mntns;
 	case TRACER_FIELD_PIDNS: return ctx->pidns;
+	case TRACER_FIELD_EUID: return ctx->euid;
+	case TRACER_FIELD_AUID: return ctx->auid;
+	case TRACER_FIELD_TTY: return ctx->tty_dev;
 	default: return ctx->cgroup_id;
 	}
 }

@@ -35,6 +35,47 @@ static __always_inline __u32 task__exec_gen(struct task_struct *task)
 	return (__u32)BPF_CORE_READ(task, group_leader, self_exec_id);
 }
 
+/* The login uid and audit session: fields only with CONFIG_AUDIT. */
+static __always_inline void task__read_audit(struct task_struct *task, struct tracer_task_context *ctx)
+{
+	ctx->auid = TRACER_ID_UNSET;
+	ctx->sessionid = TRACER_ID_UNSET;
+	if (bpf_core_field_exists(task->loginuid))
+		ctx->auid = BPF_CORE_READ(task, loginuid.val);
+	if (bpf_core_field_exists(task->sessionid))
+		ctx->sessionid = BPF_CORE_READ(task, sessionid);
+}
+
+/* The controlling tty as a kernel dev_t (what the tty's device node is). */
+static __always_inline __u32 task__tty_dev(struct signal_struct *signal)
+{
+	struct tty_struct *tty = BPF_CORE_READ(signal, tty);
+	struct tty_driver *driver;
+	__u32 minor;
+
+	if (!tty)
+		return 0;
+	driver = BPF_CORE_READ(tty, driver);
+	minor = (__u32)BPF_CORE_READ(driver, minor_start) + (__u32)BPF_CORE_READ(tty, index);
+	return ((__u32)BPF_CORE_READ(driver, major) << 20) | (minor & 0xfffff);
+}
+
+/* Who the task acts as: effective ids, audit identity, session, tty, host. */
+static __always_inline void task__read_identity(struct task_struct *task, struct tracer_task_context *ctx)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct signal_struct *signal = BPF_CORE_READ(task, signal);
+	struct pid *session = BPF_CORE_READ(signal, pids[PIDTYPE_SID]);
+
+	ctx->euid = BPF_CORE_READ(cred, euid.val);
+	ctx->egid = BPF_CORE_READ(cred, egid.val);
+	task__read_audit(task, ctx);
+	ctx->sid = session ? BPF_CORE_READ(session, numbers[0].nr) : 0;
+	ctx->tty_dev = task__tty_dev(signal);
+	ctx->utsns = BPF_CORE_READ(task, nsproxy, uts_ns, ns.inum);
+	ctx->_pad = 0;
+}
+
 static __always_inline void task__read_context(struct tracer_task_context *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -57,6 +98,7 @@ static __always_inline void task__read_context(struct tracer_task_context *ctx)
 	ctx->exec_gen = task__exec_gen(task);
 	ctx->parent_exec_gen = task__exec_gen(parent);
 	ctx->container_cgroup_id = container__cgroup_of_task(task);
+	task__read_identity(task, ctx);
 	/* Zero first: the comm is a hash key for the comm filter, so the bytes
 	 * after its NUL must not keep a previous comm's tail. */
 	__builtin_memset(ctx->comm, 0, sizeof(ctx->comm));

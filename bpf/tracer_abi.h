@@ -90,7 +90,20 @@ struct tracer_task_context {
 	__u32 exec_gen;
 	__u32 parent_exec_gen;
 	char comm[TRACER_COMM_LEN];
+	__u32 euid;
+	__u32 egid;
+	__u32 auid;      /* login uid; TRACER_ID_UNSET: not set, or no CONFIG_AUDIT */
+	__u32 sessionid; /* audit session; TRACER_ID_UNSET likewise */
+	__u32 sid;       /* tgid of the session leader (host pid namespace); 0: none */
+	__u32 tty_dev;   /* the controlling tty, kernel dev_t (major << 20 | minor); 0: none */
+	__u32 utsns;     /* UTS namespace inode: its nodename is the host name */
+	__u32 _pad;
 };
+
+/* (uid_t)-1 and AUDIT_SID_UNSET: a login uid or audit session never set. */
+#define TRACER_ID_UNSET 0xffffffffu
+/* Room for a UTS nodename (__NEW_UTS_LEN 64) and its NUL. */
+#define TRACER_HOST_LEN 72
 
 /* flags of struct tracer_record_header */
 #define TRACER_HEADER_CONTEXT_ONLY (1u << 0) /* for the process table only: not selected */
@@ -142,6 +155,10 @@ struct tracer_exec_record {
 	__u16 exe_len;
 	__u16 cwd_len;
 	__u16 _pad;
+	/* The UTS nodename of the task at the exec, NUL-terminated: userspace
+	 * names every later record of that UTS namespace from it. */
+	char host[TRACER_HOST_LEN];
+	__u32 _pad2;
 };
 
 /* sched_process_fork: the caller is the parent; a new process or thread. */
@@ -328,7 +345,10 @@ enum tracer_filter_field {
 	TRACER_FIELD_MNTNS = 5,
 	TRACER_FIELD_PIDNS = 6,
 	TRACER_FIELD_CGROUP = 7,
-	TRACER_FIELD_COUNT = 8,
+	TRACER_FIELD_EUID = 8,
+	TRACER_FIELD_AUID = 9, /* TRACER_ID_UNSET when not set */
+	TRACER_FIELD_TTY = 10, /* kernel dev_t, 0: no controlling tty */
+	TRACER_FIELD_COUNT = 11,
 };
 
 enum tracer_set_mode {
@@ -392,6 +412,7 @@ struct tracer_filter_config {
 	__u64 range_min[TRACER_FIELD_COUNT];
 	__u64 range_max[TRACER_FIELD_COUNT];
 	__u8 set_mode[TRACER_FIELD_COUNT]; /* enum tracer_set_mode */
+	__u8 _pad_mode;
 	__u32 active_fields;   /* bit per field with a range or a set */
 	__u8 enabled;          /* any context filter at all */
 	__u8 only_new;

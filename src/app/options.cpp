@@ -234,7 +234,10 @@ one expression are ORed (uid=1000,1001). All but argument filters run in the ker
 
   field            operators                example
   uid, gid         = != > >= < <=           --trace uid>=1000       real uid/gid of the calling task
+  euid             = != > >= < <=           --trace euid=0          effective uid (setuid programs)
+  auid             = != > >= < <=, unset    --trace auid=1000       audit login uid (who logged in)
   pid, tid, ppid   = != > >= < <=           --trace ppid=1
+  tty              = != (pts/N ttyN none)   --trace tty=pts/3       the controlling terminal
   pid=new                                   --trace pid=new         processes started after the tracer
   comm             = != (* prefix/suffix)   --trace comm=bash,zsh   the CALLING task's name (see below)
   exe              = != (* prefix/suffix)   --trace exe=/usr/bin/*  the calling process's executable

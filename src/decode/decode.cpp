@@ -44,6 +44,13 @@ TaskContext task_context_of(const tracer_task_context& raw, std::span<const std:
   task.parent_exec_gen = raw.parent_exec_gen;
   task.container_cgroup_id = raw.container_cgroup_id;
   task.comm = view_of(record, comm_offset, strnlen(raw.comm, sizeof(raw.comm)));
+  task.euid = raw.euid;
+  task.egid = raw.egid;
+  if (raw.auid != TRACER_ID_UNSET) task.auid = raw.auid;
+  if (raw.sessionid != TRACER_ID_UNSET) task.sessionid = raw.sessionid;
+  task.sid = raw.sid;
+  task.tty_dev = raw.tty_dev;
+  task.utsns = raw.utsns;
   return task;
 }
 
@@ -114,6 +121,8 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   if (cut_to_max_args(argv, options.max_args)) event.set(EventFlag::argv_truncated);
   if (raw.argc > options.max_args && (raw.flags & TRACER_EXEC_KERNEL_VIEW)) event.set(EventFlag::argv_truncated);
   if (raw.cwd_len > 0 || (raw.flags & TRACER_EXEC_CWD_TRUNCATED)) event.cwd = cwd;
+  constexpr size_t host_offset = offsetof(tracer_exec_record, host);
+  event.exec_host = view_of(record, host_offset, strnlen(raw.host, sizeof(raw.host)));
 
   const uint16_t id = event.definition->id;
   const bool syscall_record = id == TRACER_EVENT_EXECVE || id == TRACER_EVENT_EXECVEAT;

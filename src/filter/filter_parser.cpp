@@ -8,6 +8,7 @@
 #include "tracer/decode/event_table.hpp"
 #include "tracer/decode/value_visit.hpp"
 #include "tracer/filter/filter.hpp"
+#include "tracer/process/terminal.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
 #include "tracer/user_functions/user_function.hpp"
@@ -32,11 +33,12 @@ struct NumericFieldName {
 constexpr NumericFieldName kNumericFields[] = {
     {"uid", TRACER_FIELD_UID, true},      {"gid", TRACER_FIELD_GID, true},        {"pid", TRACER_FIELD_PID, true},
     {"tid", TRACER_FIELD_TID, true},      {"ppid", TRACER_FIELD_PPID, true},      {"mntns", TRACER_FIELD_MNTNS, false},
-    {"pidns", TRACER_FIELD_PIDNS, false}, {"cgroup", TRACER_FIELD_CGROUP, false},
+    {"pidns", TRACER_FIELD_PIDNS, false}, {"cgroup", TRACER_FIELD_CGROUP, false}, {"euid", TRACER_FIELD_EUID, true},
+    {"auid", TRACER_FIELD_AUID, true},    {"tty", TRACER_FIELD_TTY, false},
 };
 
 constexpr std::string_view kFieldList =
-    "uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, cgroup, container, event, follow";
+    "uid, gid, euid, auid, pid, tid, ppid, tty, comm, exe, mntns, pidns, cgroup, container, event, follow";
 
 class Parser {
  public:
@@ -122,6 +124,15 @@ class Parser {
   const std::string& text_;
 };
 
+// A number, or for auid and tty the names the kernel's value stands for:
+// auid=unset (never logged in), tty=pts/3, tty=none.
+Result<uint64_t> numeric_value(const Parser& parser, const NumericFieldName& name, const std::string& value) {
+  if (name.field == TRACER_FIELD_AUID && value == "unset") return uint64_t{TRACER_ID_UNSET};
+  if (name.field != TRACER_FIELD_TTY) return parser.number(std::string(name.name), value);
+  if (std::optional<uint32_t> dev = tty_dev_of_name(value)) return uint64_t{*dev};
+  return parser.fail("tty needs pts/N, ttyN, ttySN, MAJOR:MINOR or none");
+}
+
 Status apply_numeric(const Parser& parser, const NumericFieldName& name, const Expression& expression,
                      const std::vector<std::string>& values, NumericConstraint& constraint) {
   const std::string field(name.name);
@@ -129,7 +140,7 @@ Status apply_numeric(const Parser& parser, const NumericFieldName& name, const E
     return parser.fail(field + " takes only = or !=");
   std::set<uint64_t> parsed;
   for (const std::string& value : values) {
-    Result<uint64_t> number = parser.number(field, value);
+    Result<uint64_t> number = numeric_value(parser, name, value);
     if (!number) return number.take_error();
     parsed.insert(*number);
   }

@@ -139,7 +139,33 @@ bool append_process(std::string& out, const ProcessSummary& process, std::string
   return had_invalid;
 }
 
-// Who made the call: "pid" to "container_id".
+void append_optional_number(std::string& out, std::string_view key, std::optional<uint32_t> value) {
+  out += key;
+  if (value)
+    append_number(out, *value);
+  else
+    out += "null";
+}
+
+bool append_optional_string(std::string& out, std::string_view key, std::optional<std::string_view> value) {
+  out += key;
+  if (value) return append_json_string(out, *value);
+  out += "null";
+  return false;
+}
+
+// Who the caller acts as and where: "euid" to "host".
+bool append_identity(std::string& out, const Event& event) {
+  const TaskContext& task = event.task;
+  append_number_fields(out, {{R"(,"euid":)", task.euid}, {R"(,"egid":)", task.egid}});
+  append_optional_number(out, R"(,"auid":)", task.auid);
+  append_optional_number(out, R"(,"sessionid":)", task.sessionid);
+  append_number_fields(out, {{R"(,"sid":)", task.sid}});
+  bool had_invalid = append_optional_string(out, R"(,"tty":)", event.tty);
+  return had_invalid | append_optional_string(out, R"(,"host":)", event.host);
+}
+
+// Who made the call: "pid" to "host".
 bool append_task(std::string& out, const Event& event) {
   const TaskContext& task = event.task;
   append_number_fields(out, {{R"(,"pid":)", task.pid},
@@ -158,7 +184,7 @@ bool append_task(std::string& out, const Event& event) {
     out += R"(,"container_id":)";
     had_invalid |= append_json_string(out, event.container_id);
   }
-  return had_invalid;
+  return had_invalid | append_identity(out, event);
 }
 
 void append_exec_ids(std::string& out, const TaskContext& task, std::string_view boot_tag) {

@@ -9,12 +9,16 @@
 #include <charconv>
 #include <cstring>
 
+#include "tracer/process/terminal.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
 #include "tracer/user_functions/user_function.hpp"
 
 namespace tracer {
 
 namespace {
+
+// A tty the record names but no tty= filter can: it matches none.
+constexpr uint32_t kUnknownTtyDev = UINT32_MAX;
 
 template <typename Integer>
 std::optional<Integer> parse_decimal(std::string_view text) {
@@ -500,15 +504,37 @@ bool RecordParser::process(ProcessSummary& out) {
   });
 }
 
-// Fields a later version may add (tty, sid, auid): kept for tree --session.
+// Who the caller acts as, and where: also kept for tree --session (sid, auid,
+// tty). A tty name the tracer does not number (not pts/N, ttyN, ttySN or
+// MAJ:MIN) matches no tty= filter.
 bool RecordParser::session_member(std::string_view key, bool& known) {
   known = true;
   SessionFields& session = reader_.session_;
-  if (key == "sid") return unsigned_number(session.sid.emplace());
-  if (key == "auid") return unsigned_number(session.auid.emplace());
-  if (key == "tty") {
+  Event& event = reader_.event_;
+  TaskContext& task = event.task;
+  if (key == "euid") return unsigned_number(task.euid);
+  if (key == "egid") return unsigned_number(task.egid);
+  if (key == "sid") {
+    if (!unsigned_number(task.sid)) return false;
+    session.sid = task.sid;
+    return true;
+  }
+  if (key == "auid" || key == "sessionid") {
+    std::optional<uint32_t>& value = key == "auid" ? task.auid : task.sessionid;
     if (next_is('n')) return literal("null");
-    return string(session.tty.emplace());
+    if (!unsigned_number(value.emplace())) return false;
+    if (key == "auid") session.auid = *value;
+    return true;
+  }
+  if (key == "tty" || key == "host") {
+    std::optional<std::string_view>& value = key == "tty" ? event.tty : event.host;
+    if (next_is('n')) return literal("null");
+    if (!string(value.emplace())) return false;
+    if (key == "tty") {
+      session.tty = *value;
+      task.tty_dev = tty_dev_of_name(*value).value_or(kUnknownTtyDev);
+    }
+    return true;
   }
   known = false;
   return true;

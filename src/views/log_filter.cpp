@@ -28,6 +28,9 @@ uint64_t field_value(const TaskContext& task, uint32_t field) {
     case TRACER_FIELD_PPID: return task.ppid;
     case TRACER_FIELD_MNTNS: return task.mntns;
     case TRACER_FIELD_PIDNS: return task.pidns;
+    case TRACER_FIELD_EUID: return task.euid;
+    case TRACER_FIELD_AUID: return task.auid.value_or(TRACER_ID_UNSET);
+    case TRACER_FIELD_TTY: return task.tty_dev;
     default: return task.cgroup_id;
   }
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -154,6 +155,26 @@ std::function<bool(const Json&)> has_marker(const std::string& marker) {
       if (argument.is_string() && argument.get<std::string>() == marker) return true;
     return false;
   };
+}
+
+std::vector<std::string> json_args_tracing(std::vector<std::string> expressions) {
+  std::vector<std::string> args = {"--output", "json"};
+  for (std::string& expression : expressions) {
+    args.push_back("--trace");
+    args.push_back(std::move(expression));
+  }
+  return args;
+}
+
+Json expect_marker_reported(TracerProcess& tracer, const std::string& marker) {
+  std::optional<Json> record = tracer.wait_for_json(has_marker(marker));
+  EXPECT_TRUE(record) << marker << " not reported; stderr:\n" << tracer.err().text();
+  return record.value_or(Json::object());
+}
+
+void expect_marker_not_reported(const TracerProcess& tracer, const std::string& marker) {
+  for (const Json& record : tracer.json_lines())
+    EXPECT_FALSE(has_marker(marker)(record)) << marker << " was reported: " << record.dump();
 }
 
 std::vector<std::string> argv_of(const Json& record) { return record["args"]["argv"].get<std::vector<std::string>>(); }

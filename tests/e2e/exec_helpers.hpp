@@ -50,6 +50,14 @@ pid_t run_execve_from_thread(const std::string& path, const std::vector<std::str
 
 // The record whose argv holds marker (and optionally of this event).
 std::function<bool(const Json&)> has_marker(const std::string& marker);
+// --output json, then --trace and each expression.
+std::vector<std::string> json_args_tracing(std::vector<std::string> expressions);
+// The tracer's record of the exec with marker; a failure (and an empty
+// object) when none came.
+Json expect_marker_reported(TracerProcess& tracer, const std::string& marker);
+// Fails for each record printed so far that holds marker: call it after the
+// record of an exec made later than that of marker was seen.
+void expect_marker_not_reported(const TracerProcess& tracer, const std::string& marker);
 std::vector<std::string> argv_of(const Json& record);
 bool has_flag(const Json& record, const std::string& flag);
 

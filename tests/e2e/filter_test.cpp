@@ -28,13 +28,8 @@ class FilterTest : public ::testing::Test {
   void SetUp() override { TRACER_E2E_REQUIRE_ROOT(); }
 
   void start(std::vector<std::string> filters) {
-    std::vector<std::string> args = {"--output", "json"};
-    for (std::string& filter : filters) {
-      args.push_back("--trace");
-      args.push_back(std::move(filter));
-    }
     std::string why;
-    tracer_ = TracerProcess::start(args, why);
+    tracer_ = TracerProcess::start(json_args_tracing(std::move(filters)), why);
     ASSERT_TRUE(tracer_) << why;
   }
   Json expect_reported_pid(pid_t pid) {
@@ -42,16 +37,9 @@ class FilterTest : public ::testing::Test {
     EXPECT_TRUE(record) << "pid " << pid << " not reported; stderr:\n" << tracer_->err().text();
     return record.value_or(Json::object());
   }
-  Json expect_reported(const std::string& marker) {
-    std::optional<Json> record = tracer_->wait_for_json(has_marker(marker));
-    EXPECT_TRUE(record) << marker << " not reported; stderr:\n" << tracer_->err().text();
-    return record.value_or(Json::object());
-  }
+  Json expect_reported(const std::string& marker) { return expect_marker_reported(*tracer_, marker); }
   // Call after expect_reported of an exec made later than the control.
-  void expect_not_reported(const std::string& marker) {
-    for (const Json& record : tracer_->json_lines())
-      EXPECT_FALSE(has_marker(marker)(record)) << marker << " was reported: " << record.dump();
-  }
+  void expect_not_reported(const std::string& marker) { expect_marker_not_reported(*tracer_, marker); }
   std::unique_ptr<TracerProcess> tracer_;
 };
 

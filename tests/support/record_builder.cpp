@@ -26,6 +26,13 @@ void fill_header(tracer_record_header& header, uint8_t kind, uint16_t event_id, 
   header.task.exec_gen = task.exec_gen;
   header.task.parent_exec_gen = task.parent_exec_gen;
   header.task.container_cgroup_id = task.container_cgroup_id;
+  header.task.euid = task.euid;
+  header.task.egid = 1001;
+  header.task.auid = task.auid;
+  header.task.sessionid = task.sessionid;
+  header.task.sid = 4100;
+  header.task.tty_dev = task.tty_dev;
+  header.task.utsns = 4026531838;
   std::memcpy(header.task.comm, task.comm.data(), std::min(task.comm.size(), sizeof(header.task.comm)));
 }
 
@@ -85,6 +92,7 @@ std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec) {
   record.exe_len = static_cast<uint16_t>(spec.exe.size());
   record.cwd_len = static_cast<uint16_t>(spec.cwd.size());
   record.argv_len = static_cast<uint32_t>(spec.argv.size());
+  std::memcpy(record.host, spec.host.data(), std::min(spec.host.size(), sizeof(record.host) - 1));
   const std::string strings = spec.filename + spec.interpreter + spec.exe + spec.cwd + spec.argv + spec.pathname;
   record.header.size = static_cast<uint32_t>(sizeof(record) + strings.size());
 

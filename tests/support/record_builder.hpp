@@ -26,6 +26,10 @@ struct TaskSpec {
   uint64_t container_cgroup_id = 0;
   std::string comm = "bash";
   uint64_t boot_ns = 1'000'000'123;  // the event's time
+  uint32_t euid = 0;
+  uint32_t auid = 1000;
+  uint32_t sessionid = 3;
+  uint32_t tty_dev = (136u << 20) | 3;  // pts/3
 };
 
 struct ExecRecordSpec {
@@ -50,6 +54,7 @@ struct ExecRecordSpec {
   std::string argv = std::string("ls\0-la\0", 7);  // NUL-separated as in the kernel
   uint8_t header_flags = 0;
   uint32_t old_tid = 4243;
+  std::string host = "build-7";  // the UTS nodename the kernel read
 };
 
 std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec);

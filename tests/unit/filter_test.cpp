@@ -8,6 +8,7 @@
 #include "record_builder.hpp"
 #include "tracer/decode/decode.hpp"
 #include "tracer/filter/filter_compile.hpp"
+#include "tracer/process/terminal.hpp"
 
 namespace tracer {
 namespace {
@@ -78,6 +79,35 @@ TEST(FilterParse, EveryNumericOperator) {
   }
   EXPECT_TRUE(kernel_allows(parse_ok({"mntns=4026531841"}), TRACER_FIELD_MNTNS, 4026531841));
   EXPECT_TRUE(kernel_allows(parse_ok({"cgroup!=1"}), TRACER_FIELD_CGROUP, 2));
+}
+
+TEST(FilterParse, IdentityFields) {
+  EXPECT_TRUE(kernel_allows(parse_ok({"euid=0"}), TRACER_FIELD_EUID, 0));
+  EXPECT_FALSE(kernel_allows(parse_ok({"euid=0"}), TRACER_FIELD_EUID, 1000));
+  EXPECT_TRUE(kernel_allows(parse_ok({"auid>=1000"}), TRACER_FIELD_AUID, 1000));
+  EXPECT_FALSE(kernel_allows(parse_ok({"auid>=1000", "auid!=unset"}), TRACER_FIELD_AUID, TRACER_ID_UNSET));
+  EXPECT_TRUE(kernel_allows(parse_ok({"auid=unset"}), TRACER_FIELD_AUID, TRACER_ID_UNSET));
+  const FilterSpec tty = parse_ok({"tty=pts/3,tty1,ttyS0,188:0"});
+  for (uint64_t dev : {(136u << 20) | 3, (4u << 20) | 1, (4u << 20) | 64, 188u << 20})
+    EXPECT_TRUE(kernel_allows(tty, TRACER_FIELD_TTY, dev)) << dev;
+  EXPECT_FALSE(kernel_allows(tty, TRACER_FIELD_TTY, (136u << 20) | 4));
+  EXPECT_FALSE(kernel_allows(tty, TRACER_FIELD_TTY, 0));
+  EXPECT_TRUE(kernel_allows(parse_ok({"tty=none"}), TRACER_FIELD_TTY, 0));
+  EXPECT_FALSE(kernel_allows(parse_ok({"tty!=none"}), TRACER_FIELD_TTY, 0));
+}
+
+TEST(TtyNames, NameAndNumberAgree) {
+  for (const char* name : {"pts/0", "pts/3", "pts/70000", "tty1", "tty63", "ttyS0", "ttyS191"}) {
+    const std::optional<uint32_t> dev = tty_dev_of_name(name);
+    ASSERT_TRUE(dev) << name;
+    EXPECT_EQ(well_known_tty_name(*dev), name);
+  }
+  EXPECT_EQ(tty_dev_of_name("none"), 0u);
+  EXPECT_EQ(tty_dev_of_name("188:1"), (188u << 20) | 1);
+  EXPECT_EQ(well_known_tty_name((188u << 20) | 1), std::nullopt);
+  EXPECT_EQ(numbered_tty_name((188u << 20) | 1), "188:1");
+  for (const char* bad : {"pts/", "pts/x", "tty64", "ttyS192", "ttyUSB0", ":1", "1:", "0:0", "4096:1", "pts3"})
+    EXPECT_EQ(tty_dev_of_name(bad), std::nullopt) << bad;
 }
 
 TEST(FilterParse, ListsAreOredAndExpressionsAnded) {
@@ -166,8 +196,12 @@ TEST(FilterParse, EveryErrorNamesTheExpression) {
       {{"uid>18446744073709551615"}, "--trace 'uid>18446744073709551615': no uid is greater than 18446744073709551615"},
       {{"mntns>5"}, "--trace 'mntns>5': mntns takes only = or !="},
       {{"bogus=1"},
-       "--trace 'bogus=1': unknown field 'bogus' (expected one of uid, gid, pid, tid, ppid, comm, exe, mntns, pidns, "
-       "cgroup, container, event, follow, or EVENT.ARGUMENT)"},
+       "--trace 'bogus=1': unknown field 'bogus' (expected one of uid, gid, euid, auid, pid, tid, ppid, tty, comm, "
+       "exe, "
+       "mntns, pidns, cgroup, container, event, follow, or EVENT.ARGUMENT)"},
+      {{"tty=pts3"}, "--trace 'tty=pts3': tty needs pts/N, ttyN, ttySN, MAJOR:MINOR or none"},
+      {{"tty>pts/1"}, "--trace 'tty>pts/1': tty takes only = or !="},
+      {{"auid=nobody"}, "--trace 'auid=nobody': auid needs a number"},
       {{"pid>new"}, "--trace 'pid>new': pid=new takes only ="},
       {{"pid!=new"}, "--trace 'pid!=new': pid=new takes only ="},
       {{"comm>bash"}, "--trace 'comm>bash': comm takes only = or !="},

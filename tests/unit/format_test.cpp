@@ -44,12 +44,34 @@ TEST_F(FormatTest, JsonLineIsTheSchema) {
   const std::string line = json_line({});
   EXPECT_EQ(line, R"({"timestamp":"2026-11-23T04:30:30.000000123Z","event":"execve","pid":4242,"tid":4243,"ppid":4200,)"
                   R"("ns_pid":7,"uid":1000,"gid":1001,"comm":"bash","cgroup_id":99,"mntns":4026531841,)"
-                  R"("pidns":4026531836,"container_id":null,"exec_id":"0000000000000000-4242-500000000-3",)"
+                  R"("pidns":4026531836,"container_id":null,"euid":0,"egid":1001,"auid":1000,"sessionid":3,"sid":4100,)"
+                  R"("tty":null,"host":null,"exec_id":"0000000000000000-4242-500000000-3",)"
                   R"("parent_exec_id":"0000000000000000-4200-400000000-2","cwd":"/home/user",)"
                   R"("ret":0,"flags":[],"args":{"pathname":"/bin/ls",)"
                   R"("argv":["ls","-la"],"argv_truncated":false,"filename":"/bin/ls","exe":"/usr/bin/ls","dev":2049,)"
                   R"("inode":1234}})"
                   "\n");
+}
+
+TEST_F(FormatTest, IdentityFields) {
+  ExecRecordSpec spec;
+  spec.task.euid = 0;
+  spec.task.auid = TRACER_ID_UNSET;
+  spec.task.sessionid = TRACER_ID_UNSET;
+  record_ = build_exec_record(spec);
+  Result<Event> event = decode(record_, {});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->task.tty_dev, (136u << 20) | 3);
+  EXPECT_EQ(event->task.utsns, 4026531838u);
+  EXPECT_EQ(event->exec_host, "build-7");
+  event->tty = "pts/3";
+  event->host = "build\n7";
+  std::string out;
+  JsonFormatter(clock_).append(out, *event);
+  EXPECT_NE(out.find(R"("container_id":null,"euid":0,"egid":1001,"auid":null,"sessionid":null,"sid":4100,)"
+                     R"("tty":"pts/3","host":"build\n7","exec_id")"),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(FormatTest, ContainerParentAndAncestors) {

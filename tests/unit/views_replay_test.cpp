@@ -120,7 +120,8 @@ TEST_F(ReplayTest, SyscallValuesContainerAndLineageComeBack) {
   event.definition = find_event("connect");
   ASSERT_NE(event.definition, nullptr);
   event.boot_ns = 77'000'000'001;
-  event.task = {4242, 4243, 4200, 7, 1000, 1000, 4026531841, 4026531836, 99, 1'000, 12'000, 4, 3, 0, "curl"};
+  event.task = {4242, 4243, 4200, 7,      1000, 1000, 4026531841,   4026531836,   99, 1'000, 12'000,
+                4,    3,    0,    "curl", 0,    0,    std::nullopt, std::nullopt, 0,  0,     0};
   event.ret = -111;
   event.args.add("fd", SymbolicValue{3, Symbols::fd});
   event.args.add("uservaddr", SocketAddress{inet6});
@@ -135,7 +136,16 @@ TEST_F(ReplayTest, SyscallValuesContainerAndLineageComeBack) {
   event.syscall = SyscallRaw{42, 3, 0b001, {static_cast<uint64_t>(-1), 140737488346112, 28}, 1500, false};
   event.container_id = container;
   event.lineage = lineage;
+  event.task.euid = 0;
+  event.task.egid = 5;
+  event.task.auid = 1000;
+  event.task.sessionid = 12;
+  event.task.sid = 4100;
+  event.tty = "pts/3";
+  event.host = "web-1";
   const std::string line = live_line(event);
+  ASSERT_NE(line.find(R"("auid":1000,"sessionid":12,"sid":4100,"tty":"pts/3","host":"web-1")"), std::string::npos)
+      << line;
   EXPECT_EQ(replayed(line), line);
   const std::string parent_only = live_line(event, false);
   EXPECT_EQ(replayed(parent_only), parent_only);
@@ -220,6 +230,31 @@ TEST_F(LogFilterTest, ContextArgumentsAndEvents) {
   LogFilter that_container = filter({"container=3f2a9c81d4e5"});
   EXPECT_TRUE(that_container.selects(in_container));
   EXPECT_FALSE(that_container.selects(record("execve", 11, 1)));
+}
+
+// euid=, auid=, tty= judge a saved record as the kernel judges a live one.
+TEST_F(LogFilterTest, IdentityFieldsFromTheLog) {
+  UserFunctions user_functions{{}};
+  JsonRecordReader reader{user_functions};
+  const auto selects = [&](const std::vector<std::string>& expressions, std::string_view fields) {
+    const std::string line = R"({"event":"execve","pid":10,"uid":1000,"comm":"sh",)" + std::string(fields) + "}";
+    Result<const Event*> event = reader.read(line);
+    EXPECT_TRUE(event) << event.error().message;
+    return event && filter(expressions).selects(**event);
+  };
+  const std::string on_pty = R"("euid":0,"auid":1000,"sessionid":4,"sid":10,"tty":"pts/3","host":"h")";
+  const std::string detached = R"("euid":1000,"auid":null,"sessionid":null,"sid":1,"tty":null,"host":null)";
+  const std::string odd_tty = R"("euid":1000,"auid":1000,"sid":1,"tty":"ttyUSB0")";
+  EXPECT_TRUE(selects({"euid=0"}, on_pty));
+  EXPECT_FALSE(selects({"euid=0"}, detached));
+  EXPECT_TRUE(selects({"auid=1000"}, on_pty));
+  EXPECT_FALSE(selects({"auid=1000"}, detached));
+  EXPECT_TRUE(selects({"auid=unset"}, detached));
+  EXPECT_TRUE(selects({"tty=pts/3"}, on_pty));
+  EXPECT_FALSE(selects({"tty=pts/3"}, detached));
+  EXPECT_TRUE(selects({"tty=none"}, detached));
+  EXPECT_FALSE(selects({"tty=none"}, odd_tty));
+  EXPECT_FALSE(selects({"tty=pts/3"}, odd_tty));
 }
 
 TEST_F(LogFilterTest, NewAndFollowAreRelativeToTheLog) {

@@ -32,6 +32,13 @@ struct TaskContext {
   uint32_t parent_exec_gen = 0;
   uint64_t container_cgroup_id = 0;  // the cgroup named after the container; 0: the host
   std::string_view comm;
+  uint32_t euid = 0;
+  uint32_t egid = 0;
+  std::optional<uint32_t> auid;       // the login uid; none: never set (or no audit in the kernel)
+  std::optional<uint32_t> sessionid;  // the audit session; likewise
+  uint32_t sid = 0;                   // the session leader's pid (host pid namespace); 0: none
+  uint32_t tty_dev = 0;               // the controlling tty, kernel dev_t; 0: none
+  uint32_t utsns = 0;                 // UTS namespace inode: names the host
 };
 
 // NUL-separated strings, e.g. argv.
@@ -183,6 +190,7 @@ struct Event {
   uint32_t flags = 0;  // EventFlag bits
   ArgList args;
   std::optional<std::string_view> cwd;  // exec records: the caller's working directory
+  std::string_view exec_host;           // exec records: the UTS nodename at the exec
   // Sent only to keep the process table right: no filter selected it.
   bool context_only = false;
   uint64_t child_start_boot_ns = 0;   // sched_process_fork: the child's start
@@ -191,6 +199,8 @@ struct Event {
 
   // Filled in by enrichment, after decoding.
   std::string_view container_id;            // empty: the host
+  std::optional<std::string_view> host;     // the UTS nodename; none: not known
+  std::optional<std::string_view> tty;      // "pts/3", "tty1"; none: no controlling tty
   std::span<const ProcessSummary> lineage;  // parent first, then its parent, ...
 
   bool has(EventFlag flag) const { return flags & static_cast<uint32_t>(flag); }

@@ -1,6 +1,7 @@
 #pragma once
 // What a record does not carry and userspace adds: the container id (the
-// kernel names the container's cgroup; its id text is in a BPF map) and, with
+// kernel names the container's cgroup; its id text is in a BPF map), the host
+// name (by UTS namespace, as the last exec in it read it), the tty's name and, with
 // --output option:parent/ancestors, the lineage from the process table.
 
 #include <cstdint>
@@ -28,11 +29,17 @@ class Enricher {
 
  private:
   std::string_view container_id_of(uint64_t container_cgroup_id);
+  std::optional<std::string_view> host_of(uint32_t utsns) const;
+  std::string_view tty_name_of(uint32_t kernel_dev);
 
   int container_ids_fd_;
   Lineage lineage_;
   std::optional<ProcessTable> table_;
   std::unordered_map<uint64_t, std::string> container_ids_;  // a cache of the map, bounded
+  // The nodename by UTS namespace inode: the tracer's own, then what exec
+  // records read. Bounded like container_ids_.
+  std::unordered_map<uint32_t, std::string> hosts_;
+  std::unordered_map<uint32_t, std::string> tty_names_;  // by kernel dev_t
 };
 
 }  // namespace tracer
