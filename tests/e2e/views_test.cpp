@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "exec_helpers.hpp"
@@ -92,6 +93,18 @@ class ViewsTest : public ::testing::Test {
     return -1;
   }
 
+  // The pid that begins each row of a text tree, after its branch lines.
+  static std::set<pid_t> row_pids(const std::string& tree) {
+    std::set<pid_t> pids;
+    std::istringstream lines(tree);
+    for (std::string line; std::getline(lines, line);) {
+      const size_t digits = line.find_first_of("0123456789");
+      if (digits == std::string::npos || line.find_first_not_of("\u2502\u251c\u2514\u2500 ") != digits) continue;
+      pids.insert(static_cast<pid_t>(std::stol(line.substr(digits))));
+    }
+    return pids;
+  }
+
   TempDir dir_;
   std::string log_ = dir_.path() + "/log.json";
 };
@@ -143,6 +156,22 @@ TEST_F(ViewsTest, TreeOfAShellRunningNestedChildren) {
   std::vector<pid_t> pids;
   for (std::string line; std::getline(lines, line);) pids.push_back(Json::parse(line)["pid"].get<pid_t>());
   EXPECT_EQ(pids, (std::vector<pid_t>{one, two, three})) << replay.out;
+
+  // --session: the shell's terminal keeps the shell and all it started, and
+  // no process that exec'd on another terminal or none.
+  std::string tty;
+  for (const Json& record : log)
+    if (record["event"] == "execve" && record["pid"] == shell && record["tty"].is_string()) tty = record["tty"];
+  ASSERT_TRUE(tty.starts_with("pts/")) << tty;
+  const Completed session = run_tracer_to_completion({"tree", log_, "--session", tty});
+  ASSERT_EQ(session.status, 0) << session.err;
+  const std::set<pid_t> rows = row_pids(session.out);
+  const std::set<pid_t> in_session{shell, sh, one, nested, two, three, missing};
+  for (pid_t pid : in_session) EXPECT_TRUE(rows.contains(pid)) << pid << " missing from\n" << session.out;
+  for (const Json& record : log)
+    if (record["event"] == "execve" && record["tty"] != tty && !in_session.contains(record["pid"].get<pid_t>())) {
+      EXPECT_FALSE(rows.contains(record["pid"].get<pid_t>())) << record.dump() << "\n" << session.out;
+    }
 
   // The page: headless Chromium loads it, searches from the address, and
   // dumps the DOM; a screenshot stays with the test output.
