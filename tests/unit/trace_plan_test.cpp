@@ -124,8 +124,8 @@ TEST(TracePlan, DefaultRunHooksExecsByTheirTracepoints) {
   // Maps this run does not use are kept small.
   EXPECT_EQ(plan.max_entries(BpfMap::events), 4096u * 1024);
   EXPECT_EQ(plan.rodata.wakeup_min_bytes, 256u * 1024);
-  // The first record after 5 ms of quiet wakes the consumer at once.
-  EXPECT_EQ(plan.rodata.wakeup_interval_ns, 5'000'000u);
+  // The first record after 100 ms of quiet wakes the consumer at once.
+  EXPECT_EQ(plan.rodata.wakeup_interval_ns, 100'000'000u);
   EXPECT_EQ(plan.max_entries(BpfMap::record_scratch_by_cpu), 4u);
   EXPECT_EQ(plan.max_entries(BpfMap::process_syscall_stats), 1u);
   EXPECT_EQ(plan.max_entries(BpfMap::syscall_inflight_by_tid), 64u);
