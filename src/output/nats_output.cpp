@@ -29,8 +29,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kBufferHighWater = 256 * 1024;
-
 }  // namespace
 
 #ifdef TRACER_HAVE_NATS
@@ -630,12 +628,11 @@ void NatsWriter::hand_off() {
 }
 
 void NatsWriter::end_of_batch() {
-  // As the file outputs: a lone record at once, a storm in batches.
-  if (filling_.bytes.size() >= kBufferHighWater || Clock::now() - last_hand_off_ >= kDeliveryInterval) hand_off();
+  if (filling_.due(last_hand_off_, Clock::now())) hand_off();
 }
 
 void NatsWriter::write_if_full() {
-  if (filling_.bytes.size() >= kBufferHighWater) hand_off();
+  if (filling_.full()) hand_off();
 }
 
 void NatsWriter::flush(std::chrono::steady_clock::time_point deadline) {

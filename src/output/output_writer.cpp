@@ -19,7 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kBufferHighWater = 256 * 1024;
 // What may wait for a writer thread, beyond the batch it is writing: about
 // four full buffers, enough for any disk that works, little memory.
 constexpr size_t kQueueBytes = 1024 * 1024;
@@ -270,7 +269,7 @@ OutputWriter::OutputWriter(std::shared_ptr<OutputChannel> channel, std::string n
       path_(std::move(path)),
       immediate_(immediate),
       last_hand_off_(Clock::now()) {
-  filling_.bytes.reserve(kBufferHighWater + 64 * 1024);
+  filling_.bytes.reserve(kBatchHighWater + 64 * 1024);
 }
 
 OutputWriter::~OutputWriter() {
@@ -314,15 +313,13 @@ Status OutputWriter::hand_off() {
 
 Status OutputWriter::end_of_batch() {
   // An empty hand-off only asks whether the reader went away.
-  if (filling_.bytes.empty() || immediate_ || filling_.bytes.size() >= kBufferHighWater ||
-      Clock::now() - last_hand_off_ >= kDeliveryInterval)
-    return hand_off();
+  if (filling_.empty() || immediate_ || filling_.due(last_hand_off_, Clock::now())) return hand_off();
   return ok_status();
 }
 
 Status OutputWriter::write_if_full() {
   // A ring buffer that never drains would otherwise grow the batch unbounded.
-  if (filling_.bytes.size() >= kBufferHighWater) return hand_off();
+  if (filling_.full()) return hand_off();
   return ok_status();
 }
 

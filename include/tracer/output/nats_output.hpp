@@ -39,10 +39,7 @@ class NatsWriter {
   ~NatsWriter();
 
   // One JSON line ('\n' included).
-  void append_record(std::string_view line) {
-    filling_.bytes += line;
-    filling_.record_ends.push_back(static_cast<uint32_t>(filling_.bytes.size()));
-  }
+  void append_record(std::string_view line) { filling_.append_record(line); }
   void end_of_batch();
   bool holds_lines() const { return !filling_.bytes.empty(); }
   void write_if_full();

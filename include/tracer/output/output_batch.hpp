@@ -3,12 +3,20 @@
 // hands to an output's writer thread (src/output/output_writer.cpp), how a
 // batch joins a bounded queue, and what a write cut short cost.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "tracer/core/clock.hpp"
+
 namespace tracer {
+
+// A batch this big is handed over whatever the time: the consumer's buffer
+// stays bounded when the ring buffer never drains.
+inline constexpr size_t kBatchHighWater = 256 * 1024;
 
 // Bytes handed from the consumer to a writer thread in one piece, and where
 // each record in them ends (what a partial write is judged by).
@@ -18,6 +26,18 @@ struct OutputBatch {
 
   uint64_t records() const { return record_ends.size(); }
   bool empty() const { return bytes.empty(); }
+  bool full() const { return bytes.size() >= kBatchHighWater; }
+  // One formatted record ('\n' included).
+  void append_record(std::string_view line) {
+    bytes += line;
+    record_ends.push_back(static_cast<uint32_t>(bytes.size()));
+  }
+  // After a batch of records: whether to hand this over now. A lone record
+  // after a quiet spell goes at once; a storm goes in batches at most
+  // kDeliveryInterval apart, or full ones.
+  bool due(std::chrono::steady_clock::time_point last_hand_off, std::chrono::steady_clock::time_point now) const {
+    return full() || now - last_hand_off >= kDeliveryInterval;
+  }
   void clear() {
     bytes.clear();
     record_ends.clear();

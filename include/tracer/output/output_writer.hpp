@@ -51,10 +51,7 @@ class OutputWriter {
   // counted as records).
   std::string& buffer() { return filling_.bytes; }
   // Appends one formatted record ('\n' included), counted once it is written.
-  void append_record(std::string_view line) {
-    filling_.bytes += line;
-    filling_.record_ends.push_back(static_cast<uint32_t>(filling_.bytes.size()));
-  }
+  void append_record(std::string_view line) { filling_.append_record(line); }
   // Called after each batch of events: hands the buffer to the writer when
   // the policy says so (a pipe or a terminal at once, a file at most every
   // kDeliveryInterval: a lone record at once, a storm in batches).
