@@ -53,7 +53,8 @@ namespace {
 
 // From an ordered consumer (no acks, redelivered from where it broke by
 // libnats itself), until a message says none is pending.
-Status read_messages(const NatsApi& api, jsCtx* js, const std::string& stream, const NatsMessageSink& each) {
+Status read_messages(const NatsApi& api, jsCtx* js, const std::string& stream, const std::string& filter,
+                     const NatsMessageSink& each) {
   jsSubOptions options;
   api.jsSubOptions_Init(&options);
   options.Stream = stream.c_str();
@@ -63,7 +64,7 @@ Status read_messages(const NatsApi& api, jsCtx* js, const std::string& stream, c
                                          a.natsSubscription_Unsubscribe(s);
                                          a.natsSubscription_Destroy(s);
                                        }};
-  natsStatus status = api.js_SubscribeSync(&subscription.object, js, ">", nullptr, &options, &code);
+  natsStatus status = api.js_SubscribeSync(&subscription.object, js, filter.c_str(), nullptr, &options, &code);
   if (status != NATS_OK) return runtime_error("stream " + stream + ": cannot consume it: " + api.error_text(status));
   for (;;) {
     Owned<natsMsg> message{api, nullptr, [](const NatsApi& a, natsMsg* m) { a.natsMsg_Destroy(m); }};
@@ -105,7 +106,11 @@ Status read_nats_stream(const NatsStreamSource& source, const NatsMessageSink& e
       status != NATS_OK)
     return runtime_error("stream " + source.stream + ": " + api.error_text(status));
   if (info.object->State.Msgs == 0) return ok_status();
-  return read_messages(api, js.object, source.stream, each);
+  // The stream's own subject (a server may refuse a filter wider than it),
+  // or every subject of a stream that has several.
+  const std::string filter =
+      info.object->Config && info.object->Config->SubjectsLen == 1 ? info.object->Config->Subjects[0] : ">";
+  return read_messages(api, js.object, source.stream, filter, each);
 }
 
 #else

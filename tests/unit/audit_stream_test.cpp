@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tracer {
 namespace {
 
@@ -146,6 +148,14 @@ TEST(AuditStreamTest, APublishedHeadCatchesATailMissingFromTheStreamAndAForgedHe
   head[digest] = head[digest] == '0' ? '1' : '0';
   web1.messages[10] = head;
   EXPECT_FALSE(verify(web1.messages).ok());
+}
+
+TEST(AuditStreamTest, RecordsAFailoverReorderedArePutBackInOrder) {
+  PublishedChain web1 = publish("web-1", 20);
+  std::rotate(web1.messages.begin() + 5, web1.messages.begin() + 9, web1.messages.begin() + 10);  // seq 10 before 6
+  const StreamReport report = verify(web1.messages);
+  EXPECT_TRUE(report.ok()) << report.text();
+  EXPECT_EQ(report.chains[0].report.records, 20u);
 }
 
 TEST(AuditStreamTest, NoChainAtAllFails) {
