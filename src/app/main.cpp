@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
       return 0;
     case tracer::Command::list: std::fputs(tracer::describe_events(*options->user_functions).c_str(), stdout); return 0;
     case tracer::Command::verify: {
-      tracer::Result<bool> verified = tracer::verify_audit_log(
-          {options->verify_path, options->audit_key_file, options->from_state, options->save_state});
+      tracer::Result<bool> verified =
+          tracer::verify_audit_log({options->verify_path, options->verify_nats_export, options->audit_key_file,
+                                    options->from_state, options->save_state});
       if (!verified) return exit_with(verified.error());
       return *verified ? 0 : 1;
     }

@@ -487,7 +487,11 @@ Status apply_capture_options(const CommandLineExtras& extras, Options& options) 
 
 CLI::App* add_verify_command(CLI::App& app, Options& options) {
   CLI::App* verify = app.add_subcommand("verify", "Verify an audit log's hash chain");
-  verify->add_option("path", options.verify_path, "The audit log")->required();
+  verify
+      ->add_option("path", options.verify_path, "The audit log, or nats://URL[/STREAM]: every host's chain in a stream")
+      ->required();
+  verify->add_flag("--nats-export", options.verify_nats_export,
+                   "PATH is a dump of a stream's message bodies, one a line (every host's chain in it)");
   verify->add_option("--audit-key", options.audit_key_file, "Key file, for an HMAC-authenticated log")
       ->type_name("FILE");
   verify->add_option("--from-state", options.from_state, "Prove the log only grew since this saved state")

@@ -19,10 +19,13 @@
 #include <utility>
 
 #include "tracer/audit/audit_chain.hpp"
+#include "tracer/audit/audit_stream.hpp"
 #include "tracer/core/bounded_file.hpp"
 #include "tracer/core/escape.hpp"
 #include "tracer/core/fd.hpp"
 #include "tracer/output/format.hpp"
+#include "tracer/output/nats_stream.hpp"
+#include "tracer/output/output_writer.hpp"
 
 namespace tracer {
 namespace {
@@ -119,8 +122,9 @@ Status store_key_file(const std::string& path, const SealingKey& key) {
 class AuditLogSink final : public Sink {
  public:
   AuditLogSink(UniqueFd file, const AuditLogOptions& options, AuditChain chain, uint64_t key_file_epoch,
-               const BootToWallClock& clock)
+               const BootToWallClock& clock, std::optional<NatsWriter> publisher)
       : file_(std::move(file)),
+        nats_(std::move(publisher)),
         path_(options.path),
         key_file_(options.key_file.value_or("")),
         chain_(std::move(chain)),
@@ -133,8 +137,9 @@ class AuditLogSink final : public Sink {
         losses_since_(wall_clock_now()) {}
 
   // The tracer-start record, on disk before anything else happens; it says
-  // how many bytes of a torn last line were cut off before it.
-  Status start(const AuditLogOptions& options, uint64_t torn_bytes_removed) {
+  // how many bytes of a torn last line were cut off before it. first_digest:
+  // a continued log's record 1 (its chain's identity).
+  Status start(const AuditLogOptions& options, uint64_t torn_bytes_removed, const std::string& first_digest) {
     char host[HOST_NAME_MAX + 1] = {};
     gethostname(host, sizeof(host) - 1);
     Result<std::string> boot_id = read_bounded_file("/proc/sys/kernel/random/boot_id", 64);
@@ -155,6 +160,7 @@ class AuditLogSink final : public Sink {
     size_ = info.st_size;
     on_disk_ = {chain_.seq(), chain_.head(), chain_.key().epoch};
     seal_own("start", fields);
+    chain_suffix_ = chain_suffix({host, first_digest.empty() ? chain_.head() : first_digest});
     // Without its start record on disk there is no run to speak of: not starting.
     if (!write_and_sync()) return errno_error("writing the audit log " + path_, last_error_);
     started_ = true;
@@ -180,19 +186,23 @@ class AuditLogSink final : public Sink {
     return ok_status();
   }
   Status end_of_batch() override {
-    if (failing_ && !recover(false)) return ok_status();
-    if (!write_pending()) return ok_status();
-    if (chain_.keyed() && std::chrono::steady_clock::now() - epoch_started_ >= epoch_length_) {
-      next_epoch();
-    } else if (unsynced_ && std::chrono::steady_clock::now() - last_sync_ >= sync_interval_) {
-      sync();
+    write_batch();
+    if (nats_) {
+      publish_head(false);
+      nats_->end_of_batch();
     }
     return ok_status();
   }
   Status flush() override {
+    const auto deadline = std::chrono::steady_clock::now() + kOutputStopDeadline;
     if (!failing_ || recover(true)) write_and_sync();
+    if (nats_) {
+      publish_head(true);
+      nats_->flush(deadline);
+    }
     return ok_status();
   }
+  bool holds_lines() const override { return nats_ && nats_->holds_lines(); }
   // The audit log is one chain: it is not reopened on SIGHUP.
   Status reopen() override { return ok_status(); }
   void add_metrics(MetricsSnapshot& snapshot) const override {
@@ -201,6 +211,7 @@ class AuditLogSink final : public Sink {
     metrics.format = "audit-log";
     snapshot.outputs.push_back(std::move(metrics));
     snapshot.audit_log_sequence = chain_.seq();
+    if (nats_) nats_->add_metrics(snapshot);
   }
 
   // One tracer-loss record per cause that grew since the last call, with the
@@ -235,6 +246,41 @@ class AuditLogSink final : public Sink {
   }
 
  private:
+  void write_batch() {
+    if (failing_ && !recover(false)) return;
+    if (!write_pending()) return;
+    if (chain_.keyed() && std::chrono::steady_clock::now() - epoch_started_ >= epoch_length_) {
+      next_epoch();
+    } else if (unsynced_ && std::chrono::steady_clock::now() - last_sync_ >= sync_interval_) {
+      sync();
+    }
+  }
+  // What reached the disk, and went through its fdatasync, is published: the
+  // stream never holds a record the log does not.
+  void publish_synced() {
+    for (std::string_view lines = unpublished_; !lines.empty();) {
+      const size_t newline = lines.find('\n');
+      published_.clear();
+      append_published_record(published_, lines.substr(0, newline), chain_suffix_);
+      nats_->append_record(published_);
+      nats_->write_if_full();
+      lines.remove_prefix(newline == std::string_view::npos ? lines.size() : newline + 1);
+    }
+    unpublished_.clear();
+    published_seq_ = on_disk_.seq;
+    published_head_ = on_disk_.head;
+  }
+  // The head of what was published, after it, when it moved (at most every
+  // kChainHeadInterval, unless at the stop).
+  void publish_head(bool now) {
+    const auto time = std::chrono::steady_clock::now();
+    if (published_seq_ == head_seq_ || (!now && time - last_head_ < kChainHeadInterval)) return;
+    last_head_ = time;
+    head_seq_ = published_seq_;
+    published_.clear();
+    append_published_head(published_, wall_clock_now(), published_seq_, published_head_, chain_suffix_);
+    nats_->append_record(published_);
+  }
   void seal_own(std::string_view name, const nlohmann::json& fields) {
     if (failing_) return lose_record();
     chain_.seal(own_record(name, fields), pending_);
@@ -291,6 +337,7 @@ class AuditLogSink final : public Sink {
     size_ += static_cast<off_t>(done);
     unsynced_ |= done > 0;
     counters_.records_written += std::exchange(pending_records_, 0);
+    if (nats_) unpublished_ += pending_;
     pending_.clear();
     on_disk_ = {chain_.seq(), chain_.head(), chain_.key().epoch};
     return true;
@@ -308,6 +355,7 @@ class AuditLogSink final : public Sink {
     const size_t whole = last_newline == std::string_view::npos ? 0 : last_newline + 1;
     const auto records_written = static_cast<uint64_t>(std::count(written.begin(), written.begin() + whole, '\n'));
     if (whole) note_on_disk(written.substr(0, whole - 1));
+    if (nats_) unpublished_ += written.substr(0, whole);
     size_ += static_cast<off_t>(whole);
     unsynced_ |= whole > 0;
     counters_.records_written += records_written;
@@ -380,7 +428,9 @@ class AuditLogSink final : public Sink {
     if (!unsynced_) return;
     unsynced_ = false;
     last_sync_ = std::chrono::steady_clock::now();
-    if (fdatasync(file_.get()) == 0) return;
+    const bool synced = fdatasync(file_.get()) == 0;
+    if (nats_) publish_synced();
+    if (synced) return;
     // What the page cache held may be lost: counted as a write error, said once.
     ++counters_.write_errors;
     if (!sync_warned_)
@@ -390,6 +440,16 @@ class AuditLogSink final : public Sink {
   }
 
   UniqueFd file_;
+  // --output nats: the records on disk not yet handed to it, and the chain
+  // they are published with.
+  std::optional<NatsWriter> nats_;
+  std::string chain_suffix_;
+  std::string unpublished_;
+  std::string published_;  // reused
+  uint64_t published_seq_ = 0;
+  std::string published_head_;
+  uint64_t head_seq_ = 0;
+  std::chrono::steady_clock::time_point last_head_{};
   std::string path_;
   std::string key_file_;
   AuditChain chain_;
@@ -499,6 +559,26 @@ Result<std::optional<LogEnd>> examine_log_end(int fd, const std::string& path, A
   return std::optional<LogEnd>(LogEnd{position->seq, sealed->digest, **end});
 }
 
+// The digest of a log's first record: its chain's identity (empty for an
+// empty log).
+Result<std::string> first_record_digest(int fd, const std::string& path) {
+  struct stat info {};
+  if (fstat(fd, &info) != 0) return errno_error("audit log " + path);
+  std::string line;
+  for (off_t at = 0; at < info.st_size && line.find('\n') == std::string::npos;) {
+    const off_t end = std::min<off_t>(info.st_size, at + 64 * 1024);
+    if (end > static_cast<off_t>(kMaxRecordBytes)) break;
+    Result<std::string> chunk = read_range(fd, at, end);
+    if (!chunk) return runtime_error("audit log " + path + ": " + chunk.error().message);
+    line += *chunk;
+    at = end;
+  }
+  if (line.empty()) return std::string();
+  const std::optional<SealedLine> sealed = split_sealed_line(std::string_view(line).substr(0, line.find('\n')));
+  if (!sealed) return runtime_error("audit log " + path + ": its first line is not a sealed record; not publishing it");
+  return sealed->digest;
+}
+
 // Continues an existing log after its last record: only once that record
 // verifies is a torn last line (an interrupted write) cut off. How many bytes
 // were, for the tracer-start record.
@@ -521,7 +601,8 @@ Result<uint64_t> continue_existing_log(int fd, const std::string& path, AuditCha
 
 // Feeds a log to the verifier a chunk at a time: memory does not grow with
 // the log, only with its longest line (cut at kMaxRecordBytes).
-Status stream_lines(int fd, LogVerifier& verifier) {
+template <typename Verifier>
+Status stream_lines(int fd, Verifier& verifier) {
   constexpr size_t kChunk = 1 << 20;
   std::string buffer;
   std::vector<char> chunk(kChunk);
@@ -552,6 +633,63 @@ Status stream_lines(int fd, LogVerifier& verifier) {
   return ok_status();
 }
 
+// A dump of a stream's message bodies, one a line, numbered from 1.
+class ExportLines {
+ public:
+  explicit ExportLines(StreamVerifier& verifier) : verifier_(verifier) {}
+  void add_line(std::string_view line) { verifier_.add_message(line, ++lines_); }
+  void add_torn_tail() { verifier_.add_message({}, ++lines_); }
+  void add_oversized_line() { verifier_.add_message({}, ++lines_); }
+
+ private:
+  StreamVerifier& verifier_;
+  uint64_t lines_ = 0;
+};
+
+// The key of each chain: --audit-key FILE for all, or --audit-key DIR with a
+// key file per host, DIR/HOST.
+ChainKeys chain_keys(const std::optional<std::string>& key_path) {
+  return [key_path](const ChainId& chain) -> Result<std::optional<SealingKey>> {
+    if (!key_path) return std::optional<SealingKey>();
+    std::string path = *key_path;
+    struct stat info {};
+    if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      if (chain.host.empty() || chain.host.find('/') != std::string::npos || chain.host.starts_with('.'))
+        return runtime_error("no key file for host name '" + chain.host + "'");
+      path += "/" + chain.host;
+    }
+    Result<SealingKey> key = read_key_file(path);
+    if (!key) return key.take_error();
+    return std::optional<SealingKey>(std::move(*key));
+  };
+}
+
+// tracer verify nats://URL[/STREAM], or --nats-export FILE: every chain in
+// the stream.
+Result<bool> verify_stream(const VerifyOptions& options) {
+  if (options.from_state || options.save_state)
+    return usage_error("tracer verify: --from-state and --save-state are for a log, not a stream");
+  const bool from_nats = !options.nats_export;
+  StreamVerifier verifier(chain_keys(options.key_file), from_nats ? "stream seq" : "line");
+  if (from_nats) {
+    Result<NatsStreamSource> source = parse_nats_stream_source(options.path);
+    if (!source) return source.take_error();
+    if (Status status =
+            read_nats_stream(*source, [&](std::string_view body, uint64_t seq) { verifier.add_message(body, seq); });
+        !status)
+      return status.take_error();
+  } else {
+    Result<RegularFile> dump = open_regular_file(options.path);
+    if (!dump) return runtime_error(options.path + ": " + dump.error().message);
+    ExportLines lines(verifier);
+    if (Status status = stream_lines(dump->fd.get(), lines); !status)
+      return runtime_error(options.path + ": " + status.error().message);
+  }
+  const StreamReport report = verifier.finish();
+  std::fputs(report.text().c_str(), stdout);
+  return report.ok();
+}
+
 }  // namespace
 
 std::string audit_run_options(const Options& options) {
@@ -574,7 +712,8 @@ std::string audit_run_options(const Options& options) {
   return described.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock) {
+Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, const BootToWallClock& clock,
+                                             std::optional<NatsWriter> publisher) {
   AuditChain chain;
   uint64_t key_file_epoch = 0;
   if (options.key_file) {
@@ -587,12 +726,17 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
   if (!file) return file.take_error();
   Result<uint64_t> torn_bytes = continue_existing_log(file->get(), options.path, chain);
   if (!torn_bytes) return torn_bytes.take_error();
-  auto sink = std::make_unique<AuditLogSink>(std::move(*file), options, std::move(chain), key_file_epoch, clock);
-  if (Status status = sink->start(options, *torn_bytes); !status) return status.take_error();
+  Result<std::string> first_digest = publisher ? first_record_digest(file->get(), options.path) : std::string();
+  if (!first_digest) return first_digest.take_error();
+  auto sink = std::make_unique<AuditLogSink>(std::move(*file), options, std::move(chain), key_file_epoch, clock,
+                                             std::move(publisher));
+  if (Status status = sink->start(options, *torn_bytes, *first_digest); !status) return status.take_error();
   return std::unique_ptr<Sink>(std::move(sink));
 }
 
 Result<bool> verify_audit_log(const VerifyOptions& options) {
+  if (options.nats_export || options.path.starts_with("nats://") || options.path.starts_with("tls://"))
+    return verify_stream(options);
   Result<RegularFile> log = open_regular_file(options.path);
   if (!log) return runtime_error("audit log " + options.path + ": " + log.error().message);
   std::optional<SealingKey> key;

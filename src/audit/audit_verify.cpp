@@ -252,6 +252,10 @@ void LogVerifier::add_oversized_line() {
   if (state_->phase == State::Phase::verifying) state_->fail(index, "bad JSON (a line too long to be a record)");
 }
 
+uint64_t LogVerifier::records() const { return state_->report.records; }
+
+bool LogVerifier::failed() const { return state_->phase == State::Phase::done; }
+
 VerifyReport LogVerifier::finish() { return state_->finish(); }
 
 VerifyReport verify_log(std::string_view content, std::optional<SealingKey> key,

@@ -1,7 +1,7 @@
 #include "tracer/output/nats_output.hpp"
 
 #ifdef TRACER_HAVE_NATS
-#include <nats/nats.h>
+#include "tracer/output/nats_api.hpp"
 #endif
 
 #include <linux/capability.h>
@@ -44,75 +44,6 @@ constexpr int64_t kAckWaitMs = 5000;
 // this long: a stream that refuses is not hammered.
 constexpr auto kRetryAfterFailure = std::chrono::seconds(1);
 constexpr auto kDrainSlice = std::chrono::milliseconds(200);
-
-// libnats' functions, each bound by its own name, typed by its header.
-// clang-format off
-#define TRACER_NATS_FUNCTIONS(X) \
-  X(natsOptions_Create) \
-  X(natsOptions_Destroy) \
-  X(natsOptions_SetServers) \
-  X(natsOptions_SetName) \
-  X(natsOptions_SetMaxReconnect) \
-  X(natsOptions_SetReconnectWait) \
-  X(natsOptions_SetRetryOnFailedConnect) \
-  X(natsOptions_SetDisconnectedCB) \
-  X(natsOptions_SetReconnectedCB) \
-  X(natsOptions_SetUserCredentialsFromFiles) \
-  X(natsOptions_SetSecure) \
-  X(natsOptions_LoadCATrustedCertificates) \
-  X(natsOptions_LoadCertificatesChain) \
-  X(natsConnection_Connect) \
-  X(natsConnection_Status) \
-  X(natsConnection_Close) \
-  X(natsConnection_Destroy) \
-  X(natsConnection_JetStream) \
-  X(jsCtx_Destroy) \
-  X(jsOptions_Init) \
-  X(jsPubOptions_Init) \
-  X(js_PublishAsync) \
-  X(js_PublishAsyncComplete) \
-  X(js_StreamNames) \
-  X(jsStreamNamesList_Destroy) \
-  X(jsStreamConfig_Init) \
-  X(js_AddStream) \
-  X(jsStreamInfo_Destroy) \
-  X(natsMsgHeader_Get) \
-  X(natsMsg_Destroy) \
-  X(natsStatus_GetText) \
-  X(nats_GetLastError)
-// clang-format on
-
-struct NatsApi {
-  SharedLibrary library;
-#define TRACER_NATS_DECLARE(name) decltype(&::name) name = nullptr;
-  TRACER_NATS_FUNCTIONS(TRACER_NATS_DECLARE)
-#undef TRACER_NATS_DECLARE
-
-  // Loaded once and kept: libnats' own threads (timers, the connection's
-  // reader) must never find their code unmapped.
-  static Result<const NatsApi*> load() {
-    static std::mutex mutex;
-    static const NatsApi* loaded = nullptr;
-    std::lock_guard lock(mutex);
-    if (loaded) return loaded;
-    constexpr const char* kSoname = "libnats.so.3.4";
-    Result<SharedLibrary> library = SharedLibrary::open(kSoname);
-    if (!library) return library.take_error();
-    auto api = std::make_unique<NatsApi>(NatsApi{std::move(*library)});
-    bool bound = true;
-#define TRACER_NATS_BIND(name) bound = bound && api->library.bind(#name, api->name);
-    TRACER_NATS_FUNCTIONS(TRACER_NATS_BIND)
-#undef TRACER_NATS_BIND
-    if (!bound) return runtime_error(std::string(kSoname) + " lacks a function --output nats uses");
-    loaded = api.release();
-    return loaded;
-  }
-
-  std::string error_text(natsStatus status) const {
-    const char* last = nats_GetLastError(nullptr);
-    return last && *last ? last : natsStatus_GetText(status);
-  }
-};
 
 // This thread, and libnats' threads it starts (they inherit from it), talk to
 // the network: they hold no capability, whatever the rest of the run keeps.
@@ -236,28 +167,14 @@ void NatsChannel::on_connection_change(natsConnection*, void* closure) {
 }
 
 Status NatsChannel::set_options(natsOptions* options) {
-  std::vector<const char*> servers;
-  bool secure = settings_.tls_ca_file || settings_.tls_cert_file;
-  for (const std::string& server : settings_.servers) {
-    servers.push_back(server.c_str());
-    secure = secure || server.starts_with("tls://");
-  }
-  natsStatus status = api_.natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
-  if (status == NATS_OK) status = api_.natsOptions_SetName(options, "tracer");
-  if (status == NATS_OK) status = api_.natsOptions_SetMaxReconnect(options, -1);
+  if (Status set = set_nats_connection_options(api_, options, settings_, "tracer"); !set)
+    return runtime_error("--output " + set.error().message);
+  natsStatus status = api_.natsOptions_SetMaxReconnect(options, -1);
   if (status == NATS_OK) status = api_.natsOptions_SetReconnectWait(options, 500);
   if (status == NATS_OK)
     status = api_.natsOptions_SetRetryOnFailedConnect(options, true, &NatsChannel::on_connection_change, this);
   if (status == NATS_OK) status = api_.natsOptions_SetDisconnectedCB(options, &NatsChannel::on_connection_change, this);
   if (status == NATS_OK) status = api_.natsOptions_SetReconnectedCB(options, &NatsChannel::on_connection_change, this);
-  if (status == NATS_OK && settings_.creds_file)
-    status = api_.natsOptions_SetUserCredentialsFromFiles(options, settings_.creds_file->c_str(), nullptr);
-  if (status == NATS_OK && secure) status = api_.natsOptions_SetSecure(options, true);
-  if (status == NATS_OK && settings_.tls_ca_file)
-    status = api_.natsOptions_LoadCATrustedCertificates(options, settings_.tls_ca_file->c_str());
-  if (status == NATS_OK && settings_.tls_cert_file)
-    status = api_.natsOptions_LoadCertificatesChain(options, settings_.tls_cert_file->c_str(),
-                                                    settings_.tls_key_file ? settings_.tls_key_file->c_str() : "");
   if (status != NATS_OK) return runtime_error("--output nats: " + api_.error_text(status));
   return ok_status();
 }
@@ -641,5 +558,12 @@ void NatsWriter::flush(std::chrono::steady_clock::time_point deadline) {
 }
 
 OutputMetrics NatsWriter::counters() const { return channel_->counters(); }
+
+void NatsWriter::add_metrics(MetricsSnapshot& snapshot) const {
+  OutputMetrics metrics = counters();
+  metrics.name = name_;
+  metrics.format = "nats";
+  snapshot.outputs.push_back(std::move(metrics));
+}
 
 }  // namespace tracer

@@ -30,6 +30,14 @@ Result<std::string> server_url(std::string_view url) {
   return full;
 }
 
+// Where the URLs end: the '/' after the last URL's host, if any.
+size_t path_slash(std::string_view target) {
+  const size_t last_comma = target.rfind(',');
+  const size_t last_start = last_comma == std::string_view::npos ? 0 : last_comma + 1;
+  const size_t scheme = target.find("://", last_start);
+  return target.find('/', scheme == std::string_view::npos ? last_start : scheme + 3);
+}
+
 }  // namespace
 
 bool is_nats_stream_name(std::string_view name) {
@@ -51,10 +59,7 @@ bool is_nats_subject(std::string_view subject) {
 Result<NatsSettings> parse_nats_target(std::string_view target) {
   NatsSettings settings;
   std::string_view urls = target;
-  const size_t last_comma = target.rfind(',');
-  const size_t last_start = last_comma == std::string_view::npos ? 0 : last_comma + 1;
-  const size_t scheme = target.find("://", last_start);
-  const size_t slash = target.find('/', scheme == std::string_view::npos ? last_start : scheme + 3);
+  const size_t slash = path_slash(target);
   if (slash != std::string_view::npos) {
     settings.subject = std::string(target.substr(slash + 1));
     urls = target.substr(0, slash);
@@ -73,6 +78,17 @@ Result<NatsSettings> parse_nats_target(std::string_view target) {
     start = comma + 1;
   }
   return settings;
+}
+
+Result<NatsStreamSource> parse_nats_stream_source(std::string_view source) {
+  const size_t slash = path_slash(source);
+  NatsStreamSource parsed{{}, slash == std::string_view::npos ? "TRACER" : std::string(source.substr(slash + 1))};
+  if (!is_nats_stream_name(parsed.stream))
+    return usage_error("tracer verify: stream '" + parsed.stream + "': expected 1-64 letters, digits, _ and -");
+  Result<NatsSettings> settings = parse_nats_target(source.substr(0, slash));
+  if (!settings) return settings.take_error();
+  parsed.settings = std::move(*settings);
+  return parsed;
 }
 
 void add_nats_options(CLI::App& app, NatsFlags& flags) {

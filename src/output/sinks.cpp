@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <climits>
+#include <utility>
 #include <vector>
 
 #include "tracer/audit/audit_log.hpp"
@@ -124,12 +125,7 @@ class OutputsSink final : public Sink {
       metrics.format = output.syslog ? "syslog" : output.format == OutputFormat::json ? "json" : "table";
       snapshot.outputs.push_back(std::move(metrics));
     }
-    if (nats_) {
-      OutputMetrics metrics = nats_->counters();
-      metrics.name = nats_->name();
-      metrics.format = "nats";
-      snapshot.outputs.push_back(std::move(metrics));
-    }
+    if (nats_) nats_->add_metrics(snapshot);
     if (audit_log_) audit_log_->add_metrics(snapshot);
   }
 
@@ -197,19 +193,20 @@ Result<std::unique_ptr<Sink>> make_sink(const Options& options, const BootToWall
     if (!writer) return writer.take_error();
     outputs.push_back(Output{std::move(*writer), OutputFormat::json, 0, true});
   }
-  std::unique_ptr<Sink> audit_log;
-  if (options.audit_log) {
-    AuditLogOptions audit{*options.audit_log,    options.audit_key_file,    options.audit_sync_interval_ms, json,
-                          options.audit_epoch_s, audit_run_options(options)};
-    Result<std::unique_ptr<Sink>> opened = open_audit_log(audit, clock);
-    if (!opened) return opened.take_error();
-    audit_log = std::move(*opened);
-  }
   std::optional<NatsWriter> nats;
   if (options.nats) {
     Result<NatsWriter> opened = NatsWriter::open(*options.nats, nats_run_prefix(json.boot_tag));
     if (!opened) return opened.take_error();
     nats.emplace(std::move(*opened));
+  }
+  std::unique_ptr<Sink> audit_log;
+  if (options.audit_log) {
+    AuditLogOptions audit{*options.audit_log,    options.audit_key_file,    options.audit_sync_interval_ms, json,
+                          options.audit_epoch_s, audit_run_options(options)};
+    // With the audit log, NATS carries its records, chain and all.
+    Result<std::unique_ptr<Sink>> opened = open_audit_log(audit, clock, std::exchange(nats, std::nullopt));
+    if (!opened) return opened.take_error();
+    audit_log = std::move(*opened);
   }
   return std::unique_ptr<Sink>(std::make_unique<OutputsSink>(clock, json, syslog_header(options), std::move(outputs),
                                                              std::move(audit_log), std::move(nats)));

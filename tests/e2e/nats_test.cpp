@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -161,9 +163,19 @@ class JetStream {
     jsStreamInfo_Destroy(info);
     return state;
   }
+  bool publish(const std::string& subject, const std::string& body) {
+    jsPubAck* ack = nullptr;
+    const natsStatus status = js_Publish(&ack, js_, subject.c_str(), body.data(), int(body.size()), nullptr, nullptr);
+    if (ack) jsPubAck_Destroy(ack);
+    return status == NATS_OK;
+  }
+  bool delete_message(const std::string& stream, uint64_t seq) {
+    return js_DeleteMsg(js_, stream.c_str(), seq, nullptr, nullptr) == NATS_OK;
+  }
   struct Message {
     std::string id;
     std::string body;
+    uint64_t seq = 0;
   };
   std::vector<Message> read_all(const std::string& name) {
     std::vector<Message> messages;
@@ -176,7 +188,8 @@ class JetStream {
       if (js_GetMsg(&message, js_, name.c_str(), seq, nullptr, nullptr) != NATS_OK) continue;
       const char* id = nullptr;
       natsMsgHeader_Get(message, "Nats-Msg-Id", &id);
-      messages.push_back({id ? id : "", std::string(natsMsg_GetData(message), size_t(natsMsg_GetDataLength(message)))});
+      messages.push_back(
+          {id ? id : "", std::string(natsMsg_GetData(message), size_t(natsMsg_GetDataLength(message))), seq});
       natsMsg_Destroy(message);
     }
     return messages;
@@ -431,6 +444,153 @@ TEST(NatsTest, AClusterNodeKilledMidBurstCostsNoRecordAndDuplicatesNone) {
   ASSERT_TRUE(js.stream_state("TRACER"));
   EXPECT_EQ(js.stream_state("TRACER")->second, 3);
   expect_exactly_once(read_markers(urls, "TRACER"), markers, false);
+}
+
+std::string host_name() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+Completed verify(const std::vector<std::string>& args) {
+  std::vector<std::string> all = {"verify"};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_tracer_to_completion(all);
+}
+
+// The stream's message bodies, one a line (what a consumer writing bodies out
+// makes), with `edit` applied to each.
+std::string export_stream(const std::vector<JetStream::Message>& messages,
+                          const std::function<std::string(size_t, const std::string&)>& edit) {
+  std::string out;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string body = edit(i, messages[i].body);
+    if (!body.empty()) out += body + "\n";
+  }
+  return out;
+}
+
+// The index of the message holding record `seq` of the chain.
+size_t message_of_seq(const std::vector<JetStream::Message>& messages, uint64_t seq) {
+  const std::string needle = R"(,"seq":)" + std::to_string(seq) + R"(,"prev":")";
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (messages[i].body.find(needle) != std::string::npos) return i;
+  return messages.size();
+}
+
+TEST(NatsTest, TheAuditChainTravelsAndVerifyOverTheStreamNamesTheHostAndSeqOfAChange) {
+  TRACER_E2E_REQUIRE_ROOT();
+  TempDir dir;
+  NatsServer server("chain", dir.path());
+  ASSERT_TRUE(server.start()) << server.log();
+  const std::string comm = test_comm("nats5");
+  const std::string log = dir.path() + "/audit.log";
+  auto tracer = start_tracer({"--trace", "comm=" + comm, "--output", "none", "--output", "audit-log:" + log, "--output",
+                              "nats:" + server.url() + "/tracer.audit", "--nats-stream", "AUDIT"});
+  ASSERT_TRUE(tracer);
+  const std::vector<std::string> markers = exec_burst(comm, 40);
+  EXPECT_EQ(tracer->stop(SIGTERM), 0) << tracer->err().text();
+
+  // Every line of the log left the host, in order, chain and all, and the
+  // log's head after the last one.
+  const std::string local = read_text(log);
+  std::vector<std::string> lines;
+  for (std::istringstream stream(local); std::getline(stream, lines.emplace_back());) {
+  }
+  lines.pop_back();
+  const size_t records = lines.size();
+  ASSERT_GE(records, markers.size() + 2) << local;
+  JetStream js(server.url());
+  const std::vector<JetStream::Message> messages = js.read_all("AUDIT");
+  const std::string host = host_name();
+  const std::string chain = R"(,"chain":{"host":")" + host + R"(","log":")";
+  std::ofstream record_log;
+  if (const char* path = std::getenv("TRACER_E2E_RECORD_LOG")) record_log.open(path, std::ios::app);
+  size_t next = 0;
+  for (const JetStream::Message& message : messages) {
+    const std::string& body = message.body;
+    ASSERT_NE(body.find(chain), std::string::npos) << body;
+    if (body.find(R"("event":"tracer-head")") != std::string::npos) continue;
+    ASSERT_LT(next, records);
+    EXPECT_EQ(body.substr(0, body.find(chain)) + "}", lines[next++]);
+    if (body.find(R"("event":"tracer-)") == std::string::npos && record_log) record_log << body << '\n';
+  }
+  EXPECT_EQ(next, records);
+  EXPECT_NE(messages.back().body.find(R"("event":"tracer-head","seq":)" + std::to_string(records) + ","),
+            std::string::npos)
+      << messages.back().body;
+
+  const Completed local_verified = verify({log});
+  ASSERT_EQ(local_verified.status, 0) << local_verified.out;
+  const std::string head = local_verified.out.substr(local_verified.out.find("head ") + 5, 64);
+  const Completed verified = verify({server.url() + "/AUDIT"});
+  EXPECT_EQ(verified.status, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("OK: 1 chain(s), " + std::to_string(messages.size()) + " message(s)\nhost " + host +
+                              ", chain "),
+            std::string::npos)
+      << verified.out;
+  EXPECT_NE(verified.out.find("OK: " + std::to_string(records) + " records, head " + head), std::string::npos)
+      << verified.out;
+
+  // An export of the stream, untouched, verifies; one record edited, or one
+  // missing, fails naming the host and the seq.
+  const std::string dump = dir.path() + "/stream.jsonl";
+  std::ofstream(dump) << export_stream(messages, [](size_t, const std::string& body) { return body; });
+  EXPECT_EQ(verify({"--nats-export", dump}).status, 0) << verify({"--nats-export", dump}).out;
+  const size_t edited = message_of_seq(messages, 11);
+  ASSERT_LT(edited, messages.size());
+  std::ofstream(dump, std::ios::trunc) << export_stream(messages, [&](size_t i, const std::string& body) {
+    return i == edited ? std::string(body).replace(body.find(markers[0].substr(0, 4)), 1, "X") : body;
+  });
+  Completed failed = verify({"--nats-export", dump});
+  EXPECT_EQ(WEXITSTATUS(failed.status), 1);
+  EXPECT_NE(failed.out.find("host " + host + ", chain "), std::string::npos) << failed.out;
+  EXPECT_NE(
+      failed.out.find(": FAIL: seq 11 (line " + std::to_string(edited + 1) + ", a record that says seq 11): modified"),
+      std::string::npos)
+      << failed.out;
+  std::ofstream(dump, std::ios::trunc) << export_stream(
+      messages, [&](size_t i, const std::string& body) { return i == edited ? std::string() : body; });
+  failed = verify({"--nats-export", dump});
+  EXPECT_EQ(WEXITSTATUS(failed.status), 1);
+  EXPECT_NE(failed.out.find(": FAIL: seq 11 (line " + std::to_string(message_of_seq(messages, 12)) +
+                            ", a record that says seq 12): deleted"),
+            std::string::npos)
+      << failed.out;
+
+  // In the stream itself: a modified copy published, then a record deleted.
+  std::string forged = messages[message_of_seq(messages, 5)].body;
+  forged.replace(forged.find(markers[0].substr(0, 4)), 1, "X");
+  ASSERT_TRUE(js.publish("tracer.audit", forged));
+  failed = verify({server.url() + "/AUDIT"});
+  EXPECT_EQ(WEXITSTATUS(failed.status), 1);
+  EXPECT_NE(failed.out.find("host " + host + ", chain "), std::string::npos) << failed.out;
+  const uint64_t forged_seq = messages.back().seq + 1;
+  EXPECT_NE(failed.out.find(" (stream seq " + std::to_string(forged_seq) + ", a record that says seq 5): modified"),
+            std::string::npos)
+      << failed.out;
+  ASSERT_TRUE(js.delete_message("AUDIT", forged_seq));
+  ASSERT_EQ(verify({server.url() + "/AUDIT"}).status, 0);
+  ASSERT_TRUE(js.delete_message("AUDIT", messages[message_of_seq(messages, 7)].seq));
+  failed = verify({server.url() + "/AUDIT"});
+  EXPECT_EQ(WEXITSTATUS(failed.status), 1);
+  EXPECT_NE(failed.out.find(": FAIL: seq 7 (stream seq " + std::to_string(messages[message_of_seq(messages, 8)].seq) +
+                            ", a record that says seq 8): deleted"),
+            std::string::npos)
+      << failed.out;
+
+  // The host cuts its log's tail: the state the stream gave says so.
+  const std::string state = dir.path() + "/state.json";
+  const size_t state_at = verified.out.find("state: ");
+  ASSERT_NE(state_at, std::string::npos) << verified.out;
+  std::ofstream(state) << verified.out.substr(state_at + 7, verified.out.find('\n', state_at) - state_at - 7);
+  EXPECT_EQ(verify({log, "--from-state", state}).status, 0);
+  std::string cut = local;
+  cut.erase(cut.rfind('\n', cut.size() - 2) + 1);
+  std::ofstream(log, std::ios::trunc) << cut;
+  const Completed truncated = verify({log, "--from-state", state});
+  EXPECT_EQ(WEXITSTATUS(truncated.status), 1);
+  EXPECT_NE(truncated.out.find("truncated tail"), std::string::npos) << truncated.out;
 }
 
 }  // namespace

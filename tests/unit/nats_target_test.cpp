@@ -97,5 +97,18 @@ TEST(NatsTarget, TheCommandLineTakesOneNatsOutputWithItsOptions) {
   EXPECT_EQ(parse({"--output", "nats:a", "--nats-spool-size", "1000000"}).error().kind, ExitKind::usage);
 }
 
+TEST(NatsTargetTest, AStreamToVerifyIsTheServersAndAStreamNameTracerByDefault) {
+  Result<NatsStreamSource> source = parse_nats_stream_source("nats://a:4222,nats://b:4222/FLEET");
+  ASSERT_TRUE(source);
+  EXPECT_EQ(source->stream, "FLEET");
+  EXPECT_EQ(source->settings.servers, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
+  source = parse_nats_stream_source("tls://a:4222");
+  ASSERT_TRUE(source);
+  EXPECT_EQ(source->stream, "TRACER");
+  EXPECT_EQ(source->settings.servers, std::vector<std::string>{"tls://a:4222"});
+  EXPECT_FALSE(parse_nats_stream_source("nats://a:4222/tracer.exec"));
+  EXPECT_FALSE(parse_nats_stream_source("nats:///TRACER"));
+}
+
 }  // namespace
 }  // namespace tracer

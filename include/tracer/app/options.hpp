@@ -79,7 +79,8 @@ struct Options {
   std::optional<NatsSettings> nats;               // --output nats:URL[/SUBJECT] and --nats-*
 
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
-  std::string verify_path;
+  std::string verify_path;          // a log, or nats://URL[/STREAM]
+  bool verify_nats_export = false;  // verify_path is a dump of a stream's message bodies
   std::optional<std::string> from_state;
   std::optional<std::string> save_state;
 

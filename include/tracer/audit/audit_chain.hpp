@@ -165,6 +165,9 @@ class LogVerifier {
   void add_torn_tail();
   // A line too long to be a record, cut short by the reader.
   void add_oversized_line();
+  // So far: records that chained (seq 1 to this), and whether it failed.
+  uint64_t records() const;
+  bool failed() const;
   VerifyReport finish();
 
  private:

@@ -49,6 +49,8 @@ class NatsWriter {
 
   const std::string& name() const { return name_; }
   OutputMetrics counters() const;
+  // Its counters, named, into --metrics.
+  void add_metrics(MetricsSnapshot& snapshot) const;
 
  private:
   NatsWriter(std::shared_ptr<NatsChannel> channel, std::string name);

@@ -54,6 +54,15 @@ void add_nats_options(CLI::App& app, NatsFlags& flags);
 // Into the settings of --output nats: (refused without one).
 Status apply_nats_flags(const NatsFlags& flags, std::optional<NatsSettings>& settings);
 
+// `tracer verify nats://a:4222[,nats://b:4222][/STREAM]` (the URLs as
+// --output nats takes them): the servers, and the stream (TRACER when not
+// given).
+struct NatsStreamSource {
+  NatsSettings settings;
+  std::string stream;
+};
+Result<NatsStreamSource> parse_nats_stream_source(std::string_view source);
+
 // A stream name JetStream accepts: 1-64 of [A-Za-z0-9_-].
 bool is_nats_stream_name(std::string_view name);
 bool is_nats_subject(std::string_view subject);
