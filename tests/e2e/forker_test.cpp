@@ -87,9 +87,9 @@ TEST_P(ForkerTest, ReparentedChildNamesTheImageThatForkedIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Reapers, ForkerTest, ::testing::Values(Reaper::subreaper, Reaper::namespace_init),
-                         [](const auto& info) {
-                           return info.param == Reaper::subreaper ? std::string("Subreaper")
-                                                                  : std::string("NamespaceInit");
+                         [](const auto& param_info) {
+                           return param_info.param == Reaper::subreaper ? std::string("Subreaper")
+                                                                        : std::string("NamespaceInit");
                          });
 
 }  // namespace
