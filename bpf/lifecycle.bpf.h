@@ -13,6 +13,7 @@
 
 #include "tracer_abi.h"
 #include "filter.bpf.h"
+#include "forker.bpf.h"
 #include "maps.bpf.h"
 #include "record.bpf.h"
 #include "task.bpf.h"
@@ -26,6 +27,7 @@ static __always_inline int lifecycle__on_fork(struct task_struct *child)
 
 	task__read_context(&parent);
 	filter__follow_child(&parent, child_pid);
+	forker__remember(&parent, child_pid, task__leader_start_ns(child));
 	selected = filter__wants_event(TRACER_EVENT_SCHED_PROCESS_FORK) && filter__selects(&parent);
 	if (!selected && !(process_table_feed && child_pid != parent.tgid))
 		return 0;
@@ -70,5 +72,6 @@ static __always_inline int lifecycle__on_exit(struct task_struct *task)
 		}
 	}
 	filter__forget(ctx.tgid);
+	forker__forget(ctx.tgid);
 	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "tracer_abi.h"
 #include "container.bpf.h"
+#include "forker.bpf.h"
 
 static __always_inline struct upid task__own_upid(struct task_struct *task)
 {
@@ -97,6 +98,7 @@ static __always_inline void task__read_context(struct tracer_task_context *ctx)
 	ctx->parent_start_boot_ns = task__leader_start_ns(parent);
 	ctx->exec_gen = task__exec_gen(task);
 	ctx->parent_exec_gen = task__exec_gen(parent);
+	forker__apply(ctx);
 	ctx->container_cgroup_id = container__cgroup_of_task(task);
 	task__read_identity(task, ctx);
 	/* Zero first: the comm is a hash key for the comm filter, so the bytes

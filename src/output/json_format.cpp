@@ -1,5 +1,9 @@
 #include <fmt/format.h>
 
+#include <utility>
+#include <vector>
+
+#include "tracer/core/base64.hpp"
 #include "tracer/core/escape.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/decode/value_visit.hpp"
@@ -23,6 +27,25 @@ bool append_json_string(std::string& out, std::string_view bytes) {
   return had_invalid;
 }
 
+// A string that is not valid UTF-8 reads back from its escapes as other
+// text (0xE9 as U+00E9, which is C3 A9 too): its exact bytes follow it as
+// ,"<key>_b64":"<base64>".
+void append_exact_bytes(std::string& out, std::string_view key, std::string_view bytes) {
+  out += R"(,")";
+  out += key;
+  out += R"(_b64":")";
+  append_base64(out, bytes);
+  out += '"';
+}
+
+// The value of the field key, and its exact bytes when they were not valid
+// UTF-8; true then.
+bool append_json_field(std::string& out, std::string_view key, std::string_view bytes) {
+  if (!append_json_string(out, bytes)) return false;
+  append_exact_bytes(out, key, bytes);
+  return true;
+}
+
 // {"family":"AF_INET","address":"127.0.0.1","port":443} or
 // {"family":"AF_UNIX","path":"/run/x.sock"} (abstract: "abstract":true).
 bool append_socket_address(std::string& out, const SocketAddressFields& fields) {
@@ -39,31 +62,51 @@ bool append_socket_address(std::string& out, const SocketAddressFields& fields) 
   }
   if (fields.path) {
     out += R"(,"path":)";
-    had_invalid = append_json_string(out, *fields.path);
+    had_invalid = append_json_field(out, "path", *fields.path);
     if (fields.abstract) out += R"(,"abstract":true)";
   }
   out += '}';
   return had_invalid;
 }
 
-// Writes one value as JSON; remembers whether a string held bytes that are
-// not valid UTF-8.
+// Writes the value of the field key as JSON, with the exact bytes of each
+// string that was not valid UTF-8: a list's as ,"<key>_b64":{"<index>":..}.
 struct JsonValue {
   std::string& out;
+  std::string_view key;
   bool had_invalid = false;
+  size_t index = 0;
+  std::vector<std::pair<size_t, std::string_view>> invalid_items{};
 
   template <typename Integer>
   void number(Integer value) {
     append_number(out, value);
   }
   void boolean(bool value) { out += value ? "true" : "false"; }
-  void text(std::string_view value) { had_invalid |= append_json_string(out, value); }
+  void text(std::string_view value) { had_invalid |= append_json_field(out, key, value); }
   void list_begin() { out += '['; }
   void list_item(std::string_view item, bool first) {
     if (!first) out += ',';
-    text(item);
+    if (append_json_string(out, item)) invalid_items.emplace_back(index, item);
+    ++index;
   }
-  void list_end() { out += ']'; }
+  void list_end() {
+    out += ']';
+    if (invalid_items.empty()) return;
+    had_invalid = true;
+    out += R"(,")";
+    out += key;
+    out += R"(_b64":{)";
+    for (const auto& [item_index, item] : invalid_items) {
+      if (item_index != invalid_items.front().first) out += ',';
+      out += '"';
+      append_number(out, item_index);
+      out += R"(":")";
+      append_base64(out, item);
+      out += '"';
+    }
+    out += '}';
+  }
   void symbolic(const SymbolicValue& value) {
     if (json_shows_number(value))
       append_number(out, value.raw);
@@ -79,8 +122,8 @@ struct JsonValue {
   void null() { out += "null"; }
 };
 
-bool append_value(std::string& out, const Value& value) {
-  JsonValue writer{out};
+bool append_value(std::string& out, std::string_view key, const Value& value) {
+  JsonValue writer{out, key};
   visit_value(value, writer);
   return writer.had_invalid;
 }
@@ -128,11 +171,11 @@ bool append_process(std::string& out, const ProcessSummary& process, std::string
     out += '"';
   }
   out += R"(,"comm":)";
-  bool had_invalid = append_json_string(out, process.comm);
+  bool had_invalid = append_json_field(out, "comm", process.comm);
   out += R"(,"exe":)";
-  had_invalid |= append_json_string(out, process.exe);
+  had_invalid |= append_json_field(out, "exe", process.exe);
   out += R"(,"argv":)";
-  had_invalid |= append_value(out, process.argv);
+  had_invalid |= append_value(out, "argv", process.argv);
   out += R"(,"argv_truncated":)";
   out += process.argv_truncated ? "true" : "false";
   out += '}';
@@ -147,9 +190,12 @@ void append_optional_number(std::string& out, std::string_view key, std::optiona
     out += "null";
 }
 
+// key is the bare name: "tty".
 bool append_optional_string(std::string& out, std::string_view key, std::optional<std::string_view> value) {
+  out += R"(,")";
   out += key;
-  if (value) return append_json_string(out, *value);
+  out += R"(":)";
+  if (value) return append_json_field(out, key, *value);
   out += "null";
   return false;
 }
@@ -161,8 +207,8 @@ bool append_identity(std::string& out, const Event& event) {
   append_optional_number(out, R"(,"auid":)", task.auid);
   append_optional_number(out, R"(,"sessionid":)", task.sessionid);
   append_number_fields(out, {{R"(,"sid":)", task.sid}});
-  bool had_invalid = append_optional_string(out, R"(,"tty":)", event.tty);
-  return had_invalid | append_optional_string(out, R"(,"host":)", event.host);
+  bool had_invalid = append_optional_string(out, "tty", event.tty);
+  return had_invalid | append_optional_string(out, "host", event.host);
 }
 
 // Who made the call: "pid" to "host".
@@ -175,14 +221,14 @@ bool append_task(std::string& out, const Event& event) {
                              {R"(,"uid":)", task.uid},
                              {R"(,"gid":)", task.gid}});
   out += R"(,"comm":)";
-  bool had_invalid = append_json_string(out, task.comm);
+  bool had_invalid = append_json_field(out, "comm", task.comm);
   append_number_fields(
       out, {{R"(,"cgroup_id":)", task.cgroup_id}, {R"(,"mntns":)", task.mntns}, {R"(,"pidns":)", task.pidns}});
   if (event.container_id.empty()) {
     out += R"(,"container_id":null)";
   } else {
     out += R"(,"container_id":)";
-    had_invalid |= append_json_string(out, event.container_id);
+    had_invalid |= append_json_field(out, "container_id", event.container_id);
   }
   return had_invalid | append_identity(out, event);
 }
@@ -205,7 +251,7 @@ bool append_surroundings(std::string& out, const Event& event, const JsonOptions
   bool had_invalid = false;
   if (event.cwd) {
     out += R"(,"cwd":)";
-    had_invalid |= append_json_string(out, *event.cwd);
+    had_invalid |= append_json_field(out, "cwd", *event.cwd);
   }
   if (event.lineage.empty()) return had_invalid;
   out += R"(,"parent":)";
@@ -247,7 +293,7 @@ bool append_args(std::string& out, const ArgList& args) {
     out += '"';
     out += arg.name;
     out += R"(":)";
-    had_invalid |= append_value(out, arg.value);
+    had_invalid |= append_value(out, arg.name, arg.value);
   }
   out += "}}\n";
   return had_invalid;

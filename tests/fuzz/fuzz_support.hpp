@@ -156,6 +156,12 @@ inline std::vector<std::pair<std::string, std::vector<std::byte>>> sample_record
   ExecRecordSpec exec;
   exec.argv = nul_joined({"ls", "-la", "/tmp/\x1b[2J"});
   records.emplace_back("execve", build_exec_record(exec));
+  ExecRecordSpec invalid;  // strings that are not valid UTF-8: their exact bytes as _b64
+  invalid.argv = nul_joined({"ls", "\xe9", "caf\xc3\xa9", "\xc0\xaf\x80"});
+  invalid.pathname = "/bin/\xff";
+  invalid.filename = invalid.pathname;
+  invalid.cwd = "/home/\xed\xa0\x80";
+  records.emplace_back("execve_invalid_utf8", build_exec_record(invalid));
   ExecRecordSpec execveat;
   execveat.event_id = TRACER_EVENT_EXECVEAT;
   execveat.dirfd = 3;

@@ -117,6 +117,49 @@ TEST_F(FormatTest, HostileArgvStaysOneValidLine) {
   EXPECT_EQ(document["flags"], nlohmann::json::array({"invalid_utf8"}));
 }
 
+// The readable field keeps its escapes; each string that was not valid
+// UTF-8 also has its exact bytes as <key>_b64 (a list: by index).
+TEST_F(FormatTest, InvalidUtf8StringsCarryTheirExactBytes) {
+  ExecRecordSpec spec;
+  spec.argv = nul_joined({"ok", "\xe9", "caf\xc3\xa9", "\xc0\xaf", "\x80"});
+  spec.pathname = "/tmp/\xff";
+  spec.filename = spec.pathname;
+  spec.cwd = "/home/\xed\xa0\x80";
+  spec.task.comm = "b\xe9";
+  record_ = build_exec_record(spec);
+  Result<Event> event = decode(record_, {});
+  ASSERT_TRUE(event.ok());
+  const std::string parent_argv("sh\0\xfe\0", 5);
+  const ProcessSummary lineage[] = {{4200, 400'000'000, 2, "sh", "/bin/\xf8", StringList{parent_argv}, false}};
+  event->lineage = lineage;
+  event->host = "h\xe9";
+  std::string line;
+  JsonFormatter(clock_).append(line, *event);
+  EXPECT_NE(
+      line.find(
+          R"("argv":["ok","\u00e9","café","\u00c0\u00af","\u0080"],"argv_b64":{"1":"6Q==","3":"wK8=","4":"gA=="})"),
+      std::string::npos)
+      << line;
+  EXPECT_NE(line.find(R"("pathname":"/tmp/\u00ff","pathname_b64":"L3RtcC//")"), std::string::npos) << line;
+  const auto document = nlohmann::json::parse(line);
+  EXPECT_EQ(document["args"]["filename_b64"], "L3RtcC//");
+  EXPECT_FALSE(document["args"].contains("exe_b64"));  // valid: no twin
+  EXPECT_EQ(document["cwd_b64"], "L2hvbWUv7aCA");
+  EXPECT_EQ(document["comm_b64"], "Yuk=");
+  EXPECT_EQ(document["host_b64"], "aOk=");
+  EXPECT_FALSE(document.contains("tty_b64"));
+  EXPECT_EQ(document["parent"]["exe_b64"], "L2Jpbi/4");
+  EXPECT_EQ(document["parent"]["argv_b64"], nlohmann::json::parse(R"({"1":"/g=="})"));
+  EXPECT_FALSE(document["parent"].contains("comm_b64"));
+  EXPECT_EQ(document["flags"], nlohmann::json::array({"invalid_utf8"}));
+}
+
+TEST_F(FormatTest, ValidStringsHaveNoExactBytes) {
+  ExecRecordSpec spec;
+  spec.argv = nul_joined({"caf\xc3\xa9", "\xf0\x9f\x99\x82"});
+  EXPECT_EQ(json_line(spec).find("_b64"), std::string::npos);
+}
+
 TEST_F(FormatTest, FlagsAreListed) {
   ExecRecordSpec spec;
   spec.flags |= TRACER_EXEC_FILELESS | TRACER_EXEC_ARGV_TRUNCATED;

@@ -150,7 +150,9 @@ TEST_F(UserFunctionDecode, ValuesOfEveryKindInTheirOrder) {
   std::string line;
   formatter.append(line, *event);
   const json parsed = json::parse(line);
-  EXPECT_EQ(parsed["args"], json::parse(R"({"count":-5,"name":"ab\u00ff\n","point":"31000000f7ffffff6d6f766564212100",
+  EXPECT_EQ(
+      parsed["args"],
+      json::parse(R"({"count":-5,"name":"ab\u00ff\n","name_b64":"YWL/Cg==","point":"31000000f7ffffff6d6f766564212100",
                                             "out":-2,"where":"0x7ffd1234","return_value":-1})"));
 }
 

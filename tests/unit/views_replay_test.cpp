@@ -62,11 +62,13 @@ class ReplayTest : public ::testing::Test {
 
 TEST_F(ReplayTest, ExecRecordsComeBackByteForByte) {
   ExecRecordSpec spec;
-  spec.argv = "ls\0-la\0\0with \"quotes\" and \\\0tab\there\0"s;
+  spec.argv = "ls\0-la\0\0with \"quotes\" and \\\0tab\there\0\xe9\xc0\xaf\0"s;
   spec.cwd = "/home/ann/\xff\xfe dir\n";
+  spec.pathname = "/bin/\x80ls";
   Event event = decoded(build_exec_record(spec));
   const std::string line = live_line(event);
   ASSERT_NE(line.find("invalid_utf8"), std::string::npos) << line;
+  ASSERT_NE(line.find(R"("argv_b64":{"5":"6cCv"})"), std::string::npos) << line;
   EXPECT_EQ(replayed(line), line);
 
   ExecRecordSpec failed;
