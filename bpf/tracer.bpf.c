@@ -18,6 +18,7 @@
 #include "syscall_regs.bpf.h"
 #include "task.bpf.h"
 #include "user_function.bpf.h"
+#include "write_capture.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -204,4 +205,29 @@ int tracer_whoami(void *ctx)
 {
 	self_container_cgroup_id = container__cgroup_of_task((struct task_struct *)bpf_get_current_task());
 	return 0;
+}
+
+/* --capture write: each call of the write family at its own tracepoint (its
+ * argument count bounds what the program may read), and one exit program
+ * for all five. Autoload off unless write captures are asked for. */
+#define WRITE_CAPTURE_ENTER(name, count, call)                              \
+	SEC("tracepoint")                                                   \
+	int tracer_capture_##name(struct syscall_enter_record *ctx)   \
+	{                                                                   \
+		__u64 args[TRACER_SYSCALL_ARGS] = {};                       \
+                                                                            \
+		syscall__args_from_tracepoint(args, count, ctx);            \
+		return write_capture__on_enter(ctx->nr, args, call);        \
+	}
+
+WRITE_CAPTURE_ENTER(write, 3, TRACER_WRITE_CALL_WRITE)
+WRITE_CAPTURE_ENTER(pwrite64, 4, TRACER_WRITE_CALL_PWRITE64)
+WRITE_CAPTURE_ENTER(writev, 3, TRACER_WRITE_CALL_WRITEV)
+WRITE_CAPTURE_ENTER(pwritev, 5, TRACER_WRITE_CALL_PWRITEV)
+WRITE_CAPTURE_ENTER(pwritev2, 6, TRACER_WRITE_CALL_PWRITEV2)
+
+SEC("tracepoint")
+int tracer_capture_write_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return write_capture__on_exit(ctx->id, ctx->ret);
 }

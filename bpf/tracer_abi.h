@@ -29,6 +29,7 @@ enum tracer_record_kind {
 	TRACER_RECORD_SYSCALL = 4,
 	TRACER_RECORD_USER_FUNCTION = 5,
 	TRACER_RECORD_EXECUTABLE = 6, /* internal: an executable run for the first time (no event) */
+	TRACER_RECORD_WRITE_CAPTURE = 7, /* --capture write: bytes written to a matching file */
 };
 
 /* Which event definition a record belongs to (userspace table: event_table.cpp). */
@@ -315,6 +316,51 @@ struct tracer_executable_record {
 	__u64 inode;
 	__u32 dev; /* kernel dev_t of its superblock */
 	__u32 _pad;
+};
+
+/*
+ * --capture write=GLOB: bytes a write-family syscall wrote to a regular file
+ * whose path starts with the globs' literal prefix (userspace matches the
+ * whole glob). One record per contiguous chunk of at most
+ * TRACER_WRITE_CAPTURE_CHUNK bytes, sent at the syscall's return (the bytes
+ * written are known, and the kernel has faulted the buffer in). Followed by
+ * path_len bytes of the file's absolute path (from the global root, not
+ * NUL-terminated), then data_len bytes of data.
+ */
+#define TRACER_EVENT_WRITE_CAPTURE 902 /* event id: a record the tracer makes, not a syscall */
+#define TRACER_WRITE_CAPTURE_CHUNK 32768
+/* Chunks sent per syscall at most; the rest of a longer write is not sent. */
+#define TRACER_WRITE_CAPTURE_CHUNKS_MAX 64
+#define TRACER_WRITE_CAPTURE_PREFIX_MAX 256
+
+/* The call, as the entry program learnt it from its tracepoint. */
+enum tracer_write_call {
+	TRACER_WRITE_CALL_WRITE = 0,
+	TRACER_WRITE_CALL_PWRITE64 = 1,
+	TRACER_WRITE_CALL_WRITEV = 2,
+	TRACER_WRITE_CALL_PWRITEV = 3,
+	TRACER_WRITE_CALL_PWRITEV2 = 4,
+};
+
+/* flags of struct tracer_write_capture_record */
+#define TRACER_WRITE_CAPTURE_PATH_TRUNCATED (1u << 0) /* deeper than the walk */
+#define TRACER_WRITE_CAPTURE_READ_FAILED    (1u << 1) /* the user buffer could not be read: no data */
+#define TRACER_WRITE_CAPTURE_FILE_LIMIT     (1u << 2) /* the per-file bound was reached: no data */
+#define TRACER_WRITE_CAPTURE_REST_DROPPED   (1u << 3) /* last chunk sent: the write was longer */
+#define TRACER_WRITE_CAPTURE_FILE_CHANGED   (1u << 4) /* the fd names another file at return: no path */
+
+struct tracer_write_capture_record {
+	struct tracer_record_header header;
+	__u64 offset;  /* file offset of this chunk's first byte */
+	__u64 dev;     /* kernel dev_t of the file's superblock */
+	__u64 inode;
+	__s64 ret;     /* the syscall's return: bytes written by the whole call */
+	__s32 fd;
+	__u32 length;  /* bytes of the file this chunk covers (data_len unless no data) */
+	__u32 data_len;
+	__u16 path_len;
+	__u8 call;     /* enum tracer_write_call */
+	__u8 flags;    /* TRACER_WRITE_CAPTURE_* */
 };
 
 /* --stats: counted in the kernel at return, per syscall (array by number)

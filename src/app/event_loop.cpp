@@ -14,8 +14,10 @@
 
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/capture/exec_hasher.hpp"
+#include "tracer/capture/write_capture.hpp"
 #include "tracer/core/clock.hpp"
 #include "tracer/core/fd.hpp"
+#include "tracer/decode/event_table.hpp"
 
 namespace tracer {
 namespace {
@@ -46,6 +48,7 @@ struct Consumer {
   RunTotals& totals;
   const ExecutableHooks& executable_hooks;
   ExecHasher* hasher;
+  WriteCapture* write_capture;
   Status sink_status = ok_status();
   uint64_t batch_records = 0;
   bool batch_full = false;  // consuming stopped with records left
@@ -90,6 +93,9 @@ struct Consumer {
     self.enricher.observe(*event);
     if (event->context_only) return 0;
     if (!self.filters.argument_filters.empty() && !passes_argument_filters(self.filters, *event)) return 0;
+    if (event->definition->id == kWriteCaptureEventId &&
+        (!self.write_capture || !self.write_capture->annotate(*event, {static_cast<const std::byte*>(data), size})))
+      return 0;  // outside the globs: the kernel matched their prefix only
     self.enricher.enrich(*event);
     if (self.hasher) self.hasher->annotate(*event);
     if (Status status = self.write(*event); !status) {
@@ -99,6 +105,14 @@ struct Consumer {
     return 0;
   }
 };
+
+// The write captures' counts for the loss report, and their notices.
+void note_write_captures(Consumer& consumer) {
+  WriteCapture* capture = consumer.write_capture;
+  if (!capture) return;
+  consumer.totals.losses.write_captures_not_saved = capture->counters().chunks_not_saved;
+  if (std::optional<std::string> notice = capture->take_notice()) std::fprintf(stderr, "tracer: %s\n", notice->c_str());
+}
 
 // The hash records the worker finished, and its counts for the loss report.
 Status emit_hashes(Consumer& consumer) {
@@ -139,8 +153,9 @@ Status stop(TracerBpf& bpf, Sink& sink, RunTotals& totals, ExecHasher* hasher, c
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
-                      const ExecutableHooks& executable_hooks, MetricsPublisher* metrics, ExecHasher* hasher) {
-  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks, hasher};
+                      const ExecutableHooks& executable_hooks, MetricsPublisher* metrics, ExecHasher* hasher,
+                      WriteCapture* write_capture) {
+  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks, hasher, write_capture};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
   if (!ring) return errno_error("cannot map the ring buffer");
@@ -169,6 +184,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     busy = consumer.batch_records > 0;
     if (!consumer.sink_status) return std::move(consumer.sink_status);
     if (Status status = emit_hashes(consumer); !status) return status;
+    note_write_captures(consumer);
     Status status = sink.end_of_batch();
     busy = busy || sink.holds_lines();
     return status;

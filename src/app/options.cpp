@@ -270,13 +270,15 @@ class ConfigFile {
   // Unknown keys are errors: a typo must not silently change what is traced.
   Status check_keys() const {
     static constexpr std::string_view kKeys[] = {
-        "trace",          "output",    "max_args",  "ring_buffer_kib", "syscall_hook", "verbose", "stats",
-        "stats_interval", "stats_top", "audit_key", "audit_sync",      "audit_epoch",  "metrics", "user_tracers"};
+        "trace",   "output",         "max_args",  "ring_buffer_kib", "syscall_hook",  "verbose",
+        "stats",   "stats_interval", "stats_top", "audit_key",       "audit_sync",    "audit_epoch",
+        "metrics", "user_tracers",   "exec_hash", "capture",         "capture_limit", "capture_file_limit"};
     for (const auto& [key, value] : document_.items())
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
         return fail("unknown key \"" + key +
                     "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
-                    "stats_interval, stats_top, audit_key, audit_sync, audit_epoch, metrics, user_tracers)");
+                    "stats_interval, stats_top, audit_key, audit_sync, audit_epoch, metrics, user_tracers, exec_hash, "
+                    "capture, capture_limit, capture_file_limit)");
     return ok_status();
   }
 
@@ -375,6 +377,7 @@ struct CommandLineExtras {
   NatsFlags nats;
   std::vector<std::string> captures;  // --capture SPEC
   std::string capture_limit;          // --capture-limit BYTES
+  std::string capture_file_limit;     // --capture-file-limit BYTES
 };
 
 Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
@@ -394,6 +397,10 @@ Status apply_config_file(const ConfigFile& config, Options& options, CommandLine
   if (status) status = config.text("audit_sync", "--audit-sync", extras.audit_sync);
   if (status) status = config.number("audit_epoch", "--audit-epoch", 1, 86400 * 365, options.audit_epoch_s);
   if (status) status = config.text("metrics", "--metrics", extras.metrics);
+  if (status) status = config.flag("exec_hash", "--exec-hash", options.capture.exec_hash);
+  if (status) status = config.strings("capture", "--capture", extras.captures);
+  if (status) status = config.text("capture_limit", "--capture-limit", extras.capture_limit);
+  if (status) status = config.text("capture_file_limit", "--capture-file-limit", extras.capture_file_limit);
   if (!status) return status;
   Result<std::vector<UserFunction>> tracers = config.user_tracers();
   if (!tracers) return tracers.take_error();
@@ -472,17 +479,26 @@ void add_capture_options(CLI::App& app, Options& options, CommandLineExtras& ext
                  "exec:DIR, dir:DIR: the directory (default " +
                      std::string(kDefaultCaptureDirectory) + ")")
       ->type_name("SPEC");
-  app.add_option("--capture-limit", extras.capture_limit, "Bytes saved by --capture in all (default 1G); then none")
+  app.add_option("--capture-limit", extras.capture_limit,
+                 "Bytes saved by --capture in all (default 1G; exec and write captures each); then none")
+      ->type_name("BYTES");
+  app.add_option("--capture-file-limit", extras.capture_file_limit,
+                 "Bytes saved by --capture write per file (default 16M); then none of that file")
       ->type_name("BYTES");
 }
 
 Status apply_capture_options(const CommandLineExtras& extras, Options& options) {
   if (Status status = apply_capture_specs(extras.captures, options.capture); !status) return status;
-  if (extras.capture_limit.empty()) return ok_status();
-  Result<uint64_t> limit = parse_byte_count(extras.capture_limit, "--capture-limit");
-  if (!limit) return limit.take_error();
-  options.capture.limit_bytes = *limit;
-  return ok_status();
+  const auto apply_limit = [](const std::string& text, const char* option, uint64_t& out) -> Status {
+    if (text.empty()) return ok_status();
+    Result<uint64_t> limit = parse_byte_count(text, option);
+    if (!limit) return limit.take_error();
+    out = *limit;
+    return ok_status();
+  };
+  if (Status status = apply_limit(extras.capture_limit, "--capture-limit", options.capture.limit_bytes); !status)
+    return status;
+  return apply_limit(extras.capture_file_limit, "--capture-file-limit", options.capture.file_limit_bytes);
 }
 
 CLI::App* add_verify_command(CLI::App& app, Options& options) {

@@ -14,6 +14,7 @@
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/app/service_notify.hpp"
 #include "tracer/capture/exec_hasher.hpp"
+#include "tracer/capture/write_capture.hpp"
 #include "tracer/core/escape.hpp"
 #include "tracer/kernel/bpf_program.hpp"
 #include "tracer/kernel/confine.hpp"
@@ -62,8 +63,10 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
   facts.boot_clock_ns = boot_clock_now_ns();
   // Tracepoint ids and the selected syscalls' argument names, from tracefs.
   const std::bitset<TRACER_SYSCALL_NR_MAX> syscalls = selected_syscalls(options);
-  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any()) {
-    tracefs = read_tracefs_syscalls(syscalls);
+  // --capture write: its calls' tracepoint ids too.
+  const bool write_capture = !options.capture.write_globs.empty();
+  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any() || write_capture) {
+    tracefs = read_tracefs_syscalls(write_capture ? syscalls | write_capture_syscalls() : syscalls);
     facts.tracefs_unreadable = tracefs.tracepoint_ids.empty();
   }
   // Checked as soon as the argument names are known: before the slower
@@ -197,6 +200,17 @@ Result<std::optional<CaptureStore>> open_capture_store(const CaptureOptions& cap
   return std::optional<CaptureStore>(std::move(*store));
 }
 
+// --capture write: DIR/write, created before the run is confined.
+Result<std::unique_ptr<WriteCapture>> open_write_capture(const CaptureOptions& capture) {
+  if (capture.write_globs.empty()) return std::unique_ptr<WriteCapture>();
+  WriteCaptureLimits limits;
+  limits.total_bytes = capture.limit_bytes;
+  limits.file_bytes = capture.file_limit_bytes;
+  Result<WriteCaptureStore> store = WriteCaptureStore::open(capture.directory, limits);
+  if (!store) return store.take_error();
+  return std::make_unique<WriteCapture>(capture.write_globs, std::move(*store));
+}
+
 // --metrics: the socket listens before the run is confined (a port below
 // 1024 needs a capability); the server answers from before the readiness
 // line, so that a scraper that waits for readiness finds it.
@@ -233,6 +247,8 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   decode_options.user_functions = options.user_functions.get();
   Result<std::optional<CaptureStore>> capture_store = open_capture_store(options.capture);
   if (!capture_store) return capture_store.take_error();
+  Result<std::unique_ptr<WriteCapture>> write_capture = open_write_capture(options.capture);
+  if (!write_capture) return write_capture.take_error();
   confine(plan, options);
   // The hasher's thread starts confined, as does the metrics server's.
   std::unique_ptr<ExecHasher> hasher;
@@ -248,9 +264,9 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   notify_ready("tracing " + attached.traced_events);
 
   RunTotals totals;
-  Status status =
-      run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
-                     watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr, hasher.get());
+  Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
+                                 watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr,
+                                 hasher.get(), write_capture->get());
   notify_stopping();
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),

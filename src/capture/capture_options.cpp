@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "tracer/capture/write_glob.hpp"
+
 namespace tracer {
 
 Status apply_capture_specs(const std::vector<std::string>& specs, CaptureOptions& options) {
@@ -14,10 +16,13 @@ Status apply_capture_specs(const std::vector<std::string>& specs, CaptureOptions
       options.directory = text.substr(5);
     } else if (text.starts_with("dir:") && text.size() > 4) {
       options.directory = text.substr(4);
-    } else if (text.starts_with("write") || text == "mem") {
-      return usage_error("--capture " + spec + ": not implemented yet (exec, exec:DIR and dir:DIR are)");
+    } else if (text.starts_with("write=")) {
+      if (Status status = check_write_glob(text.substr(6)); !status) return status;
+      options.write_globs.emplace_back(text.substr(6));
+    } else if (text == "mem") {
+      return usage_error("--capture " + spec + ": not implemented yet (exec, exec:DIR, dir:DIR and write=GLOB are)");
     } else {
-      return usage_error("--capture " + spec + ": expected exec, exec:DIR or dir:DIR");
+      return usage_error("--capture " + spec + ": expected exec, exec:DIR, dir:DIR or write=GLOB");
     }
   }
   if (options.capture_exec) options.exec_hash = true;  // a capture is named by its hash

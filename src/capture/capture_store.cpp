@@ -62,7 +62,7 @@ void create_parents(const std::string& path) {
 
 Result<DigestedFile> digest_fd(int fd) { return read_all(fd, -1); }
 
-Result<CaptureStore> CaptureStore::open(const std::string& directory, uint64_t limit_bytes) {
+Result<UniqueFd> open_capture_subdirectory(const std::string& directory, const std::string& sub) {
   create_parents(directory);
   const std::string absolute = directory.starts_with('/') ? directory : "./" + directory;
   const size_t slash = absolute.find_last_of('/');
@@ -74,7 +74,11 @@ Result<CaptureStore> CaptureStore::open(const std::string& directory, uint64_t l
   if (!parent) return errno_error("cannot open " + parent_path + ", the capture directory's parent");
   Result<UniqueFd> top = open_private_directory(parent.get(), name, directory);
   if (!top) return top.take_error();
-  Result<UniqueFd> exec_dir = open_private_directory(top->get(), "exec", directory + "/exec");
+  return open_private_directory(top->get(), sub, directory + "/" + sub);
+}
+
+Result<CaptureStore> CaptureStore::open(const std::string& directory, uint64_t limit_bytes) {
+  Result<UniqueFd> exec_dir = open_capture_subdirectory(directory, "exec");
   if (!exec_dir) return exec_dir.take_error();
   return CaptureStore(directory, std::move(*exec_dir), limit_bytes);
 }

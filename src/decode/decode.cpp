@@ -7,6 +7,7 @@
 
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/event_table.hpp"
+#include "tracer/decode/write_capture_decode.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
 #include "tracer/user_functions/user_function.hpp"
 
@@ -216,6 +217,10 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
     case TRACER_RECORD_USER_FUNCTION:
       if (!user_tracer) return runtime_error("user function record with event id " + std::to_string(header.event_id));
       return decode_user_function(record, event, *user_tracer);
+    case TRACER_RECORD_WRITE_CAPTURE:
+      if (header.event_id != TRACER_EVENT_WRITE_CAPTURE)
+        return runtime_error("write capture record with another event id");
+      return decode_write_capture(record, event);
     default: return runtime_error("unknown record kind " + std::to_string(header.kind));
   }
 }

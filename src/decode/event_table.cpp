@@ -40,11 +40,22 @@ constexpr EventDefinition kExecHash{
     kExecHashEventId, "exec_hash", "userspace: the executable read after its exec", false, true, kExecHashArgs};
 constexpr EventDefinition kExecCapture{kExecCaptureEventId, "exec_capture", "userspace: --capture exec", false, true,
                                        kExecCaptureArgs};
+constexpr std::string_view kWriteCaptureArgs[] = {
+    "path",           "fd",      "file_offset",    "length",       "call", "dev", "inode",
+    "path_truncated", "capture", "capture_offset", "capture_error"};
+constexpr EventDefinition kWriteCapture{
+    kWriteCaptureEventId,
+    "write_capture",
+    "tracepoint/syscalls/sys_{enter,exit}_{write,pwrite64,writev,pwritev,pwritev2} (--capture write)",
+    false,
+    true,
+    kWriteCaptureArgs};
 
 }  // namespace
 
 const EventDefinition& exec_hash_definition() { return kExecHash; }
 const EventDefinition& exec_capture_definition() { return kExecCapture; }
+const EventDefinition& write_capture_definition() { return kWriteCapture; }
 
 std::span<const EventDefinition> event_definitions() { return kDefinitions; }
 
@@ -60,6 +71,7 @@ const EventDefinition* event_by_id(uint16_t id) {
     if (definition.id == id) return &definition;
   if (id == kExecHashEventId) return &kExecHash;
   if (id == kExecCaptureEventId) return &kExecCapture;
+  if (id == kWriteCaptureEventId) return &kWriteCapture;
   if (std::optional<uint16_t> number = syscall_of_event(id)) return syscall_event(*number);
   return nullptr;
 }

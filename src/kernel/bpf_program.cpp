@@ -142,6 +142,9 @@ bpf_program* TracerBpf::program(BpfProgram which) const {
       progs.tracer_bprm_check,         progs.tracer_sched_process_fork,
       progs.tracer_sched_process_exit, progs.tracer_user_enter,
       progs.tracer_user_return,        progs.tracer_whoami,
+      progs.tracer_capture_write,      progs.tracer_capture_pwrite64,
+      progs.tracer_capture_writev,     progs.tracer_capture_pwritev,
+      progs.tracer_capture_pwritev2,   progs.tracer_capture_write_exit,
   };
   static_assert(std::size(programs) == static_cast<size_t>(BpfProgram::count));
   return programs[static_cast<size_t>(which)];
@@ -175,6 +178,11 @@ void TracerBpf::configure(const TracePlan& plan) {
     if (plan.syscalls.test(number)) rodata.syscall_selected[number / 64] |= uint64_t{1} << (number % 64);
   rodata.syscall_stats_mode = plan.rodata.syscall_stats_mode;
   rodata.tracer_tgid = plan.rodata.tracer_tgid;
+  const std::string& prefix = plan.write_capture_prefix;
+  const size_t prefix_len = std::min<size_t>(prefix.size(), TRACER_WRITE_CAPTURE_PREFIX_MAX);
+  std::memcpy(const_cast<char*>(&rodata.write_capture_prefix[0]), prefix.data(), prefix_len);
+  rodata.write_capture_prefix_len = static_cast<uint32_t>(prefix_len);
+  rodata.write_capture_file_limit = plan.write_capture_file_limit;
 }
 
 // After load: the maps' entries known from the start.

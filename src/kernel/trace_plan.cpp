@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "tracer/capture/write_glob.hpp"
 #include "tracer/core/clock.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
@@ -24,6 +25,9 @@ constexpr std::string_view kProgramNames[] = {
     "tracer_bprm_check",         "tracer_sched_process_fork",
     "tracer_sched_process_exit", "tracer_user_enter",
     "tracer_user_return",        "tracer_whoami",
+    "tracer_capture_write",      "tracer_capture_pwrite64",
+    "tracer_capture_writev",     "tracer_capture_pwritev",
+    "tracer_capture_pwritev2",   "tracer_capture_write_exit",
 };
 static_assert(std::size(kProgramNames) == static_cast<size_t>(BpfProgram::count));
 
@@ -117,6 +121,7 @@ Attachment tracepoint_attachment(const KernelFacts& facts, BpfProgram program, s
 // per user function (at attach); whoami is run once, never attached.
 bool attached_apart(BpfProgram program) {
   return (program >= BpfProgram::syscall_enter_0 && program <= BpfProgram::syscall_exit) ||
+         (program >= BpfProgram::write_capture_write && program <= BpfProgram::write_capture_exit) ||
          program == BpfProgram::user_enter || program == BpfProgram::user_return || program == BpfProgram::whoami;
 }
 
@@ -182,6 +187,35 @@ void plan_syscall_attachments(TracePlan& plan, const KernelFacts& facts) {
     plan.attachments.push_back(
         tracepoint_attachment(facts, BpfProgram::syscall_exit, "syscalls/sys_exit_" + name, serves));
   }
+}
+
+constexpr std::pair<std::string_view, BpfProgram> kWriteCaptureCalls[] = {
+    {"write", BpfProgram::write_capture_write},       {"pwrite64", BpfProgram::write_capture_pwrite64},
+    {"writev", BpfProgram::write_capture_writev},     {"pwritev", BpfProgram::write_capture_pwritev},
+    {"pwritev2", BpfProgram::write_capture_pwritev2},
+};
+
+// --capture write: each call's entry program at its own tracepoint (the one
+// for its argument count), the exit program at each exit. Without tracefs's
+// ids there is no capture: an error, not a silent run without it.
+Status plan_write_capture(TracePlan& plan, const Options& options, const KernelFacts& facts) {
+  const std::vector<std::string>& globs = options.capture.write_globs;
+  if (globs.empty()) return ok_status();
+  for (const auto& [name, program] : kWriteCaptureCalls) {
+    const std::string enter = "syscalls/sys_enter_" + std::string(name);
+    const std::string exit = "syscalls/sys_exit_" + std::string(name);
+    for (const std::string& tracepoint : {enter, exit})
+      if (!tracepoint_id(facts, tracepoint))
+        return runtime_error("--capture write: tracepoint " + tracepoint +
+                             " is not available (tracefs cannot be read, or the kernel lacks it)");
+    plan.programs.set(static_cast<size_t>(program));
+    plan.programs.set(static_cast<size_t>(BpfProgram::write_capture_exit));
+    plan.attachments.push_back(tracepoint_attachment(facts, program, enter, Serves{}));
+    plan.attachments.push_back(tracepoint_attachment(facts, BpfProgram::write_capture_exit, exit, Serves{}));
+  }
+  plan.write_capture_prefix = kernel_write_prefix(globs, TRACER_WRITE_CAPTURE_PREFIX_MAX);
+  plan.write_capture_file_limit = options.capture.file_limit_bytes;
+  return ok_status();
 }
 
 void plan_programs(TracePlan& plan, const Options& options, const KernelFacts& facts, bool exec) {
@@ -270,6 +304,14 @@ std::bitset<TRACER_SYSCALL_NR_MAX> selected_syscalls(const Options& options) {
   return selected;
 }
 
+std::bitset<TRACER_SYSCALL_NR_MAX> write_capture_syscalls() {
+  std::bitset<TRACER_SYSCALL_NR_MAX> calls;
+  for (const auto& [name, program] : kWriteCaptureCalls)
+    if (std::optional<uint16_t> number = syscall_number(name); number && *number < TRACER_SYSCALL_NR_MAX)
+      calls.set(*number);
+  return calls;
+}
+
 bool wants_exec_programs(const Options& options) {
   const FilterSpec& filters = options.filters;
   return filters.wants(TRACER_EVENT_EXECVE) || filters.wants(TRACER_EVENT_EXECVEAT) ||
@@ -341,6 +383,7 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
   plan_programs(plan, options, facts, exec);
   plan_program_attachments(plan, facts, exec);
   plan_syscall_attachments(plan, facts);
+  if (Status status = plan_write_capture(plan, options, facts); !status) return status.take_error();
   plan_map_sizes(plan, options);
   plan.traced_events =
       options.stats ? traced_event_names(FilterSpec{}, 0, plan.syscalls, nullptr)

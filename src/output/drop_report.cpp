@@ -27,6 +27,7 @@ static_assert(std::size(kCauses) == TRACER_DROP_CAUSE_COUNT, "every loss cause i
 constexpr UserspaceLossCause kUserspaceCauses[] = {
     {"exec not hashed", "exec_not_hashed", &LossCounts::execs_not_hashed},
     {"capture limit reached", "capture_limit", &LossCounts::captures_over_limit},
+    {"write capture not saved", "write_capture_not_saved", &LossCounts::write_captures_not_saved},
 };
 
 constexpr OutputLossCause kOutputCauses[] = {

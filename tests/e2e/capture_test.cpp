@@ -6,10 +6,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -259,7 +261,120 @@ TEST_F(CaptureTest, CaptureLimitStopsSavingButNotTracing) {
 TEST_F(CaptureTest, UnknownCaptureKindIsAUsageError) {
   const Completed run = run_tracer_to_completion({"--capture", "bogus"});
   EXPECT_EQ(WEXITSTATUS(run.status), 2) << run.err;
-  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR or dir:DIR"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR, dir:DIR or write=GLOB"), std::string::npos)
+      << run.err;
+}
+
+// A file descriptor closed with its scope.
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+// --capture write=GLOB: the test process's own writes (its comm passes the
+// --trace filter) to files in a test directory.
+class WriteCaptureTest : public CaptureTest {
+ protected:
+  std::string files() const { return dir_.path() + "/files"; }
+  void SetUp() override {
+    CaptureTest::SetUp();
+    std::filesystem::create_directories(files() + "/sub");
+  }
+  OwnedFd create(const std::string& name) {
+    return OwnedFd(::open((files() + "/" + name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  }
+  Json write_record(const std::string& name, const std::string& call, uint64_t offset) {
+    const std::string path = files() + "/" + name;
+    return expect_record(
+        *tracer_,
+        [&](const Json& record) {
+          return record["event"] == "write_capture" && record["args"]["path"] == path &&
+                 record["args"]["call"] == call && record["args"]["file_offset"] == offset;
+        },
+        call + " of " + name + " at " + std::to_string(offset));
+  }
+  static mode_t mode_of(const std::string& path) {
+    struct stat status {};
+    return ::lstat(path.c_str(), &status) == 0 ? status.st_mode & 07777 : 0;
+  }
+  // The bytes the record says were saved, read back from the capture.
+  static std::string saved_bytes(const Json& record) {
+    const std::string all = read_file(record["args"]["capture"]);
+    const size_t at = record["args"]["capture_offset"];
+    const size_t length = record["args"]["length"];
+    return at + length <= all.size() ? all.substr(at, length) : "(short capture)";
+  }
+};
+
+TEST_F(WriteCaptureTest, WritePwriteAndWritevAreSavedWithTheirOffsets) {
+  start({"--capture", "write=" + files() + "/*.dat", "--capture", "dir:" + capture_dir()});
+  const std::string first = unique_marker("write");
+  const std::string second = unique_marker("pwrite");
+  std::string third_a = unique_marker("writev-a"), third_b = unique_marker("writev-b");
+  {
+    OwnedFd file = create("sub/data.dat");  // * also matches /
+    OwnedFd outside = create("data.txt");   // under the prefix, not the glob
+    ASSERT_TRUE(file && outside);
+    ASSERT_EQ(::write(file.get(), first.data(), first.size()), ssize_t(first.size()));
+    ASSERT_EQ(::pwrite(file.get(), second.data(), second.size(), 100000), ssize_t(second.size()));
+    iovec parts[] = {{third_a.data(), third_a.size()}, {third_b.data(), third_b.size()}};
+    ASSERT_EQ(::writev(file.get(), parts, 2), ssize_t(third_a.size() + third_b.size()));
+    ASSERT_EQ(::write(outside.get(), first.data(), first.size()), ssize_t(first.size()));
+  }
+  const Json written = write_record("sub/data.dat", "write", 0);
+  EXPECT_EQ(written["args"]["length"], first.size());
+  EXPECT_EQ(written["ret"], first.size());
+  EXPECT_EQ(saved_bytes(written), first);
+  // pwrite64 at its own offset; f_pos stays after the first write.
+  const Json positioned = write_record("sub/data.dat", "pwrite64", 100000);
+  EXPECT_EQ(saved_bytes(positioned), second);
+  const Json vector = write_record("sub/data.dat", "writev", first.size());
+  EXPECT_EQ(vector["args"]["length"], third_a.size() + third_b.size());
+  EXPECT_EQ(saved_bytes(vector), third_a + third_b);
+  struct stat status {};
+  ASSERT_EQ(::stat((files() + "/sub/data.dat").c_str(), &status), 0);
+  EXPECT_EQ(vector["args"]["inode"], status.st_ino);
+  EXPECT_EQ(written["args"]["capture"],
+            capture_dir() + "/write/" + std::to_string(status.st_dev) + "-" + std::to_string(status.st_ino));
+  EXPECT_EQ(mode_of(written["args"]["capture"]), 0600u);
+  EXPECT_EQ(tracer_->stop(SIGINT), 0);
+  for (const Json& record : tracer_->json_lines())
+    if (record["event"] == "write_capture") {
+      EXPECT_EQ(record["args"]["path"], files() + "/sub/data.dat");
+    }
+}
+
+TEST_F(WriteCaptureTest, PerFileLimitIsCountedAndKeepsTheFirstBytes) {
+  start({"--capture", "write=" + files() + "/*", "--capture", "dir:" + capture_dir(), "--capture-file-limit", "10"});
+  {
+    OwnedFd file = create("limited");
+    ASSERT_TRUE(file);
+    for (const char* part : {"01234567", "89abcdef", "ghij"})
+      ASSERT_EQ(::write(file.get(), part, std::strlen(part)), ssize_t(std::strlen(part)));
+  }
+  const Json kept = write_record("limited", "write", 8);  // the 2 bytes below the limit
+  EXPECT_EQ(kept["args"]["length"], 2);
+  EXPECT_EQ(saved_bytes(kept), "89");
+  const Json over = write_record("limited", "write", 10);  // that call's rest
+  EXPECT_EQ(over["args"]["length"], 6);
+  EXPECT_EQ(over["args"]["capture_error"], "file_limit");
+  EXPECT_FALSE(over["args"].contains("capture"));
+  const Json last = write_record("limited", "write", 16);
+  EXPECT_EQ(last["args"]["length"], 4);
+  EXPECT_EQ(last["args"]["capture_error"], "file_limit");
+  EXPECT_EQ(read_file(kept["args"]["capture"]), "0123456789");
+  EXPECT_EQ(tracer_->stop(SIGINT), 0);
+  EXPECT_NE(tracer_->err().text().find("write capture not saved: 2"), std::string::npos) << tracer_->err().text();
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ struct RunTotals {
 
 class MetricsPublisher;
 class ExecHasher;
+class WriteCapture;
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.
@@ -41,6 +42,8 @@ class ExecHasher;
 // hasher (--exec-hash): annotates exec records on their way to the sink; its
 // follow-up records are written as the worker finishes them, and at the stop
 // (within a bound) before the summary.
+// write_capture (--capture write): saves each write_capture record's bytes on
+// its way to the sink, and drops those outside its globs.
 struct ExecutableHooks {
   std::function<void(const tracer_executable_record&)> on_new_executable;
   std::function<bool(const Event&)> admit_unverified;
@@ -48,6 +51,6 @@ struct ExecutableHooks {
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
                       const ExecutableHooks& executable_hooks = {}, MetricsPublisher* metrics = nullptr,
-                      ExecHasher* hasher = nullptr);
+                      ExecHasher* hasher = nullptr, WriteCapture* write_capture = nullptr);
 
 }  // namespace tracer

@@ -59,4 +59,8 @@ class CaptureStore {
 // Hashing only, without a capture directory.
 Result<DigestedFile> digest_fd(int fd);
 
+// DIR (0700; missing parents created 0755) and DIR/SUB (0700), neither a
+// symlink: the fd of DIR/SUB, where capture files are created by name.
+Result<UniqueFd> open_capture_subdirectory(const std::string& directory, const std::string& sub);
+
 }  // namespace tracer

@@ -35,5 +35,9 @@ inline constexpr uint16_t kExecHashEventId = 900;
 inline constexpr uint16_t kExecCaptureEventId = 901;
 const EventDefinition& exec_hash_definition();
 const EventDefinition& exec_capture_definition();
+// --capture write: bytes written to a file, from the kernel's own record
+// kind (not a syscall event, so no event= filter names it either).
+inline constexpr uint16_t kWriteCaptureEventId = 902;  // TRACER_EVENT_WRITE_CAPTURE
+const EventDefinition& write_capture_definition();
 
 }  // namespace tracer

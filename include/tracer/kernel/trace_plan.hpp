@@ -51,6 +51,12 @@ enum class BpfProgram : uint8_t {
   user_enter,
   user_return,
   whoami,
+  write_capture_write,  // --capture write: each call's entry, at its tracepoint
+  write_capture_pwrite64,
+  write_capture_writev,
+  write_capture_pwritev,
+  write_capture_pwritev2,
+  write_capture_exit,  // at each of their exits
   count,
 };
 // Its function name in bpf/tracer.bpf.c ("tracer_sys_enter").
@@ -170,6 +176,10 @@ struct TracePlan {
   // functions, and dead threads can be told (host pid namespace).
   bool sweep_user_calls = false;
   uint32_t possible_cpus = 1;
+  // --capture write, read-only data too: the path prefix the kernel compares
+  // (the globs' common literal prefix) and the bytes it sends per file at most.
+  std::string write_capture_prefix;
+  uint64_t write_capture_file_limit = 0;
   std::vector<UnavailableEvent> unavailable;
   // Why the syscall hooks fall back from their tracepoints to the raw ones
   // ("tracefs could not be read"); "" when they do not.
@@ -191,6 +201,8 @@ SyscallHook requested_syscall_hook(const Options& options);
 // The syscalls this run hooks: those event= names; with --stats every
 // syscall unless event= names some (execve/execveat counted as syscalls).
 std::bitset<TRACER_SYSCALL_NR_MAX> selected_syscalls(const Options& options);
+// The calls --capture write hooks: write, pwrite64, writev, pwritev, pwritev2.
+std::bitset<TRACER_SYSCALL_NR_MAX> write_capture_syscalls();
 // Whether the exec programs are needed: an exec event is wanted, or lineage.
 bool wants_exec_programs(const Options& options);
 // Argument filters name arguments known only from the kernel's formats.

@@ -21,6 +21,10 @@ struct LossCounts {
   // --capture-limit was reached. The records went out: not records lost.
   uint64_t execs_not_hashed = 0;
   uint64_t captures_over_limit = 0;
+  // --capture write: chunks of written bytes not saved (the per-file or the
+  // whole bound reached, or the writer's buffer unreadable); their
+  // write_capture records say why.
+  uint64_t write_captures_not_saved = 0;
 
   uint64_t records_lost() const;                       // whole records that never reached a sink
   uint64_t records_partial() const;                    // records emitted with a part missing (flagged)
