@@ -249,22 +249,26 @@ static __always_inline int filter__container_allows(const struct tracer_task_con
 	return 1;
 }
 
+/* The numeric, pid=new and container filters: the cheap ones. */
+static __always_inline int filter__cheap_allow(const struct tracer_task_context *ctx)
+{
+	if (filter.active_fields && !filter__numeric_allows(ctx))
+		return 0;
+	if (filter.only_new && ctx->start_boot_ns <= filter.new_after_boot_ns)
+		return 0;
+	return filter.container_mode == TRACER_CONTAINER_ANY || filter__container_allows(ctx);
+}
+
 /* Does the task itself match every context filter? */
 static __always_inline int filter__context_matches(const struct tracer_task_context *ctx)
 {
 	if (!filter.enabled)
 		return 1;
-	if (filter.active_fields && !filter__numeric_allows(ctx))
-		return 0;
-	if (filter.only_new && ctx->start_boot_ns <= filter.new_after_boot_ns)
-		return 0;
-	if (filter.container_mode != TRACER_CONTAINER_ANY && !filter__container_allows(ctx))
+	if (!filter__cheap_allow(ctx))
 		return 0;
 	if (filter.comm_enabled && !filter__comm_allows(ctx))
 		return 0;
-	if (filter.exe_pattern_count && !filter__exe_allows())
-		return 0;
-	return 1;
+	return !filter.exe_pattern_count || filter__exe_allows();
 }
 
 /* The container the tracer itself runs in (0: on the host), learned at start
@@ -279,6 +283,55 @@ static __always_inline int filter__selects(const struct tracer_task_context *ctx
 	if (filter__context_matches(ctx))
 		return 1;
 	return filter.follow && bpf_map_lookup_elem(&followed_tgids, &ctx->tgid);
+}
+
+/*
+ * The current task's cached context (task.bpf.h), with what the filters say
+ * of it decided when it was read, not per event: all but comm, which can
+ * change unseen. NULL: no cache, read the context and use filter__selects.
+ */
+static __always_inline struct task_cache *filter__cached_task(void)
+{
+	int refreshed;
+	struct task_cache *cache = task__cached(&refreshed);
+
+	if (cache && refreshed) {
+		const struct tracer_task_context *ctx = &cache->ctx;
+
+		cache->own_container =
+			self_container_cgroup_id && ctx->container_cgroup_id == self_container_cgroup_id;
+		cache->selected = !filter.enabled || (filter__cheap_allow(ctx) &&
+						      (!filter.exe_pattern_count || filter__exe_allows()));
+	}
+	return cache;
+}
+
+/* filter__selects for a cached context. */
+static __always_inline int filter__selects_cached(struct task_cache *cache)
+{
+	if (cache->own_container)
+		return 0;
+	if (cache->selected) {
+		if (!filter.enabled || !filter.comm_enabled)
+			return 1;
+		task__read_comm(&cache->ctx);
+		if (filter__comm_allows(&cache->ctx))
+			return 1;
+	}
+	return filter.follow && bpf_map_lookup_elem(&followed_tgids, &cache->ctx.tgid);
+}
+
+/* Is an event of the current task reported? Its context then: the cache's
+ * (comm as of the last read), or, without a cache, the one read into
+ * *uncached. NULL: not reported. */
+static __always_inline const struct tracer_task_context *filter__current_selects(struct tracer_task_context *uncached)
+{
+	struct task_cache *cache = filter__cached_task();
+
+	if (cache)
+		return filter__selects_cached(cache) ? &cache->ctx : 0;
+	task__read_context(uncached);
+	return filter__selects(uncached) ? uncached : 0;
 }
 
 static __always_inline int filter__wants_event(__u16 event_id)

@@ -2,7 +2,7 @@
 /*
  * Any syscall by name (the exec syscalls have their own records, exec.bpf.h).
  *
- * Entry stashes the caller's context and the six raw arguments per tid; the
+ * Entry stashes the caller's context and the six raw arguments per task; the
  * return sends one record with ret and, per argument, the user memory its
  * capture spec names (strings, socket addresses), read at return, when the
  * kernel has already faulted it in. A syscall that never returns (exit,
@@ -40,16 +40,17 @@ struct syscall_inflight {
 	__u64 args[TRACER_SYSCALL_ARGS];
 	__u64 enter_boot_ns;
 	__u32 nr;
-	__u32 _pad;
+	__u32 active; /* stashed at entry, its return not seen yet */
 };
 
-/* LRU: a thread that dies inside a syscall leaves its entry behind. */
+/* Per task, not a hash by tid: no hashing, no update and delete per call,
+ * and a thread that dies inside a syscall takes its entry along. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct syscall_inflight);
-} syscall_inflight_by_tid SEC(".maps");
+} syscall_inflight_by_task SEC(".maps");
 
 /* Filled by userspace for the selected syscalls. */
 struct {
@@ -146,32 +147,59 @@ static __always_inline void syscall__capture(struct tracer_syscall_record *recor
 	record->header.size = at + len;
 }
 
-/* One record from a stashed (or just read) entry and the return value. */
-static __always_inline int syscall__send(const struct syscall_inflight *entry, long ret, __u16 flags)
+/* The fixed part of a record from a stashed entry and the return value. */
+static __always_inline void syscall__fill(struct tracer_syscall_record *record, const struct syscall_inflight *entry,
+					  long ret, __u16 flags)
 {
-	struct record_scratch *scratch = record__scratch();
-	const struct tracer_syscall_capture_spec *spec;
-	struct tracer_syscall_record *record;
-	__u32 nr = entry->nr;
-
-	if (!scratch)
-		return 0;
-	record = (struct tracer_syscall_record *)scratch->bytes;
 	__builtin_memset(record, 0, sizeof(*record));
-	record__init_header(&record->header, TRACER_RECORD_SYSCALL, TRACER_EVENT_SYSCALL_BASE + nr, 0, 0);
+	record__init_header(&record->header, TRACER_RECORD_SYSCALL, TRACER_EVENT_SYSCALL_BASE + entry->nr, 0,
+			    sizeof(*record));
 	record->header.task = entry->task;
 	record->ret = ret;
 	__builtin_memcpy(record->args, entry->args, sizeof(record->args));
 	record->enter_boot_ns = entry->enter_boot_ns;
-	record->nr = nr;
+	record->nr = entry->nr;
 	record->flags = flags;
-	record->header.size = sizeof(*record);
-	spec = bpf_map_lookup_elem(&syscall_capture_specs, &nr);
-	if (spec) {
+}
+
+static __always_inline int syscall__captures_any(const struct tracer_syscall_capture_spec *spec)
+{
+	int any = 0;
+
 #pragma unroll
-		for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
-			syscall__capture(record, scratch->bytes, spec, i);
+	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+		any |= spec->kind[i] != TRACER_CAPTURE_NONE;
+	return any;
+}
+
+/* One record from a stashed entry and the return value. Without captures it
+ * is built in the ring buffer itself: no scratch, no second copy. */
+static __always_inline int syscall__send(const struct syscall_inflight *entry, long ret, __u16 flags)
+{
+	const struct tracer_syscall_capture_spec *spec;
+	struct tracer_syscall_record *record;
+	struct record_scratch *scratch;
+	__u32 nr = entry->nr;
+
+	spec = bpf_map_lookup_elem(&syscall_capture_specs, &nr);
+	if (!spec || !syscall__captures_any(spec)) {
+		record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
+		if (!record) {
+			drops__count(TRACER_DROP_RINGBUF_FULL);
+			return 0;
+		}
+		syscall__fill(record, entry, ret, flags);
+		bpf_ringbuf_submit(record, record__wakeup_flags(record->header.boot_ns));
+		return 0;
 	}
+	scratch = record__scratch();
+	if (!scratch)
+		return 0;
+	record = (struct tracer_syscall_record *)scratch->bytes;
+	syscall__fill(record, entry, ret, flags);
+#pragma unroll
+	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+		syscall__capture(record, scratch->bytes, spec, i);
 	record__send(record, record->header.size & RECORD_OFFSET_MASK);
 	return 0;
 }
@@ -179,23 +207,32 @@ static __always_inline int syscall__send(const struct syscall_inflight *entry, l
 /* args: the six raw arguments; nr already known selected. */
 static __always_inline int syscall__on_enter(long nr, const __u64 *args)
 {
-	struct syscall_inflight entry = {};
 	const struct tracer_syscall_capture_spec *spec;
+	const struct tracer_task_context *task;
+	struct tracer_task_context uncached;
+	struct syscall_inflight *entry;
 	__u32 key = (__u32)nr;
 
 	if (syscall__from_tracer())
 		return 0;
-	task__read_context(&entry.task);
-	if (!filter__selects(&entry.task))
+	task = filter__current_selects(&uncached);
+	if (!task)
 		return 0;
-	__builtin_memcpy(entry.args, args, sizeof(entry.args));
-	entry.enter_boot_ns = bpf_ktime_get_boot_ns();
-	entry.nr = key;
-	spec = bpf_map_lookup_elem(&syscall_capture_specs, &key);
-	if (spec && spec->emit_at_entry)
-		return syscall__send(&entry, 0, TRACER_SYSCALL_NO_RETURN);
-	if (bpf_map_update_elem(&syscall_inflight_by_tid, &entry.task.tid, &entry, BPF_ANY))
+	entry = bpf_task_storage_get(&syscall_inflight_by_task, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!entry) {
 		drops__count(TRACER_DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	entry->task = *task;
+	task__read_comm(&entry->task);
+	__builtin_memcpy(entry->args, args, sizeof(entry->args));
+	entry->enter_boot_ns = bpf_ktime_get_boot_ns();
+	entry->nr = key;
+	spec = bpf_map_lookup_elem(&syscall_capture_specs, &key);
+	entry->active = !(spec && spec->emit_at_entry);
+	if (!entry->active)
+		return syscall__send(entry, 0, TRACER_SYSCALL_NO_RETURN);
 	return 0;
 }
 
@@ -210,11 +247,8 @@ static __always_inline int syscall__count(long nr, long ret)
 
 	if (syscall__from_tracer())
 		return 0;
-	if (filter.enabled || self_container_cgroup_id) {
-		task__read_context(&task);
-		if (!filter__selects(&task))
-			return 0;
-	}
+	if ((filter.enabled || self_container_cgroup_id) && !filter__current_selects(&task))
+		return 0;
 	per_syscall = bpf_map_lookup_elem(&syscall_stats, &key);
 	if (per_syscall) {
 		per_syscall->calls += 1;
@@ -242,16 +276,14 @@ static __always_inline int syscall__count(long nr, long ret)
 static __always_inline int syscall__on_exit(long nr, long ret)
 {
 	struct syscall_inflight *entry;
-	__u32 tid;
 
 	if (syscall_stats_mode)
 		return syscall__count(nr, ret);
-	tid = (__u32)bpf_get_current_pid_tgid();
-	entry = bpf_map_lookup_elem(&syscall_inflight_by_tid, &tid);
-	if (!entry)
+	entry = bpf_task_storage_get(&syscall_inflight_by_task, bpf_get_current_task_btf(), 0, 0);
+	if (!entry || !entry->active)
 		return 0; /* filtered out at entry, or entered before attach */
+	entry->active = 0;
 	if (entry->nr == (__u32)nr)
 		syscall__send(entry, ret, 0);
-	bpf_map_delete_elem(&syscall_inflight_by_tid, &tid);
 	return 0;
 }

@@ -77,6 +77,14 @@ static __always_inline void task__read_identity(struct task_struct *task, struct
 	ctx->_pad = 0;
 }
 
+/* Zero first: the comm is a hash key for the comm filter, so the bytes after
+ * its NUL must not keep a previous comm's tail. */
+static __always_inline void task__read_comm(struct tracer_task_context *ctx)
+{
+	__builtin_memset(ctx->comm, 0, sizeof(ctx->comm));
+	bpf_get_current_comm(ctx->comm, sizeof(ctx->comm));
+}
+
 static __always_inline void task__read_context(struct tracer_task_context *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -101,10 +109,7 @@ static __always_inline void task__read_context(struct tracer_task_context *ctx)
 	forker__apply(ctx);
 	ctx->container_cgroup_id = container__cgroup_of_task(task);
 	task__read_identity(task, ctx);
-	/* Zero first: the comm is a hash key for the comm filter, so the bytes
-	 * after its NUL must not keep a previous comm's tail. */
-	__builtin_memset(ctx->comm, 0, sizeof(ctx->comm));
-	bpf_get_current_comm(ctx->comm, sizeof(ctx->comm));
+	task__read_comm(ctx);
 }
 
 static __always_inline int task__in_compat_syscall(void)
@@ -126,4 +131,106 @@ static __always_inline int task__in_compat_syscall_btf(void)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * The context cached per task (task storage: no hashing, freed with the
+ * task), so that a syscall event reads a dozen plain loads instead of some
+ * forty helper reads. What the context holds changes only with what the key
+ * below names, each a plain load from the task; a different key, and the
+ * whole context is read again.
+ */
+struct task_cache_key {
+	__u64 cred;       /* commit_creds replaces it: uid, gid, euid, egid */
+	__u64 nsproxy;    /* setns, unshare: mntns, utsns */
+	__u64 parent;     /* real_parent: reparenting (ppid, parent start) */
+	__u64 cgroups;    /* the css_set: moved to another cgroup (cgroup, container) */
+	__u64 tty;        /* signal->tty: TIOCSCTTY, TIOCNOTTY, setsid */
+	__u64 session;    /* signal's session pid: setsid */
+	__u64 exe_file;   /* mm->exe_file: exec, PR_SET_MM_EXE_FILE (the exe filter) */
+	__u32 exec_id;    /* self_exec_id: an exec (a non-leader's exec changes its tid too) */
+	__u32 parent_exec_id; /* the parent's: its exec (parent_exec_gen) */
+	__u32 auid;       /* written through /proc/PID/loginuid, creds unchanged */
+	__u32 sessionid;
+};
+
+struct task_cache {
+	struct task_cache_key key;
+	struct task_cache_key seen; /* this event's, compared with key */
+	/* comm aside: prctl(PR_SET_NAME) changes it unseen, so it is read
+	 * where an event needs it. */
+	struct tracer_task_context ctx;
+	__u8 selected;      /* the context filters but comm (filter.bpf.h) */
+	__u8 own_container; /* the tracer's own container: never selected */
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_cache);
+} task_caches SEC(".maps");
+
+static __always_inline void task__cache_key(struct task_struct *task, struct task_cache_key *key)
+{
+	struct task_struct *parent = task->real_parent;
+	struct signal_struct *signal = task->signal;
+	struct mm_struct *mm = task->mm;
+
+	key->cred = (__u64)task->cred;
+	key->nsproxy = (__u64)task->nsproxy;
+	key->parent = (__u64)parent;
+	key->cgroups = (__u64)task->cgroups;
+	key->tty = (__u64)signal->tty;
+	key->session = (__u64)signal->pids[PIDTYPE_SID];
+	key->exe_file = mm ? (__u64)mm->exe_file : 0;
+	key->exec_id = task->self_exec_id;
+	key->parent_exec_id = parent->self_exec_id;
+	key->auid = TRACER_ID_UNSET;
+	key->sessionid = TRACER_ID_UNSET;
+	if (bpf_core_field_exists(task->loginuid))
+		key->auid = task->loginuid.val;
+	if (bpf_core_field_exists(task->sessionid))
+		key->sessionid = task->sessionid;
+}
+
+static __always_inline int task__cache_key_equal(const struct task_cache_key *a, const struct task_cache_key *b)
+{
+	const __u64 *x = (const __u64 *)a;
+	const __u64 *y = (const __u64 *)b;
+	__u64 differ = 0;
+
+#pragma unroll
+	for (int i = 0; i < sizeof(*a) / sizeof(__u64); i++)
+		differ |= x[i] ^ y[i];
+	return !differ;
+}
+
+/*
+ * The current task's cache, its context read again if its key changed
+ * (*refreshed then set: what was derived from the context must be too).
+ * NULL when no storage can be had (out of memory, or a task storage call of
+ * this CPU under way): the caller reads the context itself.
+ */
+static __always_inline struct task_cache *task__cached(int *refreshed)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_cache *cache = bpf_task_storage_get(&task_caches, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	*refreshed = 0;
+	if (!cache)
+		return 0;
+	/* Through map memory: read back, the pointers are plain numbers to the
+	 * verifier, which refuses arithmetic (the compare) on pointers. */
+	task__cache_key(task, &cache->seen);
+	barrier();
+	/* A fresh entry is all zeros: its exec_id of 0 can match a task's, its
+	 * cred pointer cannot. */
+	if (task__cache_key_equal(&cache->seen, &cache->key))
+		return cache;
+	cache->key = cache->seen;
+	task__read_context(&cache->ctx);
+	*refreshed = 1;
+	return cache;
 }

@@ -152,11 +152,7 @@ bpf_program* TracerBpf::program(BpfProgram which) const {
 
 bpf_map* TracerBpf::map(BpfMap which) const {
   const auto& maps = skeleton_->maps;
-  bpf_map* const sized[] = {maps.events,
-                            maps.record_scratch_by_cpu,
-                            maps.process_syscall_stats,
-                            maps.syscall_inflight_by_tid,
-                            maps.known_executables,
+  bpf_map* const sized[] = {maps.events, maps.record_scratch_by_cpu, maps.process_syscall_stats, maps.known_executables,
                             maps.followed_tgids};
   return sized[static_cast<size_t>(which)];
 }

@@ -250,7 +250,6 @@ void plan_map_sizes(TracePlan& plan, const Options& options) {
   plan.map_sizes.push_back({BpfMap::events, ring_buffer_bytes});
   plan.map_sizes.push_back({BpfMap::record_scratch_by_cpu, plan.possible_cpus});
   if (!options.stats) plan.map_sizes.push_back({BpfMap::process_syscall_stats, 1});
-  if (options.stats || plan.syscalls.none()) plan.map_sizes.push_back({BpfMap::syscall_inflight_by_tid, 64});
   if (!plan.bash_readline_slot) plan.map_sizes.push_back({BpfMap::known_executables, 1});
   if (!options.filters.follow) plan.map_sizes.push_back({BpfMap::followed_tgids, 1});
   // Batch wakeups: one per 256 KiB (or a quarter of a smaller ring), or the

@@ -3,6 +3,7 @@
 // table) the tracer printed, under both syscall hooks; and --stats.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -254,6 +255,49 @@ TEST_P(SyscallTest, SyscallWithoutArgumentsIsReported) {
   EXPECT_EQ(record["ret"], getpid());
   EXPECT_EQ(record["args"], Json::object());
   EXPECT_EQ(record["syscall"]["raw_args"], Json::array());
+}
+
+// The kernel caches a task's context: a change of identity inside a process
+// (comm, session, uid) shows on its next syscall, and the filters decide on
+// the new identity from then on.
+TEST_P(SyscallTest, IdentityChangesShowOnTheNextSyscall) {
+  const std::string first = "idf" + std::to_string(getpid() % 100000);
+  const std::string second = "ids" + std::to_string(getpid() % 100000);
+  auto by_comm = start({"--output", "json", "--trace", "event=getppid", "--trace", "comm=" + first + "," + second});
+  auto by_uid = start({"--output", "json", "--trace", "event=getppid", "--trace", "uid=65534"});
+  ASSERT_TRUE(by_comm && by_uid);
+  int status = -1;
+  const pid_t child = run_in_child(
+      [&] {
+        prctl(PR_SET_NAME, first.c_str());
+        syscall(SYS_getppid);
+        if (setsid() < 0) return 1;
+        syscall(SYS_getppid);
+        prctl(PR_SET_NAME, second.c_str());
+        syscall(SYS_getppid);
+        if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) return 2;
+        syscall(SYS_getppid);
+        return 0;
+      },
+      status);
+  ASSERT_EQ(status, 0);
+  const auto last = [&](const Json& r) { return r["event"] == "getppid" && r["pid"] == child && r["uid"] == 65534; };
+  expect_record(*by_comm, last, "the getppid as nobody");
+  expect_record(*by_uid, last, "the getppid as nobody");
+  std::vector<Json> calls;
+  for (const Json& line : by_comm->json_lines())
+    if (line["pid"] == child) calls.push_back(line);
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[0]["comm"], first);
+  EXPECT_NE(calls[0]["sid"], child);
+  EXPECT_EQ(calls[1]["sid"], child);
+  EXPECT_EQ(calls[1]["comm"], first);
+  EXPECT_EQ(calls[2]["comm"], second);
+  EXPECT_EQ(calls[2]["uid"], 0);
+  EXPECT_EQ(calls[3]["euid"], 65534);
+  size_t as_nobody = 0;
+  for (const Json& line : by_uid->json_lines()) as_nobody += line["pid"] == child;
+  EXPECT_EQ(as_nobody, 1u);  // the calls as root were filtered out
 }
 
 TEST_P(SyscallTest, UnselectedSyscallsNeverAppear) {

@@ -128,7 +128,6 @@ TEST(TracePlan, DefaultRunHooksExecsByTheirTracepoints) {
   EXPECT_EQ(plan.rodata.wakeup_interval_ns, 100'000'000u);
   EXPECT_EQ(plan.max_entries(BpfMap::record_scratch_by_cpu), 4u);
   EXPECT_EQ(plan.max_entries(BpfMap::process_syscall_stats), 1u);
-  EXPECT_EQ(plan.max_entries(BpfMap::syscall_inflight_by_tid), 64u);
   EXPECT_EQ(plan.max_entries(BpfMap::known_executables), 1u);
   EXPECT_EQ(plan.max_entries(BpfMap::followed_tgids), 1u);
   EXPECT_EQ(plan.rodata.tracer_tgid, 4242u);
@@ -210,7 +209,6 @@ TEST(TracePlan, WithoutTracepointsExecsAndSyscallsFallBackToRaw) {
             (Programs{P::sys_enter, P::sys_exit, P::sched_process_exec, P::sched_prepare_exec, P::whoami}));
   EXPECT_EQ(hooks(plan),
             (Hooks{"tracer_sys_enter", "tracer_sys_exit", "tracer_sched_process_exec", "tracer_sched_prepare_exec"}));
-  EXPECT_FALSE(plan.max_entries(BpfMap::syscall_inflight_by_tid));  // a syscall is traced: full size
   EXPECT_TRUE(plan.syscalls.test(number_of("openat")));
   EXPECT_EQ(plan.syscall_hook_fallback, "");  // tracefs was not found unreadable
   kernel.facts.tracefs_unreadable = true;
@@ -314,7 +312,6 @@ TEST(TracePlan, StatsCountsAtExitOnlyWithoutEventPrograms) {
   EXPECT_EQ(loaded(plan), (Programs{P::sys_exit, P::whoami}));
   EXPECT_TRUE(plan.rodata.syscall_stats_mode);
   EXPECT_FALSE(plan.max_entries(BpfMap::process_syscall_stats));  // counted per process: full size
-  EXPECT_EQ(plan.max_entries(BpfMap::syscall_inflight_by_tid), 64u);
   EXPECT_EQ(plan.traced_events, std::to_string(plan.syscalls.count()) + " syscalls");
   EXPECT_GT(plan.syscalls.count(), 64u);
 }

@@ -67,7 +67,6 @@ enum class BpfMap : uint8_t {
   events,
   record_scratch_by_cpu,
   process_syscall_stats,
-  syscall_inflight_by_tid,
   known_executables,
   followed_tgids,
 };
