@@ -8,6 +8,7 @@
 // sweep (and before a new copy would find the cap reached); probes that could
 // not be attached are counted for the summary.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ class BashWatcher {
   // An executable run for the first time: when it is a bash, its readline is
   // probed from now on.
   void on_new_executable(const tracer_executable_record& record);
+  // A file being executed by pid, held by the ExecGate: when it is a bash
+  // not probed yet, its readline is probed before it runs. True when the file
+  // may run unasked from now on (not a bash, or one probed for the whole run).
+  bool on_exec_opened(int file_fd, uint32_t pid);
   // A readline call from an executable the kernel has no verdict on yet:
   // judged once, by its binary; the kernel keeps the verdict. True for a bash.
   bool admit_unverified(const Event& event);
@@ -45,8 +50,15 @@ class BashWatcher {
   struct Probed {
     ExecutableId id;
     uint32_t pid = 0;  // the process seen running it first
+    // Not released before a while: the gate probes a copy before its exec
+    // has finished, when no process runs it yet.
+    std::chrono::steady_clock::time_point since;
   };
-  void probe(const ResolvedUserFunction& target, const ExecutableId& id, const std::string& path, uint32_t pid);
+  // Probes the bash at path (executable id, run by pid), within the cap.
+  // True when its probes were all in place already (an installed bash).
+  bool take(const ResolvedUserFunction& target, const ExecutableId& id, const std::string& path, uint32_t pid);
+  bool probe(const ResolvedUserFunction& target, const ExecutableId& id, const std::string& path, uint32_t pid);
+  bool is_probed(const ExecutableId& id) const;
 
   TracerBpf& bpf_;
   uint32_t slot_;
