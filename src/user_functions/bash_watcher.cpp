@@ -35,7 +35,8 @@ std::vector<uint32_t> running_pids() {
   return pids;
 }
 
-// A copy's probes stay at least this long, its exec finished or not.
+// A copy the gate probed whose exec the kernel has not reported (a failed
+// exec) keeps its probes this long.
 constexpr auto kReleaseGrace = std::chrono::seconds(5);
 
 }  // namespace
@@ -50,7 +51,16 @@ void BashWatcher::on_new_executable(const tracer_executable_record& record) {
   std::string path;
   const ExecutableId id{record.inode, record.dev};
   const uint32_t pid = record.header.task.tgid;
-  if (is_probed(id)) return;  // the gate held its exec: probed already
+  // The gate held its exec and judged it already.
+  for (Probed& probed : probed_)
+    if (probed.id == id) {
+      probed.running = true;
+      return;
+    }
+  if (refused_by_gate_ == id) {
+    refused_by_gate_.reset();
+    return;
+  }
   std::optional<ResolvedUserFunction> target = bash_readline_of_process(pid, id, slot_, path);
   if (!target) return;
   take(*target, id, path, pid);
@@ -65,8 +75,12 @@ bool BashWatcher::on_exec_opened(int file_fd, uint32_t pid) {
   if (!id || is_probed(*id)) return false;  // a copy's probes go when no process runs it: ask again then
   const std::string path = path_of_link(link, *id);
   std::optional<ResolvedUserFunction> target = bash_readline_in(path, slot_);
-  // Not a bash, or one probed from the start: no need to ask again.
-  return !target || take(*target, *id, path, pid);
+  if (!target) return true;                        // not a bash: no need to ask again
+  if (take(*target, *id, path, pid)) return true;  // probed from the start
+  for (Probed& probed : probed_)
+    if (probed.id == *id) probed.running = false;  // until the kernel reports its exec
+  if (!is_probed(*id)) refused_by_gate_ = *id;
+  return false;
 }
 
 bool BashWatcher::take(const ResolvedUserFunction& target, const ExecutableId& id, const std::string& path,
@@ -134,7 +148,7 @@ void BashWatcher::sweep() {
   std::vector<Probed*> gone;
   const auto settled = std::chrono::steady_clock::now() - kReleaseGrace;
   for (Probed& probed : probed_)
-    if (probed.since < settled && executable_of(probed.pid) != probed.id) gone.push_back(&probed);
+    if ((probed.running || probed.since < settled) && executable_of(probed.pid) != probed.id) gone.push_back(&probed);
   if (gone.empty()) return;
   for (const uint32_t pid : running_pids()) {
     const std::optional<ExecutableId> running = executable_of(pid);

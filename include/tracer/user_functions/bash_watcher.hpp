@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,7 @@ namespace tracer {
 
 class BashWatcher {
  public:
-  // Each probed copy holds about 2 links and 3 fds.
+  // Each probed copy holds 3 links (readline's return and entry, accept-line).
   static constexpr size_t kMaxProbedExecutables = 64;
 
   BashWatcher(TracerBpf& bpf, uint32_t slot, bool verbose);
@@ -50,9 +51,10 @@ class BashWatcher {
   struct Probed {
     ExecutableId id;
     uint32_t pid = 0;  // the process seen running it first
-    // Not released before a while: the gate probes a copy before its exec
-    // has finished, when no process runs it yet.
+    // Probed by the gate, before its exec has finished: no process runs it
+    // until the kernel reports the exec (then running), or for a while.
     std::chrono::steady_clock::time_point since;
+    bool running = true;
   };
   // Probes the bash at path (executable id, run by pid), within the cap.
   // True when its probes were all in place already (an installed bash).
@@ -64,6 +66,8 @@ class BashWatcher {
   uint32_t slot_;
   bool verbose_;
   std::vector<Probed> probed_;
+  // Refused by the gate (the cap reached): its exec report is not judged again.
+  std::optional<ExecutableId> refused_by_gate_;
   uint64_t probes_not_attached_ = 0;
 };
 
