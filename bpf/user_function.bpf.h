@@ -8,6 +8,8 @@
  * Entry keeps the caller's context, the six argument registers and the
  * parameters read at entry (mode In) per (tid, slot); the return reads the
  * parameters read at return (mode Out) and sends one record per call.
+ * bash_readline adds a third probe, on readline's accept-line, for a call
+ * entered before the probes were attached (user_function__on_accept).
  */
 #pragma once
 
@@ -17,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "tracer_abi.h"
+#include "user_accept_abi.h"
 #include "filter.bpf.h"
 #include "maps.bpf.h"
 #include "record.bpf.h"
@@ -140,9 +143,10 @@ failed:
 	return 0;
 }
 
-static __always_inline int user_function__on_entry(struct pt_regs *ctx)
+/* Keeps a call's entry: its context, its arguments (args) and its In
+ * captures, for user_function__leave. */
+static __always_inline int user_function__enter(__u32 slot, const __u64 *args)
 {
-	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
 	const struct tracer_user_function_spec *spec = bpf_map_lookup_elem(&user_function_specs, &slot);
 	struct tracer_user_exe_key exe = {};
 	struct tracer_task_context task;
@@ -169,9 +173,7 @@ static __always_inline int user_function__on_entry(struct pt_regs *ctx)
 	call->unverified_exe = !verdict;
 	call->exe_inode = exe.inode;
 	call->exe_dev = exe.dev;
-#pragma unroll
-	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
-		call->args[i] = user_function__arg(ctx, i);
+	__builtin_memcpy(call->args, args, sizeof(call->args));
 	call->enter_boot_ns = bpf_ktime_get_boot_ns();
 #pragma unroll
 	for (int i = 0; i < TRACER_USER_PARAMS_MAX; i++) {
@@ -199,9 +201,10 @@ static __always_inline int user_function__on_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-static __always_inline int user_function__on_return(struct pt_regs *ctx)
+/* Sends the record of the call user_function__enter kept, returning
+ * return_value, and forgets the call. */
+static __always_inline int user_function__leave(__u32 slot, __u64 return_value)
 {
-	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
 	const struct tracer_user_function_spec *spec = bpf_map_lookup_elem(&user_function_specs, &slot);
 	struct tracer_user_function_record *record;
 	struct record_scratch *scratch;
@@ -222,7 +225,7 @@ static __always_inline int user_function__on_return(struct pt_regs *ctx)
 	record__init_header(&record->header, TRACER_RECORD_USER_FUNCTION, TRACER_EVENT_USER_FUNCTION_BASE + slot,
 			    0, 0);
 	record->header.task = call->task;
-	record->return_value = PT_REGS_RC(ctx);
+	record->return_value = return_value;
 	__builtin_memcpy(record->args, call->args, sizeof(record->args));
 	record->enter_boot_ns = call->enter_boot_ns;
 	record->slot = slot;
@@ -274,4 +277,57 @@ static __always_inline int user_function__on_return(struct pt_regs *ctx)
 done:
 	bpf_map_delete_elem(&user_calls, &key);
 	return 0;
+}
+
+/*
+ * bash_readline's accept probe, on readline's rl_newline (accept-line): the
+ * line of a readline call that was already waiting when the probes were
+ * attached. Its entry was missed, and a return probe attached after a call's
+ * entry does not fire for that call; rl_newline runs when Enter is pressed,
+ * with the finished line in rl_line_buffer and the prompt in rl_prompt (a
+ * copy of readline's argument). A call whose entry was kept is left to the
+ * return probe, so each line is sent once: userspace attaches the return
+ * probe before the entry probe, so a kept entry always has its return armed.
+ *
+ * The cookie says where the two variables are from rl_newline
+ * (TRACER_USER_ACCEPT_*); the probe's address is rl_newline's.
+ */
+static __always_inline int user_function__on_accept(struct pt_regs *ctx, __u64 cookie)
+{
+	__u32 slot = (__u32)(cookie & TRACER_USER_ACCEPT_SLOT_MASK);
+	__s64 line_delta = (__s64)(cookie << (64 - TRACER_USER_ACCEPT_PROMPT_SHIFT)) >>
+			   (64 - TRACER_USER_ACCEPT_PROMPT_SHIFT + TRACER_USER_ACCEPT_LINE_SHIFT);
+	__s64 prompt_delta = (__s64)cookie >> TRACER_USER_ACCEPT_PROMPT_SHIFT;
+	struct tracer_user_call_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .slot = slot};
+	__u64 at = PT_REGS_IP(ctx);
+	__u64 args[TRACER_SYSCALL_ARGS] = {};
+	__u64 line = 0;
+
+	if (bpf_map_lookup_elem(&user_calls, &key))
+		return 0; /* readline's own return sends this line */
+	if (bpf_probe_read_user(&line, sizeof(line), (const void *)(at + line_delta)) ||
+	    bpf_probe_read_user(&args[0], sizeof(args[0]), (const void *)(at + prompt_delta))) {
+		drops__count(TRACER_DROP_ARGUMENT_READ);
+		return 0;
+	}
+	user_function__enter(slot, args);
+	return user_function__leave(slot, line);
+}
+
+static __always_inline int user_function__on_entry(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 args[TRACER_SYSCALL_ARGS];
+
+	if (cookie > TRACER_USER_ACCEPT_SLOT_MASK)
+		return user_function__on_accept(ctx, cookie);
+#pragma unroll
+	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
+		args[i] = user_function__arg(ctx, i);
+	return user_function__enter((__u32)cookie, args);
+}
+
+static __always_inline int user_function__on_return(struct pt_regs *ctx)
+{
+	return user_function__leave((__u32)bpf_get_attach_cookie(ctx), PT_REGS_RC(ctx));
 }

@@ -164,7 +164,8 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   if (!signal_fd) return signal_fd.take_error();
   UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd) return errno_error("cannot set up the event loop");
-  for (int fd : {signal_fd->get(), ring_buffer__epoll_fd(ring.get()), hasher ? hasher->ready_fd() : -1}) {
+  for (int fd : {signal_fd->get(), ring_buffer__epoll_fd(ring.get()), hasher ? hasher->ready_fd() : -1,
+                 executable_hooks.gate_fd}) {
     if (fd < 0) continue;
     epoll_event interest{};
     interest.events = EPOLLIN;
@@ -196,12 +197,13 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   auto next_calibration = Clock::now() + kClockRecalibration;
   bool stopping = false;
   while (!stopping) {
-    epoll_event ready[3];
+    epoll_event ready[4];
     // Records left in the ring buffer may not wake epoll again: no wait then.
     const int timeout_ms = consumer.batch_full ? 0 : busy ? kBusyPollMs : kIdlePollMs;
-    const int count = epoll_wait(epoll_fd.get(), ready, 3, timeout_ms);
+    const int count = epoll_wait(epoll_fd.get(), ready, 4, timeout_ms);
     if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
     for (int i = 0; i < count; ++i) {
+      if (ready[i].data.fd == executable_hooks.gate_fd) executable_hooks.on_gate_ready();
       if (ready[i].data.fd != signal_fd->get()) continue;
       signalfd_siginfo info{};
       while (::read(signal_fd->get(), &info, sizeof(info)) == sizeof(info)) {
@@ -239,6 +241,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     }
   }
 
+  if (executable_hooks.close_gate) executable_hooks.close_gate();
   // All of it at the stop: nothing new comes after detach.
   const auto drain = [&]() -> Status {
     do {

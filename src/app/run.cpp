@@ -28,6 +28,7 @@
 #include "tracer/syscalls/stats_mode.hpp"
 #include "tracer/syscalls/syscall_tracefs.hpp"
 #include "tracer/user_functions/bash_watcher.hpp"
+#include "tracer/user_functions/exec_gate.hpp"
 #include "tracer/user_functions/resolve.hpp"
 #include "tracer/user_functions/user_function.hpp"
 
@@ -184,12 +185,32 @@ std::optional<ProcessTable> seed_process_table(const Options& options) {
   return table;
 }
 
-ExecutableHooks watch_hooks(BashWatcher* watcher) {
+ExecutableHooks watch_hooks(BashWatcher* watcher, std::optional<ExecGate>& gate) {
   ExecutableHooks hooks;
   if (!watcher) return hooks;
   hooks.on_new_executable = [watcher](const tracer_executable_record& record) { watcher->on_new_executable(record); };
   hooks.admit_unverified = [watcher](const Event& event) { return watcher->admit_unverified(event); };
+  if (!gate) return hooks;
+  hooks.gate_fd = gate->fd();
+  hooks.on_gate_ready = [watcher, &gate] {
+    if (gate) gate->serve([watcher](int file_fd, uint32_t pid) { return watcher->on_exec_opened(file_fd, pid); });
+  };
+  hooks.close_gate = [&gate] { gate.reset(); };  // no exec waits for a stopping loop
   return hooks;
+}
+
+// bash_readline: first execs wait for the bash watcher (a copy of bash is
+// probed before it runs); without the gate, a copy is probed when the kernel
+// reports its exec, racing its first line.
+std::optional<ExecGate> open_exec_gate(const TracePlan& plan) {
+  if (!plan.bash_readline_slot) return std::nullopt;
+  Result<ExecGate> gate = ExecGate::open();
+  if (gate) return std::move(*gate);
+  std::fprintf(stderr,
+               "tracer: bash_readline: cannot hold first execs (%s): a bash copied elsewhere is probed only after "
+               "its exec, and may miss its first line\n",
+               terminal_safe(gate.error().message).c_str());
+  return std::nullopt;
 }
 
 // --capture exec: its directory, created before the run is confined.
@@ -249,6 +270,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   if (!capture_store) return capture_store.take_error();
   Result<std::unique_ptr<WriteCapture>> write_capture = open_write_capture(options.capture);
   if (!write_capture) return write_capture.take_error();
+  std::optional<ExecGate> gate = open_exec_gate(plan);
   confine(plan, options);
   // The hasher's thread starts confined, as does the metrics server's.
   std::unique_ptr<ExecHasher> hasher;
@@ -265,7 +287,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
 
   RunTotals totals;
   Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
-                                 watch_hooks(watcher ? &*watcher : nullptr), metrics ? &*metrics : nullptr,
+                                 watch_hooks(watcher ? &*watcher : nullptr, gate), metrics ? &*metrics : nullptr,
                                  hasher.get(), write_capture->get());
   notify_stopping();
   if (options.verbose && enricher.table())

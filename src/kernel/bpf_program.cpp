@@ -239,24 +239,31 @@ void TracerBpf::attach_one(std::vector<AttachOutcome>& outcomes, AttachOutcome o
 std::vector<AttachOutcome> TracerBpf::attach_user_function(const ResolvedUserFunction& target,
                                                            std::optional<ExecutableId> owner) {
   std::vector<AttachOutcome> outcomes;
-  for (const UprobePoint& point : target.points) {
+  // One probe, once: "uprobe"/"uretprobe"/"accept" on point, with its cookie.
+  const auto attach_point = [&](const UprobePoint& point, const std::string& kind, uint64_t cookie) {
     const std::string where = point.binary + "+" + std::to_string(point.offset);
-    const std::string probed = std::to_string(target.slot) + ":" + where;
-    if (std::ranges::find(probed_points_, probed, &ProbedPoint::point) != probed_points_.end()) continue;
+    const std::string probed = std::to_string(target.slot) + ":" + kind + ":" + where;
+    if (std::ranges::find(probed_points_, probed, &ProbedPoint::point) != probed_points_.end()) return;
     probed_points_.push_back({probed, owner});
-    for (const bool at_return : {false, true}) {
-      bpf_program* program = at_return ? skeleton_->progs.tracer_user_return : skeleton_->progs.tracer_user_enter;
-      AttachOutcome outcome{(at_return ? "uretprobe:" : "uprobe:") + where, false, false, "", {}};
-      outcome.serves.user_slot = target.slot;
-      attach_one(
-          outcomes, std::move(outcome),
-          [&] {
-            LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = target.slot, .retprobe = at_return);
-            return bpf_program__attach_uprobe_opts(program, -1, point.binary.c_str(), point.offset, &options);
-          },
-          owner);
-    }
+    const bool at_return = kind == "uretprobe";
+    bpf_program* program = at_return ? skeleton_->progs.tracer_user_return : skeleton_->progs.tracer_user_enter;
+    AttachOutcome outcome{(at_return ? "uretprobe:" : "uprobe:") + where, false, false, "", {}};
+    outcome.serves.user_slot = target.slot;
+    attach_one(
+        outcomes, std::move(outcome),
+        [&] {
+          LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = cookie, .retprobe = at_return);
+          return bpf_program__attach_uprobe_opts(program, -1, point.binary.c_str(), point.offset, &options);
+        },
+        owner);
+  };
+  // The return probe first: an entry kept is then always followed by its
+  // return (bash_readline's accept probe leaves such a call to it).
+  for (const UprobePoint& point : target.points) {
+    attach_point(point, "uretprobe", target.slot);
+    attach_point(point, "uprobe", target.slot);
   }
+  for (const AcceptPoint& accept : target.accept_points) attach_point(accept.point, "accept", accept.cookie);
   return outcomes;
 }
 

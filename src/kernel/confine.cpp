@@ -43,8 +43,9 @@ constexpr std::string_view kLoopSyscalls[] = {
     // the end (abort raises with tgkill)
     "exit", "exit_group", "tgkill"};
 
-// The bash watcher attaches uprobes: perf_event_open, then ioctl and bpf.
-constexpr std::string_view kProbeSyscalls[] = {"perf_event_open"};
+// The bash watcher attaches uprobes: perf_event_open, then ioctl and bpf;
+// its exec gate marks files judged (fanotify_mark).
+constexpr std::string_view kProbeSyscalls[] = {"perf_event_open", "fanotify_mark"};
 
 // A syslog output connects, and reconnects, while running: connect and the
 // connection's error (getsockopt), and the resolver's DNS queries (sendmmsg)

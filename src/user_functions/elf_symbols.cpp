@@ -5,6 +5,8 @@
 #include <bit>
 #include <cstring>
 
+#include "user_accept_abi.h"
+
 namespace tracer {
 namespace {
 
@@ -184,6 +186,29 @@ Result<uint64_t> function_offset(const ElfImage& elf, const std::string& functio
   const std::optional<uint64_t> offset = elf.file_offset(*address);
   if (!offset) return runtime_error("function '" + function + "' in " + path + " is in no executable segment");
   return *offset;
+}
+
+std::optional<AcceptSite> accept_site(const ElfImage& elf) {
+  const std::optional<uint64_t> newline = elf.symbol_address("rl_newline");
+  const std::optional<uint64_t> line = elf.symbol_address("rl_line_buffer", SymbolKind::any);
+  const std::optional<uint64_t> prompt = elf.symbol_address("rl_prompt", SymbolKind::any);
+  if (!newline || !line || !prompt) return std::nullopt;
+  const std::optional<uint64_t> offset = elf.file_offset(*newline);
+  if (!offset) return std::nullopt;
+  return AcceptSite{*offset, static_cast<int64_t>(*line - *newline), static_cast<int64_t>(*prompt - *newline)};
+}
+
+std::optional<uint64_t> accept_cookie(uint32_t slot, const AcceptSite& site) {
+  constexpr int kBits = TRACER_USER_ACCEPT_PROMPT_SHIFT - TRACER_USER_ACCEPT_LINE_SHIFT;
+  static_assert(64 - TRACER_USER_ACCEPT_PROMPT_SHIFT == kBits);
+  constexpr int64_t kLimit = int64_t{1} << (kBits - 1);
+  const auto fits = [](int64_t delta) { return delta >= -kLimit && delta < kLimit; };
+  if (slot > TRACER_USER_ACCEPT_SLOT_MASK || !fits(site.line_delta) || !fits(site.prompt_delta) ||
+      (site.line_delta == 0 && site.prompt_delta == 0))
+    return std::nullopt;
+  const uint64_t field_mask = (uint64_t{1} << kBits) - 1;
+  return uint64_t{slot} | (static_cast<uint64_t>(site.line_delta) & field_mask) << TRACER_USER_ACCEPT_LINE_SHIFT |
+         (static_cast<uint64_t>(site.prompt_delta) & field_mask) << TRACER_USER_ACCEPT_PROMPT_SHIFT;
 }
 
 bool is_bash(const ElfImage& elf) {

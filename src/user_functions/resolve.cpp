@@ -87,23 +87,44 @@ std::optional<std::string> find_library(const std::string& soname) {
   return std::nullopt;
 }
 
-// readline in the shared library the dynamic loader finds by soname.
-std::optional<UprobePoint> readline_in_library(const std::string& soname) {
-  const std::optional<std::string> library = find_library(soname);
-  if (!library) return std::nullopt;
-  Result<ElfFile> elf = ElfFile::open(*library);
-  if (!elf) return std::nullopt;
-  Result<uint64_t> offset = function_offset(**elf, "readline", *library);
-  if (!offset) return std::nullopt;
-  return UprobePoint{*library, *offset};
+// Adds readline's probe points in the file at path (elf) to target, unless
+// target has them already; false when it has no readline.
+bool add_readline_points(ResolvedUserFunction& target, const ElfImage& elf, const std::string& path) {
+  Result<uint64_t> offset = function_offset(elf, "readline", path);
+  if (!offset) return false;
+  const auto same = [&](const UprobePoint& point, uint64_t at) { return point.binary == path && point.offset == at; };
+  if (std::ranges::none_of(target.points, [&](const UprobePoint& point) { return same(point, *offset); }))
+    target.points.push_back(UprobePoint{path, *offset});
+  const std::optional<AcceptSite> site = accept_site(elf);
+  const std::optional<uint64_t> cookie = site ? accept_cookie(target.slot, *site) : std::nullopt;
+  if (cookie && std::ranges::none_of(target.accept_points,
+                                     [&](const AcceptPoint& accept) { return same(accept.point, site->offset); }))
+    target.accept_points.push_back({UprobePoint{path, site->offset}, *cookie});
+  return true;
 }
 
-// Adds a probe point unless target has it already.
-void add_point(ResolvedUserFunction& target, UprobePoint point) {
-  const bool known = std::any_of(target.points.begin(), target.points.end(), [&](const UprobePoint& other) {
-    return other.binary == point.binary && other.offset == point.offset;
-  });
-  if (!known) target.points.push_back(std::move(point));
+// readline in the shared library the dynamic loader finds by soname.
+bool add_readline_in_library(ResolvedUserFunction& target, const std::string& soname) {
+  const std::optional<std::string> library = find_library(soname);
+  if (!library) return false;
+  Result<ElfFile> elf = ElfFile::open(*library);
+  return elf && add_readline_points(target, **elf, *library);
+}
+
+// When path is a bash: adds its readline's probe points and itself (only
+// bash: the probe may be in a library other programs use too) to target.
+bool add_bash_readline(ResolvedUserFunction& target, const std::string& path) {
+  Result<ElfFile> elf = ElfFile::open(path);
+  if (!elf || !is_bash(**elf)) return false;
+  const std::optional<ExecutableId> id = executable_id(path);
+  if (!id) return false;
+  bool found = add_readline_points(target, **elf, path);
+  // A bash linked with the shared libreadline: the probe is on the library,
+  // for this bash only.
+  for (const std::string& soname : (*elf)->needed())
+    if (!found && soname.starts_with("libreadline.so")) found = add_readline_in_library(target, soname);
+  if (found) target.executables.push_back(*id);
+  return found;
 }
 
 // The places bash is installed: the usual paths and /etc/shells' bashes.
@@ -138,28 +159,10 @@ Result<ResolvedUserFunction> resolve_user_function(const UserFunction& function,
 }
 
 std::optional<ResolvedUserFunction> bash_readline_in(const std::string& path, uint32_t slot) {
-  Result<ElfFile> elf = ElfFile::open(path);
-  if (!elf || !is_bash(**elf)) return std::nullopt;
-  const std::optional<ExecutableId> id = executable_id(path);
-  if (!id) return std::nullopt;
-  // Only bash: the probe may be in a library other programs use too.
   ResolvedUserFunction target;
   target.slot = slot;
-  target.executables.push_back(*id);
-  if (Result<uint64_t> offset = function_offset(**elf, "readline", path)) {
-    target.points.push_back(UprobePoint{path, *offset});
-    return target;
-  }
-  // A bash linked with the shared libreadline: the probe is on the library,
-  // for this bash only.
-  for (const std::string& soname : (*elf)->needed()) {
-    if (!soname.starts_with("libreadline.so")) continue;
-    if (std::optional<UprobePoint> point = readline_in_library(soname)) {
-      target.points.push_back(std::move(*point));
-      return target;
-    }
-  }
-  return std::nullopt;
+  if (!add_bash_readline(target, path)) return std::nullopt;
+  return target;
 }
 
 Result<ResolvedUserFunction> resolve_bash_readline(uint32_t slot) {
@@ -171,16 +174,13 @@ Result<ResolvedUserFunction> resolve_bash_readline(uint32_t slot) {
     const std::optional<ExecutableId> id = path ? executable_id(*path) : std::nullopt;
     if (!id || std::find(seen.begin(), seen.end(), *id) != seen.end()) continue;
     seen.push_back(*id);
-    std::optional<ResolvedUserFunction> found = bash_readline_in(*path, slot);
-    if (!found) continue;
-    for (UprobePoint& point : found->points) add_point(merged, std::move(point));
-    merged.executables.push_back(*id);
+    add_bash_readline(merged, *path);
   }
   // Every shared libreadline too: a bash linked with it, run later from
   // anywhere, is then caught from its first line (the kernel asks userspace
   // about an executable it has no verdict on; other programs are refused).
   for (const char* soname : {"libreadline.so.8", "libreadline.so.7", "libreadline.so.6"})
-    if (std::optional<UprobePoint> point = readline_in_library(soname)) add_point(merged, std::move(*point));
+    add_readline_in_library(merged, soname);
   if (merged.executables.empty())
     return runtime_error(
         "bash_readline: no bash with readline found (looked at /bin/bash, /usr/bin/bash and "
@@ -191,12 +191,15 @@ Result<ResolvedUserFunction> resolve_bash_readline(uint32_t slot) {
 std::optional<ResolvedUserFunction> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
                                                              std::string& path) {
   const std::string link = "/proc/" + std::to_string(pid) + "/exe";
-  path = link;
-  if (std::optional<std::string> resolved = real_path(link); resolved && executable_id(*resolved) == id)
-    path = *resolved;
-  else if (executable_id(link) != id)
-    return std::nullopt;  // gone, or it exec'd something else already
+  path = path_of_link(link, id);
+  if (path == link && executable_id(link) != id) return std::nullopt;  // gone, or it exec'd something else already
   return bash_readline_in(path, slot);
+}
+
+std::string path_of_link(const std::string& link, const ExecutableId& id) {
+  if (std::optional<std::string> resolved = real_path(link); resolved && executable_id(*resolved) == id)
+    return *resolved;
+  return link;
 }
 
 }  // namespace tracer

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tracer/user_functions/elf_symbols.hpp"
+#include "user_accept_abi.h"
 
 // Looked up in this test's own executable: its bytes in the file must be the
 // bytes the process runs.
@@ -244,6 +245,44 @@ TEST(ElfImage, BashIsKnownByItsSymbols) {
     ASSERT_TRUE(offset.ok()) << offset.error().message;
     EXPECT_LT(*offset, bytes.size());
   }
+}
+
+// The accept probe's cookie: the slot and two signed 28-bit distances, as
+// bpf/user_function.bpf.h takes them apart.
+TEST(AcceptCookie, CarriesTheSlotAndBothDistances) {
+  const auto line_of = [](uint64_t cookie) {
+    return static_cast<int64_t>(cookie << (64 - TRACER_USER_ACCEPT_PROMPT_SHIFT)) >>
+           (64 - TRACER_USER_ACCEPT_PROMPT_SHIFT + TRACER_USER_ACCEPT_LINE_SHIFT);
+  };
+  const auto prompt_of = [](uint64_t cookie) {
+    return static_cast<int64_t>(cookie) >> TRACER_USER_ACCEPT_PROMPT_SHIFT;
+  };
+  const std::optional<uint64_t> cookie = accept_cookie(5, AcceptSite{0x1000, 0x57870, -0x1234});
+  ASSERT_TRUE(cookie);
+  EXPECT_EQ(*cookie & TRACER_USER_ACCEPT_SLOT_MASK, 5u);
+  EXPECT_GT(*cookie, TRACER_USER_ACCEPT_SLOT_MASK);  // told apart from an entry probe's cookie
+  EXPECT_EQ(line_of(*cookie), 0x57870);
+  EXPECT_EQ(prompt_of(*cookie), -0x1234);
+  const int64_t limit = int64_t{1} << 27;
+  const std::optional<uint64_t> edges = accept_cookie(63, AcceptSite{0, limit - 1, -limit});
+  ASSERT_TRUE(edges);
+  EXPECT_EQ(line_of(*edges), limit - 1);
+  EXPECT_EQ(prompt_of(*edges), -limit);
+  EXPECT_FALSE(accept_cookie(0, AcceptSite{0, limit, 0}));
+  EXPECT_FALSE(accept_cookie(0, AcceptSite{0, 8, -limit - 1}));
+  EXPECT_FALSE(accept_cookie(256, AcceptSite{0, 8, 8}));
+}
+
+TEST(AcceptCookie, BashHasItsAcceptSite) {
+  const auto bytes = file_bytes("/bin/bash");
+  if (bytes.empty()) GTEST_SKIP() << "no /bin/bash";
+  Result<ElfImage> elf = ElfImage::parse(bytes);
+  ASSERT_TRUE(elf.ok()) << elf.error().message;
+  const std::optional<AcceptSite> site = accept_site(*elf);
+  ASSERT_TRUE(site);  // Debian's bash carries readline, its variables exported
+  EXPECT_LT(site->offset, bytes.size());
+  EXPECT_NE(site->line_delta, site->prompt_delta);
+  EXPECT_TRUE(accept_cookie(0, *site));
 }
 
 }  // namespace

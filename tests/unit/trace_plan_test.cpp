@@ -329,7 +329,7 @@ TEST(TracePlan, BashReadlineWatchesExecutablesAndKnowsTheProbedOnes) {
   const Options options = parse({"--trace", "event=bash_readline"});
   Kernel kernel(options);
   const ExecutableId bash{1234, 8388609};
-  kernel.facts.user_functions.push_back({0, {{"/usr/bin/bash", 0x9000}}, {bash}});
+  kernel.facts.user_functions.push_back({0, {{"/usr/bin/bash", 0x9000}}, {}, {bash}});
   const TracePlan plan = plan_of(options, kernel.facts);
   EXPECT_EQ(loaded(plan), (Programs{P::executable_watch, P::user_enter, P::user_return, P::whoami}));
   EXPECT_EQ(hooks(plan), (Hooks{"tracer_executable_watch"}));  // the uprobes attach per function
@@ -353,7 +353,7 @@ TEST(TracePlan, ConfiguredUserFunctionLoadsTheUprobesOnly) {
   options.user_functions = std::make_shared<const UserFunctions>(std::vector<UserFunction>{function});
   options.filters.wanted_user_functions.set(1);
   Kernel kernel(options);
-  kernel.facts.user_functions.push_back({1, {{"/usr/lib/libanswer.so", 0x100}}, {}});
+  kernel.facts.user_functions.push_back({1, {{"/usr/lib/libanswer.so", 0x100}}, {}, {}});
   kernel.facts.in_host_pid_namespace = false;
   const TracePlan plan = plan_of(options, kernel.facts);
   EXPECT_TRUE(plan.loads(P::user_enter));
@@ -506,7 +506,7 @@ TEST(AttachedRun, AFailedOptionalOrUnneededHookCostsNoEvent) {
 TEST(AttachedRun, AUserFunctionIsLostOnlyWhenNoneOfItsProbesAttached) {
   const Options options = parse({"--trace", "event=bash_readline"});
   Kernel kernel(options);
-  kernel.facts.user_functions.push_back({0, {{"/usr/bin/bash", 0x9000}, {"/usr/lib/libreadline.so", 0x100}}, {}});
+  kernel.facts.user_functions.push_back({0, {{"/usr/bin/bash", 0x9000}, {"/usr/lib/libreadline.so", 0x100}}, {}, {}});
   const TracePlan plan = plan_of(options, kernel.facts);
   std::vector<AttachOutcome> outcomes = outcomes_of(plan, {});
   outcomes.push_back(uprobe(0, "uprobe:/usr/bin/bash+36864", false));

@@ -44,9 +44,15 @@ class WriteCapture;
 // (within a bound) before the summary.
 // write_capture (--capture write): saves each write_capture record's bytes on
 // its way to the sink, and drops those outside its globs.
+// gate_fd, when not -1, is watched too: on_gate_ready serves it (execs the
+// bash watcher holds until it has looked at the file); close_gate lets them
+// all go when the loop stops.
 struct ExecutableHooks {
   std::function<void(const tracer_executable_record&)> on_new_executable;
   std::function<bool(const Event&)> admit_unverified;
+  int gate_fd = -1;
+  std::function<void()> on_gate_ready;
+  std::function<void()> close_gate;
 };
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,

@@ -59,6 +59,20 @@ class ElfImage {
 // The file offset of function, or why not (path names the file in messages).
 Result<uint64_t> function_offset(const ElfImage& elf, const std::string& function, const std::string& path);
 
+// Where bash_readline's accept probe goes in a file with readline: readline's
+// rl_newline (accept-line), and the addresses of rl_line_buffer and rl_prompt
+// relative to it, which the probe reads (see bpf/user_function.bpf.h).
+struct AcceptSite {
+  uint64_t offset = 0;  // file offset of rl_newline
+  int64_t line_delta = 0;
+  int64_t prompt_delta = 0;
+};
+std::optional<AcceptSite> accept_site(const ElfImage& elf);
+
+// The attach cookie of an accept probe: the slot and the two distances
+// (TRACER_USER_ACCEPT_*); none when a distance does not fit its 28 bits.
+std::optional<uint64_t> accept_cookie(uint32_t slot, const AcceptSite& site);
+
 // Whether the file is bash, whatever its name: it defines bash's own version
 // string and function.
 bool is_bash(const ElfImage& elf);

@@ -28,9 +28,18 @@ struct ExecutableId {
   bool operator==(const ExecutableId&) const = default;
 };
 
+// bash_readline's accept probe (rl_newline), with its attach cookie.
+struct AcceptPoint {
+  UprobePoint point;
+  uint64_t cookie = 0;
+};
+
 struct ResolvedUserFunction {
   uint32_t slot = 0;
   std::vector<UprobePoint> points;
+  // bash_readline only: where a line typed into a readline call entered
+  // before the probes were attached is caught.
+  std::vector<AcceptPoint> accept_points;
   // Not empty: only processes running one of these executables (a library
   // function traced for one program, e.g. readline for bash).
   std::vector<ExecutableId> executables;
@@ -57,5 +66,9 @@ std::optional<ExecutableId> executable_id(const std::string& path);
 // names the same file, else through /proc/PID/exe. `path` is set to the path.
 std::optional<ResolvedUserFunction> bash_readline_of_process(uint32_t pid, const ExecutableId& id, uint32_t slot,
                                                              std::string& path);
+
+// The path a /proc link (/proc/PID/exe, /proc/self/fd/N) names when that
+// path is still the file id; else the link itself.
+std::string path_of_link(const std::string& link, const ExecutableId& id);
 
 }  // namespace tracer
