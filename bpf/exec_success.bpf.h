@@ -2,8 +2,8 @@
 /*
  * A successful exec, reported from sched_process_exec: past its point of no
  * return (the syscall can only return 0), with the kernel's filename, the
- * executed image and the new argv (read from the new mm, before it runs) at
- * hand.
+ * executed image and the new argv and environment (read from the new mm,
+ * before it runs) at hand.
  *
  * Up to two records from one build: the execve/execveat record (the caller's
  * context, pathname last) and, when wanted, the sched_process_exec record
@@ -19,6 +19,7 @@
 #include "tracer_abi.h"
 #include "exec_argv.bpf.h"
 #include "exec_entry.bpf.h"
+#include "exec_env.bpf.h"
 #include "exec_image.bpf.h"
 #include "exec_record.bpf.h"
 #include "filter.bpf.h"
@@ -94,6 +95,7 @@ static __always_inline int exec_success__on_sched_process_exec(struct task_struc
 	rec->header.task.exec_gen = task__exec_gen(task); /* the image this exec started */
 	exec_image__append(rec, data, &offset, bprm);
 	exec_argv__append_new(rec, data, &offset, task, bprm);
+	exec_env__append_new(rec, data, &offset, task);
 	image_end = offset;
 	if (execve_selected) {
 		if (inflight)

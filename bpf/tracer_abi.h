@@ -20,6 +20,9 @@
 /* Upper bound of --max-args, so that the kernel's argv loop stays bounded. */
 #define TRACER_MAX_ARGS_LIMIT 1024
 #define TRACER_MAX_ARGS_DEFAULT 128
+/* Bytes of NUL-separated environment kept per exec record (--output
+ * option:env), fewer when the record's paths and argv leave less room. */
+#define TRACER_ENV_MAX 16384
 
 /* Layout of the payload that follows the header. */
 enum tracer_record_kind {
@@ -129,13 +132,15 @@ struct tracer_record_header {
 #define TRACER_EXEC_COMPAT           (1u << 7) /* 32-bit syscall */
 #define TRACER_EXEC_EXE_TRUNCATED    (1u << 8) /* exe path deeper than the walk */
 #define TRACER_EXEC_CWD_TRUNCATED    (1u << 9) /* cwd deeper than the walk */
+#define TRACER_EXEC_ENV_TRUNCATED    (1u << 10) /* environment cut at its bound, or unreadable */
 
 /*
  * execve/execveat, one per attempt. Followed by filename_len bytes of
  * filename, interp_len of interpreter, exe_len of the executed file's
  * absolute path, cwd_len of the caller's working directory, argv_len of
- * NUL-separated argv and pathname_len of the pathname the caller passed, in
- * that order: the pathname last, so that a record without it is the same
+ * NUL-separated argv, env_len of the NUL-separated environment (a successful
+ * exec with --output option:env only) and pathname_len of the pathname the
+ * caller passed, in that order: the pathname last, so that a record without it is the same
  * bytes, shorter. Strings are not NUL-terminated. Also the layout of
  * sched_process_exec and security_bprm_check records (no pathname).
  */
@@ -159,7 +164,7 @@ struct tracer_exec_record {
 	/* The UTS nodename of the task at the exec, NUL-terminated: userspace
 	 * names every later record of that UTS namespace from it. */
 	char host[TRACER_HOST_LEN];
-	__u32 _pad2;
+	__u32 env_len;
 };
 
 /* sched_process_fork: the caller is the parent; a new process or thread. */

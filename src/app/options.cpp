@@ -94,11 +94,13 @@ Status apply_output_spec(const std::string& spec, OutputRequest& request, Option
     options.lineage = std::max(options.lineage, Lineage::parent);
   } else if (spec == "option:ancestors") {
     options.lineage = Lineage::ancestors;
+  } else if (spec == "option:env") {
+    options.env.enabled = true;
   } else {
     return usage_error("--output '" + spec +
                        "': expected table, json, none, table:PATH, json:PATH, out-file:PATH, audit-log:PATH, "
-                       "syslog:tcp://HOST:PORT, syslog:unix:PATH, nats:URL, option:parent or option:ancestors "
-                       "(--output help)");
+                       "syslog:tcp://HOST:PORT, syslog:unix:PATH, nats:URL, option:parent, option:ancestors "
+                       "or option:env (--output help)");
   }
   return ok_status();
 }
@@ -174,6 +176,9 @@ reopened on SIGHUP.
   out-file:PATH      the one format given (table if none is) to PATH: --output json --output out-file:x.json
   option:parent      JSON records carry the parent process: --output json --output option:parent
   option:ancestors   JSON records carry the whole chain up to pid 1
+  option:env         a successful exec's records carry its environment (args.env, "NAME=value" strings;
+                     16 KiB, 256 variables); values of secret-looking names (TOKEN, PASSWORD, KEY, ...)
+                     become [redacted]. --env-allow GLOB / --env-deny GLOB pick names (repeatable)
 
 Example: the table on the terminal, JSON lines and the audit log in files:
   tracer --output table --output json:/var/log/tracer/exec.json --output audit-log:/var/log/tracer/audit.log
@@ -221,6 +226,7 @@ Status check_stats_options(const Options& options) {
                        options.filters.argument_filters.front().expression + ") need each event decoded");
   if (options.lineage != Lineage::none)
     return usage_error("--stats prints counts: option:parent/ancestors do not apply");
+  if (options.env.enabled) return usage_error("--stats prints counts: option:env does not apply");
   const uint64_t exec_syscalls = (uint64_t{1} << TRACER_EVENT_EXECVE) | (uint64_t{1} << TRACER_EVENT_EXECVEAT);
   if (options.filters.events_given && (options.filters.wanted_events & ~exec_syscalls))
     return usage_error("--stats counts syscalls: event= may name syscalls and @groups only");
@@ -270,15 +276,15 @@ class ConfigFile {
   // Unknown keys are errors: a typo must not silently change what is traced.
   Status check_keys() const {
     static constexpr std::string_view kKeys[] = {
-        "trace",   "output",         "max_args",  "ring_buffer_kib", "syscall_hook",  "verbose",
-        "stats",   "stats_interval", "stats_top", "audit_key",       "audit_sync",    "audit_epoch",
-        "metrics", "user_tracers",   "exec_hash", "capture",         "capture_limit", "capture_file_limit"};
+        "trace",          "output",    "max_args",      "ring_buffer_kib",    "syscall_hook", "verbose", "stats",
+        "stats_interval", "stats_top", "audit_key",     "audit_sync",         "audit_epoch",  "metrics", "user_tracers",
+        "exec_hash",      "capture",   "capture_limit", "capture_file_limit", "env_allow",    "env_deny"};
     for (const auto& [key, value] : document_.items())
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
         return fail("unknown key \"" + key +
                     "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
                     "stats_interval, stats_top, audit_key, audit_sync, audit_epoch, metrics, user_tracers, exec_hash, "
-                    "capture, capture_limit, capture_file_limit)");
+                    "capture, capture_limit, capture_file_limit, env_allow, env_deny)");
     return ok_status();
   }
 
@@ -401,6 +407,8 @@ Status apply_config_file(const ConfigFile& config, Options& options, CommandLine
   if (status) status = config.strings("capture", "--capture", extras.captures);
   if (status) status = config.text("capture_limit", "--capture-limit", extras.capture_limit);
   if (status) status = config.text("capture_file_limit", "--capture-file-limit", extras.capture_file_limit);
+  if (status) status = config.strings("env_allow", "--env-allow", options.env.allow);
+  if (status) status = config.strings("env_deny", "--env-deny", options.env.deny);
   if (!status) return status;
   Result<std::vector<UserFunction>> tracers = config.user_tracers();
   if (!tracers) return tracers.take_error();
@@ -425,8 +433,14 @@ void add_trace_options(CLI::App& app, Options& options, CommandLineExtras& extra
       ->type_name("EXPR");
   app.add_option("--output", extras.outputs,
                  "FORMAT[:PATH]: table (default), json, table:PATH, json:PATH, audit-log:PATH, none; out-file:PATH, "
-                 "option:parent, option:ancestors (repeatable: several outputs at once; --output help)")
+                 "option:parent, option:ancestors, option:env (repeatable: several outputs at once; --output help)")
       ->type_name("SPEC");
+  app.add_option("--env-allow", options.env.allow,
+                 "With --output option:env: only variables whose name matches GLOB (repeatable)")
+      ->type_name("GLOB");
+  app.add_option("--env-deny", options.env.deny,
+                 "With --output option:env: never variables whose name matches GLOB (repeatable; wins over allow)")
+      ->type_name("GLOB");
   app.add_option("--config", options.config_file,
                  "JSON configuration file: any option by its long name (_ for -), and user_tracers (user-space "
                  "functions as events; docs/user-tracers.md). The command line wins")
@@ -646,6 +660,9 @@ Status complete_trace_options(const CLI::App& app, Options& options, CommandLine
   if (Status status = apply_nats_flags(extras.nats, options.nats); !status) return status;
   if (Status status = apply_capture_options(extras, options); !status) return status;
   if (options.audit_key_file && !options.audit_log) return usage_error("--audit-key needs --output audit-log:PATH");
+  if (!options.env.enabled && (!options.env.allow.empty() || !options.env.deny.empty()))
+    return usage_error(std::string(options.env.allow.empty() ? "--env-deny" : "--env-allow") +
+                       " needs --output option:env");
   if (extras.list && extras.check) return usage_error("--list and --check cannot be combined");
   if (extras.list) options.command = Command::list;
   if (extras.check) options.command = Command::check;

@@ -247,7 +247,7 @@ Result<std::unique_ptr<MetricsServer>> listen_for_metrics(const Options& options
 
 Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& plan, const AttachedRun& attached,
                     Sink& sink, BootToWallClock& clock, const SyscallSignatures& signatures) {
-  Enricher enricher(bpf.container_ids_fd(), options.lineage, seed_process_table(options));
+  Enricher enricher(bpf.container_ids_fd(), options.lineage, seed_process_table(options), options.env);
   std::optional<BashWatcher> watcher;
   if (plan.bash_readline_slot) watcher.emplace(bpf, *plan.bash_readline_slot, options.verbose);
   Result<std::unique_ptr<MetricsServer>> metrics_server = listen_for_metrics(options);
@@ -264,6 +264,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
             [&sink](MetricsSnapshot& snapshot) { sink.add_metrics(snapshot); }});
   DecodeOptions decode_options;
   decode_options.max_args = options.max_args;
+  decode_options.env = options.env.enabled;
   decode_options.syscalls = &signatures;
   decode_options.user_functions = options.user_functions.get();
   Result<std::optional<CaptureStore>> capture_store = open_capture_store(options.capture);

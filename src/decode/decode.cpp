@@ -91,6 +91,7 @@ void map_exec_flags(uint32_t raw, Event& event) {
       {TRACER_EXEC_COMPAT, EventFlag::compat_syscall},
       {TRACER_EXEC_EXE_TRUNCATED, EventFlag::exe_truncated},
       {TRACER_EXEC_CWD_TRUNCATED, EventFlag::cwd_truncated},
+      {TRACER_EXEC_ENV_TRUNCATED, EventFlag::env_truncated},
   };
   for (auto [bit, flag] : kMapping)
     if (raw & bit) event.set(flag);
@@ -101,8 +102,8 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
     return runtime_error("exec record of " + std::to_string(record.size()) + " bytes is shorter than its layout");
   const auto raw = read_struct<tracer_exec_record>(record);
   const size_t strings = sizeof(tracer_exec_record);
-  const size_t total =
-      size_t{raw.pathname_len} + raw.filename_len + raw.interp_len + raw.exe_len + raw.cwd_len + raw.argv_len;
+  const size_t total = size_t{raw.pathname_len} + raw.filename_len + raw.interp_len + raw.exe_len + raw.cwd_len +
+                       raw.argv_len + raw.env_len;
   if (total > record.size() - strings) return runtime_error("exec record lengths overrun the record");
 
   size_t offset = strings;
@@ -116,6 +117,7 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   const std::string_view exe = next_string(raw.exe_len);
   const std::string_view cwd = next_string(raw.cwd_len);
   std::string_view argv = next_string(raw.argv_len);
+  const std::string_view env = next_string(raw.env_len);
   const std::string_view pathname = next_string(raw.pathname_len);
 
   map_exec_flags(raw.flags, event);
@@ -137,6 +139,9 @@ Result<Event> decode_exec(std::span<const std::byte> record, Event event, const 
   }
   event.args.add("argv", StringList{argv});
   event.args.add("argv_truncated", event.has(EventFlag::argv_truncated));
+  // A successful exec's: bprm_check reads the image, not the new mm.
+  if (options.env && kernel_view && id != TRACER_EVENT_SECURITY_BPRM_CHECK)
+    event.raw_env = RawEnvironment{env, bool(raw.flags & TRACER_EXEC_ENV_TRUNCATED)};
   if (kernel_view) {
     event.args.add("filename", filename);
     if (!exe.empty()) event.args.add("exe", exe);

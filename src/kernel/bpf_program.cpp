@@ -164,6 +164,7 @@ void TracerBpf::configure(const TracePlan& plan) {
   for (const MapSize& size : plan.map_sizes) bpf_map__set_max_entries(map(size.map), size.max_entries);
   auto& rodata = *skeleton_->rodata;
   rodata.max_args = plan.rodata.max_args;
+  rodata.env_max = plan.rodata.env_max;
   rodata.wakeup_min_bytes = plan.rodata.wakeup_min_bytes;
   rodata.wakeup_interval_ns = plan.rodata.wakeup_interval_ns;
   static_assert(sizeof(rodata.filter) == sizeof(plan.filter.config));

@@ -371,6 +371,7 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
       facts.tracefs_unreadable && (exec || plan.syscalls.any()) && plan.syscalls.count() <= kMaxSyscallTracepoints)
     plan.syscall_hook_fallback = "tracefs could not be read";
   plan.rodata = {.max_args = options.max_args,
+                 .env_max = options.env.enabled ? uint32_t{TRACER_ENV_MAX} : 0,
                  .process_table_feed = options.lineage != Lineage::none,
                  .syscall_stats_mode = options.stats,
                  .tracer_tgid = facts.own_pid};

@@ -36,8 +36,8 @@ std::string tty_name_from_sysfs(uint32_t kernel_dev) {
 
 }  // namespace
 
-Enricher::Enricher(int container_ids_fd, Lineage lineage, std::optional<ProcessTable> table)
-    : container_ids_fd_(container_ids_fd), lineage_(lineage), table_(std::move(table)) {
+Enricher::Enricher(int container_ids_fd, Lineage lineage, std::optional<ProcessTable> table, EnvOptions env)
+    : container_ids_fd_(container_ids_fd), lineage_(lineage), table_(std::move(table)), env_(std::move(env)) {
   learn_own_host(hosts_);
 }
 
@@ -57,6 +57,7 @@ void Enricher::enrich(Event& event) {
   if (event.task.container_cgroup_id) event.container_id = container_id_of(event.task.container_cgroup_id);
   if (table_ && lineage_ != Lineage::none)
     event.lineage = table_->lineage(event, lineage_ == Lineage::ancestors ? SIZE_MAX : 1);
+  env_.apply(event);
 }
 
 // The kernel writes a container's id before the first record that names its

@@ -64,6 +64,18 @@ pid_t run_execve(const std::string& path, const std::vector<std::string>& argv) 
   return wait_child(pid);
 }
 
+pid_t run_execve_with_env(const std::string& path, const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env) {
+  std::vector<char*> args = c_argv(argv);
+  std::vector<char*> envp = c_argv(env);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execve(path.c_str(), args.data(), envp.data());
+    _exit(127);
+  }
+  return wait_child(pid);
+}
+
 pid_t run_child(const ChildSpec& spec) {
   std::vector<char*> args = c_argv(spec.argv);
   const pid_t pid = fork();

@@ -16,6 +16,9 @@ std::string unique_marker(const std::string& tag);
 
 // fork + execve(path, argv) in the child; waits for it. The child's pid.
 pid_t run_execve(const std::string& path, const std::vector<std::string>& argv);
+// The same with env as the child's whole environment.
+pid_t run_execve_with_env(const std::string& path, const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env);
 // fork + execveat(dirfd, path, argv, flags); waits. The child's pid.
 pid_t run_execveat(int dirfd, const std::string& path, const std::vector<std::string>& argv, int flags);
 // A child that takes on an identity, then execs.

@@ -92,8 +92,10 @@ std::vector<std::byte> build_exec_record(const ExecRecordSpec& spec) {
   record.exe_len = static_cast<uint16_t>(spec.exe.size());
   record.cwd_len = static_cast<uint16_t>(spec.cwd.size());
   record.argv_len = static_cast<uint32_t>(spec.argv.size());
+  record.env_len = static_cast<uint32_t>(spec.env.size());
   std::memcpy(record.host, spec.host.data(), std::min(spec.host.size(), sizeof(record.host) - 1));
-  const std::string strings = spec.filename + spec.interpreter + spec.exe + spec.cwd + spec.argv + spec.pathname;
+  const std::string strings =
+      spec.filename + spec.interpreter + spec.exe + spec.cwd + spec.argv + spec.env + spec.pathname;
   record.header.size = static_cast<uint32_t>(sizeof(record) + strings.size());
 
   std::vector<std::byte> bytes(record.header.size);

@@ -52,6 +52,7 @@ struct ExecRecordSpec {
   std::string exe = "/usr/bin/ls";
   std::string cwd = "/home/user";
   std::string argv = std::string("ls\0-la\0", 7);  // NUL-separated as in the kernel
+  std::string env;                                 // NUL-separated; option:env only
   uint8_t header_flags = 0;
   uint32_t old_tid = 4243;
   std::string host = "build-7";  // the UTS nodename the kernel read

@@ -133,6 +133,12 @@ TEST(TracePlan, DefaultRunHooksExecsByTheirTracepoints) {
   EXPECT_EQ(plan.rodata.tracer_tgid, 4242u);
   EXPECT_EQ(plan.rodata.max_args, 128u);
   EXPECT_FALSE(plan.rodata.process_table_feed);
+  EXPECT_EQ(plan.rodata.env_max, 0u);  // the environment is not read
+}
+
+TEST(TracePlan, OptionEnvReadsTheEnvironment) {
+  const Options options = parse({"--output", "json", "--output", "option:env"});
+  EXPECT_EQ(plan_of(options, Kernel(options).facts).rodata.env_max, uint32_t{TRACER_ENV_MAX});
 }
 
 TEST(TracePlan, SmallRingBufferWakesAtAQuarter) {

@@ -14,6 +14,7 @@
 #include "tracer/output/metrics.hpp"
 #include "tracer/output/nats_target.hpp"
 #include "tracer/output/syslog_format.hpp"
+#include "tracer/process/env_select.hpp"
 
 namespace tracer {
 
@@ -53,6 +54,7 @@ struct Options {
   OutputFormat format = OutputFormat::table;
   std::optional<std::string> output_file;
   Lineage lineage = Lineage::none;
+  EnvOptions env;                          // --output option:env, --env-allow, --env-deny
   std::optional<std::string> config_file;  // --config: any option below, and user_tracers
   // bash_readline and the user tracers of --config (never null after parsing).
   std::shared_ptr<const UserFunctions> user_functions;

@@ -26,6 +26,7 @@ static_assert(offsetof(tracer_exec_record, argv_len) == 180);
 static_assert(offsetof(tracer_exec_record, pathname_len) == 184);
 static_assert(offsetof(tracer_exec_record, cwd_len) == 192);
 static_assert(offsetof(tracer_exec_record, host) == 196);
+static_assert(offsetof(tracer_exec_record, env_len) == 268);
 static_assert(alignof(tracer_exec_record) == 8);
 static_assert(sizeof(tracer_fork_record) == 152);
 static_assert(sizeof(tracer_exit_record) == 144);

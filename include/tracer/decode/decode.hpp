@@ -17,6 +17,7 @@ class UserFunctions;
 
 struct DecodeOptions {
   uint32_t max_args = 128;  // --max-args: argv beyond this is cut and flagged
+  bool env = false;         // option:env: successful execs carry their environment
   // Argument names and formats of the selected syscalls; without them a
   // syscall's arguments are arg0..arg5.
   const SyscallSignatures* syscalls = nullptr;

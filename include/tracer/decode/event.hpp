@@ -128,8 +128,9 @@ enum class EventFlag : uint32_t {
   cwd_truncated = 1u << 9,
   argument_read_failed = 1u << 10,  // a syscall argument's memory could not be read
   argument_truncated = 1u << 11,    // a captured syscall argument was cut at its bound
+  env_truncated = 1u << 12,         // option:env: the environment was cut at its bound
 };
-inline constexpr std::array<std::pair<EventFlag, std::string_view>, 12> kEventFlagNames{{
+inline constexpr std::array<std::pair<EventFlag, std::string_view>, 13> kEventFlagNames{{
     {EventFlag::argv_truncated, "argv_truncated"},
     {EventFlag::path_mismatch, "path_mismatch"},
     {EventFlag::fileless, "fileless"},
@@ -142,6 +143,7 @@ inline constexpr std::array<std::pair<EventFlag, std::string_view>, 12> kEventFl
     {EventFlag::cwd_truncated, "cwd_truncated"},
     {EventFlag::argument_read_failed, "argument_read_failed"},
     {EventFlag::argument_truncated, "argument_truncated"},
+    {EventFlag::env_truncated, "env_truncated"},
 }};
 
 // A syscall record's raw side: the number and the registers as passed.
@@ -156,7 +158,7 @@ struct SyscallRaw {
 
 class ArgList {
  public:
-  static constexpr size_t kCapacity = 16;
+  static constexpr size_t kCapacity = 20;
   void add(std::string_view name, Value value) {
     if (size_ < kCapacity) items_[size_++] = Arg{name, value};
   }
@@ -182,6 +184,13 @@ struct UnverifiedExecutable {
   uint32_t kernel_dev = 0;
 };
 
+// A successful exec's environment as the kernel copied it (option:env),
+// before EnvSelector picks and redacts: never shown as it is.
+struct RawEnvironment {
+  std::string_view nul_separated;
+  bool cut = false;  // the kernel cut it at its bound
+};
+
 struct Event {
   const EventDefinition* definition = nullptr;
   uint64_t boot_ns = 0;
@@ -189,8 +198,9 @@ struct Event {
   std::optional<int64_t> ret;
   uint32_t flags = 0;  // EventFlag bits
   ArgList args;
-  std::optional<std::string_view> cwd;  // exec records: the caller's working directory
-  std::string_view exec_host;           // exec records: the UTS nodename at the exec
+  std::optional<std::string_view> cwd;    // exec records: the caller's working directory
+  std::string_view exec_host;             // exec records: the UTS nodename at the exec
+  std::optional<RawEnvironment> raw_env;  // successful exec records with option:env
   // Sent only to keep the process table right: no filter selected it.
   bool context_only = false;
   uint64_t child_start_boot_ns = 0;   // sched_process_fork: the child's start

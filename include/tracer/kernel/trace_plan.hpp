@@ -133,6 +133,7 @@ struct MapSize {
 // What the kernel is told before load (read-only data).
 struct PlanRodata {
   uint32_t max_args = 128;
+  uint32_t env_max = 0;  // bytes of a successful exec's environment kept; 0: not read
   // The kernel wakes the consumer once this much is pending, or for the
   // first record after wakeup_interval_ns of quiet; other records wait for
   // the consumer's poll.
