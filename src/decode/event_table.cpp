@@ -67,12 +67,19 @@ const EventDefinition* find_event(std::string_view name) {
 }
 
 const EventDefinition* event_by_id(uint16_t id) {
+  // Every syscall record asks: an index by number, not a walk over the
+  // catalog's several hundred entries.
+  static const std::array<const EventDefinition*, TRACER_SYSCALL_NR_MAX> kSyscallEvents = [] {
+    std::array<const EventDefinition*, TRACER_SYSCALL_NR_MAX> events{};
+    for (uint16_t number = 0; number < TRACER_SYSCALL_NR_MAX; ++number) events[number] = syscall_event(number);
+    return events;
+  }();
+  if (std::optional<uint16_t> number = syscall_of_event(id)) return kSyscallEvents[*number];
   for (const EventDefinition& definition : kDefinitions)
     if (definition.id == id) return &definition;
   if (id == kExecHashEventId) return &kExecHash;
   if (id == kExecCaptureEventId) return &kExecCapture;
   if (id == kWriteCaptureEventId) return &kWriteCapture;
-  if (std::optional<uint16_t> number = syscall_of_event(id)) return syscall_event(*number);
   return nullptr;
 }
 

@@ -1,4 +1,5 @@
-#include <fmt/format.h>
+#include <array>
+#include <charconv>
 
 #include <utility>
 #include <vector>
@@ -16,7 +17,8 @@ namespace {
 
 template <typename Integer>
 void append_number(std::string& out, Integer value) {
-  fmt::format_to(std::back_inserter(out), "{}", value);
+  char digits[24];
+  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits), value).ptr - digits));
 }
 
 // Returns true when the string held bytes that are not valid UTF-8.
@@ -69,6 +71,27 @@ bool append_socket_address(std::string& out, const SocketAddressFields& fields) 
   return had_invalid;
 }
 
+// symbolic_text, remembered: the same few flags and modes come back record
+// after record, and naming one builds several strings.
+std::string_view remembered_symbolic_text(const SymbolicValue& value) {
+  struct Entry {
+    int64_t raw = 0;
+    Symbols symbols = Symbols::fd;
+    bool used = false;
+    std::string text;
+  };
+  thread_local std::array<Entry, 64> remembered;
+  const auto key = static_cast<uint64_t>(value.raw) * 31 + static_cast<uint64_t>(value.symbols);
+  Entry& entry = remembered[(key ^ (key >> 7)) % remembered.size()];
+  if (!entry.used || entry.raw != value.raw || entry.symbols != value.symbols) {
+    entry.raw = value.raw;
+    entry.symbols = value.symbols;
+    entry.used = true;
+    entry.text = symbolic_text(value);
+  }
+  return entry.text;
+}
+
 // Writes the value of the field key as JSON, with the exact bytes of each
 // string that was not valid UTF-8: a list's as ,"<key>_b64":{"<index>":..}.
 struct JsonValue {
@@ -111,7 +134,7 @@ struct JsonValue {
     if (json_shows_number(value))
       append_number(out, value.raw);
     else
-      append_json_string(out, symbolic_text(value));
+      append_json_string(out, remembered_symbolic_text(value));
   }
   void address(const SocketAddressFields& fields) { had_invalid |= append_socket_address(out, fields); }
   void bytes(std::string_view value) {

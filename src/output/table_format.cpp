@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "tracer/core/escape.hpp"
 #include "tracer/decode/event_table.hpp"
 #include "tracer/decode/value_visit.hpp"
@@ -9,14 +11,30 @@
 namespace tracer {
 namespace {
 
+// Ends the column that starts at `start` in out: spaces up to width, and one
+// after the text in any case.
+void pad_column(std::string& out, size_t start, size_t width) {
+  const size_t length = out.size() - start;
+  out.append(length < width ? width - length + 1 : 1, ' ');
+}
+
 void append_padded(std::string& out, std::string_view text, size_t width) {
+  const size_t start = out.size();
   out += text;
-  out.append(text.size() < width ? width - text.size() + 1 : 1, ' ');
+  pad_column(out, start, width);
+}
+
+template <typename Integer>
+void append_number(std::string& out, Integer value) {
+  char digits[24];
+  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits), value).ptr - digits));
 }
 
 template <typename Integer>
 void append_number_padded(std::string& out, Integer value, size_t width) {
-  append_padded(out, fmt::format("{}", value), width);
+  const size_t start = out.size();
+  append_number(out, value);
+  pad_column(out, start, width);
 }
 
 // Shell-style quoting, so that an argument with spaces stays one argument.
@@ -57,7 +75,7 @@ struct TableValue {
 
   template <typename Integer>
   void number(Integer value) {
-    fmt::format_to(std::back_inserter(out), "{}", value);
+    append_number(out, value);
   }
   void boolean(bool value) { out += value ? "true" : "false"; }
   void text(std::string_view value) { append_quoted_argument(out, value); }
@@ -111,12 +129,18 @@ void append_args(std::string& out, const Event& event) {
 
 // A syscall's or an exec's error by name (ENOENT), as JSON's "errno" names
 // it; other values (a user function's return) as numbers.
-std::string return_text(const Event& event) {
-  if (!event.ret) return "-";
+void append_return(std::string& out, const Event& event) {
+  if (!event.ret) {
+    out += '-';
+    return;
+  }
   const std::string_view event_name = event.definition->name;
   if (event.syscall || event_name == "execve" || event_name == "execveat")
-    if (std::optional<std::string_view> name = errno_name_of_return(*event.ret)) return std::string(*name);
-  return fmt::format("{}", *event.ret);
+    if (std::optional<std::string_view> name = errno_name_of_return(*event.ret)) {
+      out += *name;
+      return;
+    }
+  append_number(out, *event.ret);
 }
 
 // RET holds ENOENT, EVENT bash_readline; COMM is at most 15 characters.
@@ -156,16 +180,19 @@ std::string TableFormatter::header() {
 }
 
 void TableFormatter::append(std::string& out, const Event& event) const {
-  std::string time;
-  append_local_time_of_day(time, clock_.to_wall(event.boot_ns));
-  append_padded(out, time, kTimeWidth);
+  // Columns written in place and padded after: no string per column.
+  size_t start = out.size();
+  append_local_time_of_day(out, clock_.to_wall(event.boot_ns));
+  pad_column(out, start, kTimeWidth);
   append_number_padded(out, event.task.uid, kUidWidth);
-  std::string comm;
-  append_terminal_safe(comm, event.task.comm);
-  append_padded(out, comm, kCommWidth);
+  start = out.size();
+  append_terminal_safe(out, event.task.comm);
+  pad_column(out, start, kCommWidth);
   append_number_padded(out, event.task.pid, kPidWidth);
   append_number_padded(out, event.task.tid, kPidWidth);
-  append_padded(out, return_text(event), kRetWidth);
+  start = out.size();
+  append_return(out, event);
+  pad_column(out, start, kRetWidth);
   append_padded(out, event.definition->name, kEventWidth);
   append_args(out, event);
   out += '\n';

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "record_builder.hpp"
@@ -252,6 +253,51 @@ TEST_F(SyscallDecodeTest, OpenatJsonKeepsRawAndDecoded) {
   EXPECT_NE(table.find("dirfd=AT_FDCWD pathname=/etc/tracer-test flags=O_WRONLY|O_CREAT|O_CLOEXEC mode=0640"),
             std::string::npos)
       << table;
+}
+
+// The whole line, byte for byte: what the formatter writes without a
+// string of its own per value (numbers at their extremes, escapes between
+// plain runs).
+TEST_F(SyscallDecodeTest, JsonAndTableLinesExactly) {
+  testing::SyscallRecordSpec spec;
+  spec.ret = -13;
+  spec.args = {static_cast<uint32_t>(-100), 0x7ffd0000, O_RDONLY | O_CLOEXEC, 0};
+  // quote, backslash, C0 control, DEL, C1 control (U+009B), bidi override (U+202E), emoji
+  spec.captures[1] = "/tmp/q\"b\\s\x01\x7f\xc2\x9b\xe2\x80\xae\xf0\x9f\x98\x80.txt";
+  const Event event = decoded(spec);
+  const std::string common =
+      R"({"timestamp":"2026-11-23T04:30:30.000000123Z","event":"openat","pid":4242,"tid":4243,"ppid":4200,)"
+      R"("ns_pid":7,"uid":1000,"gid":1001,"comm":"bash","cgroup_id":99,"mntns":4026531841,)"
+      R"("pidns":4026531836,"container_id":null,"euid":0,"egid":1001,"auid":1000,"sessionid":3,"sid":4100,)"
+      R"("tty":null,"host":null,"exec_id":"0000000000000000-4242-500000000-3",)"
+      R"("parent_exec_id":"0000000000000000-4200-400000000-2",)";
+  EXPECT_EQ(json_of(event), common + R"("ret":-13,"errno":"EACCES","syscall":{"nr":)" + std::to_string(__NR_openat) +
+                                R"(,"raw_args":[-100,2147287040,524288,0],"duration_ns":1500},"flags":[],)"
+                                R"("args":{"dirfd":-100,)"
+                                R"("pathname":"/tmp/q\"b\\s\u0001\u007f\u009b\u202e)"
+                                "\xf0\x9f\x98\x80"
+                                R"(.txt","flags":"O_RDONLY|O_CLOEXEC","mode":"0000"}})"
+                                "\n");
+  std::string table;
+  TableFormatter(clock_).append(table, event);
+  ASSERT_GT(table.size(), 16u);
+  EXPECT_EQ(
+      table.substr(16),  // after the local time of day
+      R"(1000  bash            4242    4243    EACCES openat        dirfd=AT_FDCWD )"
+      R"(pathname='/tmp/q"b\\s\x01\x7f\xc2\x9b\xe2\x80\xae\xf0\x9f\x98\x80.txt' flags=O_RDONLY|O_CLOEXEC mode=0000)"
+      "\n");
+
+  // Numbers at their extremes; a pointer whose string could not be read.
+  spec.ret = std::numeric_limits<int64_t>::min();
+  spec.args[1] = std::numeric_limits<uint64_t>::max();
+  spec.capture_failed = 1u << 1;
+  spec.duration_ns = 0;
+  EXPECT_EQ(json_of(decoded(spec)),
+            common + R"("ret":-9223372036854775808,"syscall":{"nr":)" + std::to_string(__NR_openat) +
+                R"(,"raw_args":[-100,18446744073709551615,524288,0],"duration_ns":0},)"
+                R"("flags":["argument_read_failed"],"args":{"dirfd":-100,"pathname":18446744073709551615,)"
+                R"("flags":"O_RDONLY|O_CLOEXEC","mode":"0000"}})"
+                "\n");
 }
 
 TEST_F(SyscallDecodeTest, ConnectAddressAndArgumentFilters) {

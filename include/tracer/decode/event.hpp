@@ -7,9 +7,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 namespace tracer {
@@ -156,14 +159,24 @@ struct SyscallRaw {
   bool no_return = false;  // reported at entry: the call does not return
 };
 
+// Up to kCapacity arguments in place. Slots beyond size() are raw bytes,
+// neither set up nor copied: an Event is built and handed on for every
+// record, and most of its slots are empty (a getppid has none).
 class ArgList {
  public:
   static constexpr size_t kCapacity = 20;
-  void add(std::string_view name, Value value) {
-    if (size_ < kCapacity) items_[size_++] = Arg{name, value};
+  ArgList() = default;
+  ArgList(const ArgList& other) : size_(other.size_) { std::memcpy(storage_, other.storage_, size_ * sizeof(Arg)); }
+  ArgList& operator=(const ArgList& other) {
+    size_ = other.size_;
+    std::memmove(storage_, other.storage_, size_ * sizeof(Arg));
+    return *this;
   }
-  const Arg* begin() const { return items_.data(); }
-  const Arg* end() const { return items_.data() + size_; }
+  void add(std::string_view name, Value value) {
+    if (size_ < kCapacity) new (storage_ + size_++ * sizeof(Arg)) Arg{name, value};
+  }
+  const Arg* begin() const { return std::launder(reinterpret_cast<const Arg*>(storage_)); }
+  const Arg* end() const { return begin() + size_; }
   size_t size() const { return size_; }
   const Arg* find(std::string_view name) const {
     for (const Arg& arg : *this)
@@ -172,7 +185,8 @@ class ArgList {
   }
 
  private:
-  std::array<Arg, kCapacity> items_{};
+  static_assert(std::is_trivially_copyable_v<Arg> && std::is_trivially_destructible_v<Arg>);
+  alignas(Arg) std::byte storage_[kCapacity * sizeof(Arg)];
   size_t size_ = 0;
 };
 
