@@ -1,6 +1,5 @@
 #include <array>
 #include <charconv>
-
 #include <utility>
 #include <vector>
 
