@@ -166,7 +166,9 @@ TEST_F(UserFunctionDecode, NullFailedTruncatedAndLateReads) {
   spec.pointer_null = 1u << 2;
   spec.capture_failed = 1u << 3;
   spec.capture_truncated = 1u << 1;
-  Result<Event> event = decode(testing::build_user_function_record(spec), options_);
+  // The event's strings view the record: it outlives them.
+  const std::vector<std::byte> record = testing::build_user_function_record(spec);
+  Result<Event> event = decode(record, options_);
   ASSERT_TRUE(event) << event.error().message;
   EXPECT_EQ(std::get<std::string_view>(event->args.find("name")->value), "late");
   EXPECT_TRUE(std::holds_alternative<std::nullptr_t>(event->args.find("point")->value));
