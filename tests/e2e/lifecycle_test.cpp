@@ -257,7 +257,8 @@ TEST(Lifecycle, UsageErrorIsOneLineAndStatusTwo) {
   EXPECT_EQ(WEXITSTATUS(completed.status), 2);
   EXPECT_EQ(completed.err,
             "tracer: --output 'xml': expected table, json, none, table:PATH, json:PATH, out-file:PATH, "
-            "audit-log:PATH, syslog:tcp://HOST:PORT, syslog:unix:PATH, nats:URL, option:parent or option:ancestors "
+            "audit-log:PATH, syslog:tcp://HOST:PORT, syslog:unix:PATH, nats:URL, option:parent, option:ancestors or "
+            "option:env "
             "(--output help)\n");
 }
 

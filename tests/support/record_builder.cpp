@@ -162,4 +162,29 @@ std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& 
   return bytes;
 }
 
+std::vector<std::byte> build_write_capture_record(const std::string& path, const std::string& data, uint8_t flags,
+                                                  uint32_t length) {
+  tracer_write_capture_record fixed{};
+  fixed.header.kind = TRACER_RECORD_WRITE_CAPTURE;
+  fixed.header.event_id = TRACER_EVENT_WRITE_CAPTURE;
+  fixed.header.size = static_cast<uint32_t>(sizeof(fixed) + path.size() + data.size());
+  fixed.header.task.tgid = 77;
+  std::memcpy(fixed.header.task.comm, "writer", 7);
+  fixed.offset = 4096;
+  fixed.dev = (8ull << 20) | 3;
+  fixed.inode = 99;
+  fixed.ret = 5;
+  fixed.fd = 3;
+  fixed.length = length ? length : static_cast<uint32_t>(data.size());
+  fixed.data_len = static_cast<uint32_t>(data.size());
+  fixed.path_len = static_cast<uint16_t>(path.size());
+  fixed.call = TRACER_WRITE_CALL_PWRITE64;
+  fixed.flags = flags;
+  std::vector<std::byte> record(fixed.header.size);
+  std::memcpy(record.data(), &fixed, sizeof(fixed));
+  std::memcpy(record.data() + sizeof(fixed), path.data(), path.size());
+  std::memcpy(record.data() + sizeof(fixed) + path.size(), data.data(), data.size());
+  return record;
+}
+
 }  // namespace tracer::testing

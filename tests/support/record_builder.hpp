@@ -94,6 +94,12 @@ struct UserFunctionRecordSpec {
 };
 std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& spec);
 
+// A --capture write record as the kernel sends it (fixed part, path, data): a
+// pwrite64 by pid 77 ("writer") of fd 3 at offset 4096 into inode 99 of
+// device 8:3; length is data's size unless given.
+std::vector<std::byte> build_write_capture_record(const std::string& path, const std::string& data, uint8_t flags = 0,
+                                                  uint32_t length = 0);
+
 // An executable's first run: for the event loop, never decoded into an event.
 std::vector<std::byte> build_executable_record(const TaskSpec& task, uint64_t inode, uint32_t kernel_dev);
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "record_builder.hpp"
 #include "tracer/capture/write_capture.hpp"
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/decode.hpp"
@@ -122,25 +123,6 @@ TEST(WriteCaptureStore, PlantedSymlinkIsNotFollowed) {
   EXPECT_EQ(contents(target), "keep");
 }
 
-std::vector<std::byte> record_for(const std::string& path, const std::string& data, uint8_t flags = 0,
-                                  uint32_t length = 0) {
-  tracer_write_capture_record fixed{};
-  fixed.header.kind = TRACER_RECORD_WRITE_CAPTURE;
-  fixed.header.event_id = TRACER_EVENT_WRITE_CAPTURE;
-  fixed.header.size = static_cast<uint32_t>(sizeof(fixed) + path.size() + data.size());
-  fixed.dev = (8ull << 20) | 1;
-  fixed.inode = 42;
-  fixed.length = length ? length : static_cast<uint32_t>(data.size());
-  fixed.data_len = static_cast<uint32_t>(data.size());
-  fixed.path_len = static_cast<uint16_t>(path.size());
-  fixed.flags = flags;
-  std::vector<std::byte> record(fixed.header.size);
-  std::memcpy(record.data(), &fixed, sizeof(fixed));
-  std::memcpy(record.data() + sizeof(fixed), path.data(), path.size());
-  std::memcpy(record.data() + sizeof(fixed) + path.size(), data.data(), data.size());
-  return record;
-}
-
 std::string arg_text(const Event& event, std::string_view name) {
   const Arg* arg = event.args.find(name);
   return arg && std::holds_alternative<std::string_view>(arg->value)
@@ -153,25 +135,28 @@ TEST(WriteCapture, SavesMatchingRecordsAndDropsTheOthers) {
   Result<WriteCaptureStore> store = WriteCaptureStore::open(scratch.path() + "/c", limits_of(100, 4));
   ASSERT_TRUE(store);
   WriteCapture capture({"/srv/*.log"}, std::move(*store));
-  const std::string name = write_capture_file_name(user_dev_from_kernel((8ull << 20) | 1), 42);
+  const std::string name = write_capture_file_name(user_dev_from_kernel((8ull << 20) | 3), 99);
 
   Event saved;
-  EXPECT_TRUE(capture.annotate(saved, record_for("/srv/a.log", "abc")));
+  EXPECT_TRUE(capture.annotate(saved, testing::build_write_capture_record("/srv/a.log", "abc")));
   EXPECT_EQ(arg_text(saved, "capture"), scratch.path() + "/c/write/" + name);
   ASSERT_NE(saved.args.find("capture_offset"), nullptr);
 
   Event outside;
-  EXPECT_FALSE(capture.annotate(outside, record_for("/srv/a.txt", "abc")));  // the prefix matched, not the glob
+  EXPECT_FALSE(capture.annotate(
+      outside, testing::build_write_capture_record("/srv/a.txt", "abc")));  // the prefix matched, not the glob
 
   Event over;
-  EXPECT_TRUE(capture.annotate(over, record_for("/srv/a.log", "de")));
+  EXPECT_TRUE(capture.annotate(over, testing::build_write_capture_record("/srv/a.log", "de")));
   EXPECT_EQ(arg_text(over, "capture_error"), "file_limit");
 
   Event kernel_limit;
-  EXPECT_TRUE(capture.annotate(kernel_limit, record_for("/srv/a.log", "", TRACER_WRITE_CAPTURE_FILE_LIMIT, 1000)));
+  EXPECT_TRUE(capture.annotate(
+      kernel_limit, testing::build_write_capture_record("/srv/a.log", "", TRACER_WRITE_CAPTURE_FILE_LIMIT, 1000)));
   EXPECT_EQ(arg_text(kernel_limit, "capture_error"), "file_limit");
   Event unread;
-  EXPECT_TRUE(capture.annotate(unread, record_for("/srv/a.log", "", TRACER_WRITE_CAPTURE_READ_FAILED, 8)));
+  EXPECT_TRUE(capture.annotate(
+      unread, testing::build_write_capture_record("/srv/a.log", "", TRACER_WRITE_CAPTURE_READ_FAILED, 8)));
   EXPECT_EQ(arg_text(unread, "capture_error"), "read_failed");
 
   EXPECT_EQ(capture.counters().chunks_saved, 1u);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "record_builder.hpp"
 #include "tracer/app/options.hpp"
 #include "tracer/capture/capture_options.hpp"
 #include "tracer/capture/write_glob.hpp"
@@ -141,32 +142,6 @@ TEST(WriteCapturePlan, SyscallsAreTheWriteFamily) {
     EXPECT_TRUE(calls.test(syscall_number(name).value())) << name;
 }
 
-// A record as the kernel sends it: fixed part, path, data.
-std::vector<std::byte> write_record(const std::string& path, const std::string& data, uint8_t flags = 0,
-                                    uint32_t length = 0) {
-  tracer_write_capture_record fixed{};
-  fixed.header.kind = TRACER_RECORD_WRITE_CAPTURE;
-  fixed.header.event_id = TRACER_EVENT_WRITE_CAPTURE;
-  fixed.header.size = static_cast<uint32_t>(sizeof(fixed) + path.size() + data.size());
-  fixed.header.task.tgid = 77;
-  std::memcpy(fixed.header.task.comm, "writer", 7);
-  fixed.offset = 4096;
-  fixed.dev = (8ull << 20) | 3;
-  fixed.inode = 99;
-  fixed.ret = 5;
-  fixed.fd = 3;
-  fixed.length = length ? length : static_cast<uint32_t>(data.size());
-  fixed.data_len = static_cast<uint32_t>(data.size());
-  fixed.path_len = static_cast<uint16_t>(path.size());
-  fixed.call = TRACER_WRITE_CALL_PWRITE64;
-  fixed.flags = flags;
-  std::vector<std::byte> record(fixed.header.size);
-  std::memcpy(record.data(), &fixed, sizeof(fixed));
-  std::memcpy(record.data() + sizeof(fixed), path.data(), path.size());
-  std::memcpy(record.data() + sizeof(fixed) + path.size(), data.data(), data.size());
-  return record;
-}
-
 std::string text_of(const Event& event, std::string_view name) {
   const Arg* arg = event.args.find(name);
   return arg && std::holds_alternative<std::string_view>(arg->value)
@@ -180,7 +155,7 @@ uint64_t number_of(const Event& event, std::string_view name) {
 }
 
 TEST(WriteCaptureDecode, PathOffsetLengthAndCall) {
-  const std::vector<std::byte> record = write_record("/srv/data/a.log", "hello");
+  const std::vector<std::byte> record = testing::build_write_capture_record("/srv/data/a.log", "hello");
   Result<Event> event = decode(record, DecodeOptions{});
   ASSERT_TRUE(event) << event.error().message;
   EXPECT_EQ(event->definition, &write_capture_definition());
@@ -201,7 +176,7 @@ TEST(WriteCaptureDecode, PathOffsetLengthAndCall) {
 }
 
 TEST(WriteCaptureDecode, LengthsPastTheRecordAreRefused) {
-  std::vector<std::byte> record = write_record("/a", "xyz");
+  std::vector<std::byte> record = testing::build_write_capture_record("/a", "xyz");
   record.resize(record.size() - 1);
   auto* header = reinterpret_cast<tracer_record_header*>(record.data());
   header->size = static_cast<uint32_t>(record.size());
