@@ -359,8 +359,9 @@ Result<ConfigFile> read_config_file(const std::string& path, const CLI::App& app
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& error) {
-    // The parser's own message says where (line and column).
+  } catch (const nlohmann::json::exception& error) {
+    // parse_error, or out_of_range for a number too large for a double. The
+    // parser's own message says where (line and column).
     std::string message = error.what();
     if (const size_t bracket = message.find("] ");
         message.starts_with("[json.exception") && bracket != std::string::npos)

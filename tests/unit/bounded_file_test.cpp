@@ -86,6 +86,11 @@ TEST_F(BoundedFileTest, ConfigMustBeASmallRegularFile) {
   EXPECT_EQ(config_error(fifo), "--config " + fifo + ": not a regular file (a FIFO)");
   const std::string big = write("big.json", "{\"trace\":[\"" + std::string(1 << 20, 'x') + "\"]}");
   EXPECT_EQ(config_error(big), "--config " + big + ": larger than 1 MiB");
+  // A number too large for a double is the parser's out_of_range, not a
+  // parse_error (found by fuzz.config): a usage error too, never a crash.
+  const std::string huge = write("huge.json", "{\"max_args\": 64e222222}");
+  EXPECT_EQ(config_error(huge).rfind("--config " + huge + ": not valid JSON: number overflow", 0), 0u)
+      << config_error(huge);
 }
 
 TEST(DescribeSize, NamesTheUnit) {
