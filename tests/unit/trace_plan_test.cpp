@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "tracer/app/options.hpp"
 #include "tracer/syscalls/syscall_catalog.hpp"
 #include "tracer/user_functions/user_function.hpp"
@@ -14,16 +15,7 @@
 namespace tracer {
 namespace {
 
-// A command line, as the tracer would receive it.
-Options parse(std::vector<const char*> args) {
-  args.insert(args.begin(), "tracer");
-  Result<Options> options = parse_command_line(static_cast<int>(args.size()), args.data());
-  if (!options) {
-    ADD_FAILURE() << options.error().message;
-    return {};
-  }
-  return std::move(*options);
-}
+using testing::parse;
 
 uint16_t number_of(const char* name) { return syscall_number(name).value(); }
 

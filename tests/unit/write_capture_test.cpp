@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "record_builder.hpp"
 #include "tracer/app/options.hpp"
 #include "tracer/capture/capture_options.hpp"
@@ -60,15 +61,7 @@ TEST(WriteCaptureOptions, WriteGlobsAreAbsolute) {
   EXPECT_FALSE(apply_capture_specs({"write="}, options));
 }
 
-Options parse(std::vector<const char*> args) {
-  args.insert(args.begin(), "tracer");
-  Result<Options> options = parse_command_line(static_cast<int>(args.size()), args.data());
-  if (!options) {
-    ADD_FAILURE() << options.error().message;
-    return {};
-  }
-  return std::move(*options);
-}
+using testing::parse;
 
 TEST(WriteCaptureOptions, FileLimitFromTheCommandLine) {
   const Options options = parse({"--capture", "write=/tmp/*", "--capture-file-limit", "64K"});
