@@ -10,7 +10,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
+#include <string>
 
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/capture/exec_hasher.hpp"
@@ -149,6 +151,78 @@ Status stop(TracerBpf& bpf, Sink& sink, RunTotals& totals, ExecHasher* hasher, c
   return flushed;
 }
 
+// Adds each fd that is set (>= 0) to the epoll set, for input.
+Status watch_for_input(int epoll_fd, std::initializer_list<int> fds) {
+  for (int fd : fds) {
+    if (fd < 0) continue;
+    epoll_event interest{};
+    interest.events = EPOLLIN;
+    interest.data.fd = fd;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &interest) != 0) return errno_error("cannot set up the event loop");
+  }
+  return ok_status();
+}
+
+// What epoll reported: the exec gate's requests, SIGHUP (reopen the outputs)
+// and the stop signals. Sets stopping when a stop signal came.
+Status handle_ready(const epoll_event* ready, int count, int signal_fd, const ExecutableHooks& executable_hooks,
+                    Sink& sink, bool& stopping) {
+  for (int i = 0; i < count; ++i) {
+    if (ready[i].data.fd == executable_hooks.gate_fd) executable_hooks.on_gate_ready();
+    if (ready[i].data.fd != signal_fd) continue;
+    signalfd_siginfo info{};
+    while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+      if (info.ssi_signo != SIGHUP) {
+        stopping = true;
+      } else if (Status status = sink.reopen(); !status) {
+        return status;
+      }
+    }
+  }
+  return ok_status();
+}
+
+// Once a second the losses (kernel and userspace) go to the outputs and, when
+// they changed, to stderr; every 10 s the clock is calibrated again and stale
+// user calls are swept.
+class PeriodicReports {
+ public:
+  void tick(TracerBpf& bpf, Sink& sink, RunTotals& totals, BootToWallClock& clock) {
+    const auto now = Clock::now();
+    if (now >= next_loss_report_) {
+      next_loss_report_ = now + kLossReportInterval;
+      report_losses(bpf, sink, totals);
+    }
+    if (now >= next_calibration_) {
+      next_calibration_ = now + kClockRecalibration;
+      clock = BootToWallClock::calibrate();
+      bpf.sweep_user_calls();
+    }
+  }
+
+ private:
+  void report_losses(TracerBpf& bpf, Sink& sink, RunTotals& totals) {
+    const LossCounts userspace = totals.losses;
+    totals.losses = bpf.read_kernel_losses();
+    totals.losses.keep_userspace_counts(userspace);
+    sink.note_losses(totals.losses);
+    if (!(totals.losses == reported_)) {
+      std::fprintf(stderr, "tracer: %s\n", describe_losses(totals.losses).c_str());
+      reported_ = totals.losses;
+    }
+    // An output that cannot keep up, or cannot write, costs only its own records.
+    if (std::string outputs = describe_output_losses(output_counters(sink)); outputs != reported_outputs_) {
+      if (!outputs.empty()) std::fprintf(stderr, "tracer: %s\n", outputs.c_str());
+      reported_outputs_ = std::move(outputs);
+    }
+  }
+
+  LossCounts reported_;
+  std::string reported_outputs_;
+  Clock::time_point next_loss_report_ = Clock::now() + kLossReportInterval;
+  Clock::time_point next_calibration_ = Clock::now() + kClockRecalibration;
+};
+
 }  // namespace
 
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
@@ -164,15 +238,10 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
   if (!signal_fd) return signal_fd.take_error();
   UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd) return errno_error("cannot set up the event loop");
-  for (int fd : {signal_fd->get(), ring_buffer__epoll_fd(ring.get()), hasher ? hasher->ready_fd() : -1,
-                 executable_hooks.gate_fd}) {
-    if (fd < 0) continue;
-    epoll_event interest{};
-    interest.events = EPOLLIN;
-    interest.data.fd = fd;
-    if (epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &interest) != 0)
-      return errno_error("cannot set up the event loop");
-  }
+  if (Status status = watch_for_input(epoll_fd.get(), {signal_fd->get(), ring_buffer__epoll_fd(ring.get()),
+                                                       hasher ? hasher->ready_fd() : -1, executable_hooks.gate_fd});
+      !status)
+    return status;
 
   // Records flowing: the kernel does not wake the loop for each one, so it
   // polls at the delivery pace until the ring and the outputs are quiet.
@@ -191,10 +260,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     return status;
   };
 
-  LossCounts reported;
-  std::string reported_outputs;
-  auto next_loss_report = Clock::now() + kLossReportInterval;
-  auto next_calibration = Clock::now() + kClockRecalibration;
+  PeriodicReports reports;
   bool stopping = false;
   while (!stopping) {
     epoll_event ready[4];
@@ -202,43 +268,11 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     const int timeout_ms = consumer.batch_full ? 0 : busy ? kBusyPollMs : kIdlePollMs;
     const int count = epoll_wait(epoll_fd.get(), ready, 4, timeout_ms);
     if (count < 0 && errno != EINTR) return errno_error("epoll_wait");
-    for (int i = 0; i < count; ++i) {
-      if (ready[i].data.fd == executable_hooks.gate_fd) executable_hooks.on_gate_ready();
-      if (ready[i].data.fd != signal_fd->get()) continue;
-      signalfd_siginfo info{};
-      while (::read(signal_fd->get(), &info, sizeof(info)) == sizeof(info)) {
-        if (info.ssi_signo == SIGHUP) {
-          if (Status status = sink.reopen(); !status) return status;
-        } else {
-          stopping = true;
-        }
-      }
-    }
+    if (Status status = handle_ready(ready, count, signal_fd->get(), executable_hooks, sink, stopping); !status)
+      return status;
     if (Status status = consume(); !status) return status;
     if (metrics) metrics->beat(totals);
-
-    const auto now = Clock::now();
-    if (now >= next_loss_report) {
-      next_loss_report = now + kLossReportInterval;
-      const LossCounts userspace = totals.losses;
-      totals.losses = bpf.read_kernel_losses();
-      totals.losses.keep_userspace_counts(userspace);
-      sink.note_losses(totals.losses);
-      if (!(totals.losses == reported)) {
-        std::fprintf(stderr, "tracer: %s\n", describe_losses(totals.losses).c_str());
-        reported = totals.losses;
-      }
-      // An output that cannot keep up, or cannot write, costs only its own records.
-      if (std::string outputs = describe_output_losses(output_counters(sink)); outputs != reported_outputs) {
-        if (!outputs.empty()) std::fprintf(stderr, "tracer: %s\n", outputs.c_str());
-        reported_outputs = std::move(outputs);
-      }
-    }
-    if (now >= next_calibration) {
-      next_calibration = now + kClockRecalibration;
-      clock = BootToWallClock::calibrate();
-      bpf.sweep_user_calls();
-    }
+    reports.tick(bpf, sink, totals, clock);
   }
 
   if (executable_hooks.close_gate) executable_hooks.close_gate();
