@@ -98,7 +98,7 @@ TreeRow RowWalker::image_row(size_t index, size_t image_index, bool first) const
   if (image.exec_seen)
     body += safe(image.argv.empty() ? image.path : image.argv);
   else
-    body += "(" + safe(process.comm) + ")";
+    body.append("(").append(safe(process.comm)).append(")");
   row.segments.push_back({std::move(body), TreeStyle::plain});
   std::string state = status(process, image_index, row.end_ns);
   if (!state.empty()) {
