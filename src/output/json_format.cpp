@@ -336,7 +336,42 @@ void append_flags(std::string& out, const Event& event, bool had_invalid) {
   out += ']';
 }
 
+bool same_optional(const std::optional<std::string>& kept, std::optional<std::string_view> value) {
+  return kept.has_value() == value.has_value() && (!kept || *kept == *value);
+}
+
+std::optional<std::string> owned(std::optional<std::string_view> value) {
+  if (!value) return std::nullopt;
+  return std::string(*value);
+}
+
 }  // namespace
+
+bool TaskFragmentCache::holds(const Event& event) const {
+  return valid_ && event.task == task_ && event.container_id == container_id_ && same_optional(host_, event.host) &&
+         same_optional(tty_, event.tty);
+}
+
+void TaskFragmentCache::keep(const Event& event) {
+  task_ = event.task;
+  comm_.assign(event.task.comm);
+  task_.comm = comm_;
+  container_id_.assign(event.container_id);
+  host_ = owned(event.host);
+  tty_ = owned(event.tty);
+  valid_ = true;
+}
+
+bool TaskFragmentCache::append(std::string& out, const Event& event, std::string_view boot_tag) {
+  if (!holds(event)) {
+    fragment_.clear();
+    had_invalid_ = append_task(fragment_, event);
+    append_exec_ids(fragment_, event.task, boot_tag);
+    keep(event);
+  }
+  out += fragment_;
+  return had_invalid_;
+}
 
 void JsonFormatter::append(std::string& out, const Event& event) {
   out += R"({"timestamp":")";
@@ -344,8 +379,7 @@ void JsonFormatter::append(std::string& out, const Event& event) {
   out += R"(","event":")";
   out += event.definition->name;
   out += '"';
-  bool had_invalid = append_task(out, event);
-  append_exec_ids(out, event.task, options_.boot_tag);
+  bool had_invalid = task_fragment_.append(out, event, options_.boot_tag);
   had_invalid |= append_surroundings(out, event, options_);
   append_result(out, event);
   // args first into a side buffer: whether any string was invalid UTF-8 is a

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "record_builder.hpp"
 #include "tracer/decode/decode.hpp"
@@ -152,6 +154,52 @@ TEST_F(FormatTest, InvalidUtf8StringsCarryTheirExactBytes) {
   EXPECT_EQ(document["parent"]["argv_b64"], nlohmann::json::parse(R"({"1":"/g=="})"));
   EXPECT_FALSE(document["parent"].contains("comm_b64"));
   EXPECT_EQ(document["flags"], nlohmann::json::array({"invalid_utf8"}));
+}
+
+// One formatter keeps the task's part of the last line: every change of a
+// field in it (and of the strings enrichment adds) must show, and a kept
+// part's invalid UTF-8 must still flag the line.
+TEST_F(FormatTest, OneFormatterGivesEveryRecordItsOwnTaskFields) {
+  struct Step {
+    std::string comm;
+    uint32_t euid;
+    uint32_t exec_gen;
+    std::optional<std::string_view> tty;
+    std::optional<std::string_view> host;
+    std::string_view container_id;
+  };
+  const Step steps[] = {
+      {"b\xe9", 1000, 3, std::nullopt, std::nullopt, ""},
+      {"b\xe9", 1000, 3, std::nullopt, std::nullopt, ""},
+      {"bash", 1000, 3, std::nullopt, std::nullopt, ""},
+      {"bash", 0, 3, std::nullopt, std::nullopt, ""},
+      {"bash", 0, 4, std::nullopt, std::nullopt, ""},
+      {"bash", 0, 4, "pts/1", std::nullopt, ""},
+      {"bash", 0, 4, "pts/2", std::nullopt, ""},
+      {"bash", 0, 4, "pts/2", "h1", ""},
+      {"bash", 0, 4, "pts/2", "h2", ""},
+      {"bash", 0, 4, "pts/2", "h2", "0123456789ab"},
+      {"bash", 0, 4, "pts/2", "h2", "0123456789ab"},
+      {"bash", 0, 4, std::nullopt, std::nullopt, ""},
+  };
+  JsonFormatter kept(clock_);
+  for (const Step& step : steps) {
+    ExecRecordSpec spec;
+    spec.task.comm = step.comm;
+    spec.task.euid = step.euid;
+    spec.task.exec_gen = step.exec_gen;
+    record_ = build_exec_record(spec);
+    Result<Event> event = decode(record_, {});
+    ASSERT_TRUE(event.ok());
+    event->tty = step.tty;
+    event->host = step.host;
+    event->container_id = step.container_id;
+    std::string from_kept;
+    kept.append(from_kept, *event);
+    std::string from_fresh;
+    JsonFormatter(clock_).append(from_fresh, *event);
+    EXPECT_EQ(from_kept, from_fresh);
+  }
 }
 
 TEST_F(FormatTest, ValidStringsHaveNoExactBytes) {

@@ -42,6 +42,8 @@ struct TaskContext {
   uint32_t sid = 0;                   // the session leader's pid (host pid namespace); 0: none
   uint32_t tty_dev = 0;               // the controlling tty, kernel dev_t; 0: none
   uint32_t utsns = 0;                 // UTS namespace inode: names the host
+
+  bool operator==(const TaskContext&) const = default;
 };
 
 // NUL-separated strings, e.g. argv.

@@ -3,7 +3,9 @@
 // UID COMM PID TID RET EVENT ARGS; 75 columns before ARGS). Untrusted bytes
 // are escaped in both.
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "tracer/core/clock.hpp"
 #include "tracer/decode/event.hpp"
@@ -13,6 +15,29 @@ namespace tracer {
 struct JsonOptions {
   std::string boot_tag = std::string(16, '0');  // exec_id's first part: read_boot_tag()
   bool ancestors = false;                       // print the event's whole lineage, not only its parent
+};
+
+// The task's part of a JSON line, "pid" to "parent_exec_id": the same for
+// every record of one thread until a field in it changes, so a storm of one
+// thread's syscalls formats it once. Holds the last one and what it was made of.
+class TaskFragmentCache {
+ public:
+  // Appends the fragment for event; true when a string in it held bytes that
+  // are not valid UTF-8.
+  bool append(std::string& out, const Event& event, std::string_view boot_tag);
+
+ private:
+  bool holds(const Event& event) const;
+  void keep(const Event& event);
+
+  bool valid_ = false;
+  TaskContext task_;  // its comm views comm_
+  std::string comm_;
+  std::string container_id_;
+  std::optional<std::string> host_;
+  std::optional<std::string> tty_;
+  std::string fragment_;
+  bool had_invalid_ = false;
 };
 
 class JsonFormatter {
@@ -27,6 +52,7 @@ class JsonFormatter {
   JsonOptions options_;
   Rfc3339Formatter timestamps_;
   std::string args_buffer_;  // reused: no allocation per event
+  TaskFragmentCache task_fragment_;
 };
 
 // One table line, cut to width columns (0: no limit) with "…" where it was
