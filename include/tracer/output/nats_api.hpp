@@ -28,6 +28,8 @@ namespace tracer {
   X(natsOptions_SetDisconnectedCB) \
   X(natsOptions_SetReconnectedCB) \
   X(natsOptions_SetUserCredentialsFromFiles) \
+  X(natsOptions_SetUserInfo) \
+  X(natsOptions_SetToken) \
   X(natsOptions_SetSecure) \
   X(natsOptions_LoadCATrustedCertificates) \
   X(natsOptions_LoadCertificatesChain) \
@@ -95,7 +97,8 @@ struct NatsApi {
 };
 
 // The servers, the connection's name, and the credentials and TLS of the
-// settings (--nats-creds, --nats-tls-*).
+// settings (--nats-creds, --nats-user/--nats-password, --nats-token,
+// --nats-tls-*).
 Status set_nats_connection_options(const NatsApi& api, natsOptions* options, const NatsSettings& settings,
                                    const char* name);
 
