@@ -43,6 +43,8 @@ namespace tracer {
   X(jsPubOptions_Init) \
   X(js_PublishAsync) \
   X(js_PublishAsyncComplete) \
+  X(js_PublishAsyncGetPendingList) \
+  X(natsMsgList_Destroy) \
   X(js_StreamNames) \
   X(jsStreamNamesList_Destroy) \
   X(jsStreamConfig_Init) \
