@@ -177,6 +177,10 @@ Status NatsChannel::set_options(natsOptions* options) {
     return runtime_error("--output " + set.error().message);
   natsStatus status = api_.natsOptions_SetMaxReconnect(options, -1);
   if (status == NATS_OK) status = api_.natsOptions_SetReconnectWait(options, 500);
+  // With a spool, a record published while libnats reconnects is refused
+  // (its buffer holds one byte) and goes to the spool, behind the records in
+  // flight: libnats would otherwise send it on reconnecting, ahead of them.
+  if (status == NATS_OK && spool_) status = api_.natsOptions_SetReconnectBufSize(options, 1);
   if (status == NATS_OK)
     status = api_.natsOptions_SetRetryOnFailedConnect(options, true, &NatsChannel::on_connection_change, this);
   if (status == NATS_OK) status = api_.natsOptions_SetDisconnectedCB(options, &NatsChannel::on_connection_change, this);

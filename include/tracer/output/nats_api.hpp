@@ -24,6 +24,7 @@ namespace tracer {
   X(natsOptions_SetName) \
   X(natsOptions_SetMaxReconnect) \
   X(natsOptions_SetReconnectWait) \
+  X(natsOptions_SetReconnectBufSize) \
   X(natsOptions_SetRetryOnFailedConnect) \
   X(natsOptions_SetDisconnectedCB) \
   X(natsOptions_SetReconnectedCB) \
