@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     case tracer::Command::verify: {
       tracer::Result<bool> verified =
           tracer::verify_audit_log({options->verify_path, options->verify_nats_export, options->audit_key_file,
-                                    options->from_state, options->save_state});
+                                    options->from_state, options->save_state, options->verify_stream});
       if (!verified) return exit_with(verified.error());
       return *verified ? 0 : 1;
     }

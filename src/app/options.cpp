@@ -276,15 +276,20 @@ class ConfigFile {
   // Unknown keys are errors: a typo must not silently change what is traced.
   Status check_keys() const {
     static constexpr std::string_view kKeys[] = {
-        "trace",          "output",    "max_args",      "ring_buffer_kib",    "syscall_hook", "verbose", "stats",
-        "stats_interval", "stats_top", "audit_key",     "audit_sync",         "audit_epoch",  "metrics", "user_tracers",
-        "exec_hash",      "capture",   "capture_limit", "capture_file_limit", "env_allow",    "env_deny"};
+        "trace",          "output",         "max_args",    "ring_buffer_kib", "syscall_hook",  "verbose",
+        "stats",          "stats_interval", "stats_top",   "audit_key",       "audit_sync",    "audit_epoch",
+        "metrics",        "user_tracers",   "exec_hash",   "capture",         "capture_limit", "capture_file_limit",
+        "env_allow",      "env_deny",       "nats_stream", "nats_replicas",   "nats_creds",    "nats_user",
+        "nats_password",  "nats_token",     "nats_tls_ca", "nats_tls_cert",   "nats_tls_key",  "nats_spool",
+        "nats_spool_size"};
     for (const auto& [key, value] : document_.items())
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
         return fail("unknown key \"" + key +
                     "\" (expected trace, output, max_args, ring_buffer_kib, syscall_hook, verbose, stats, "
                     "stats_interval, stats_top, audit_key, audit_sync, audit_epoch, metrics, user_tracers, exec_hash, "
-                    "capture, capture_limit, capture_file_limit, env_allow, env_deny)");
+                    "capture, capture_limit, capture_file_limit, env_allow, env_deny, nats_stream, nats_replicas, "
+                    "nats_creds, nats_user, nats_password, nats_token, nats_tls_ca, nats_tls_cert, nats_tls_key, "
+                    "nats_spool, nats_spool_size)");
     return ok_status();
   }
 
@@ -307,13 +312,14 @@ class ConfigFile {
     return ok_status();
   }
 
-  Status number(const char* key, const char* option, uint32_t min, uint32_t max, uint32_t& out) const {
+  template <typename Number>
+  Status number(const char* key, const char* option, uint64_t min, uint64_t max, Number& out) const {
     if (!applies(key, option)) return ok_status();
     const nlohmann::json& value = document_[key];
     if (!value.is_number_unsigned() || value.get<uint64_t>() < min || value.get<uint64_t>() > max)
       return fail(std::string("\"") + key + "\" must be a number from " + std::to_string(min) + " to " +
                   std::to_string(max));
-    out = value.get<uint32_t>();
+    out = static_cast<Number>(value.get<uint64_t>());
     return ok_status();
   }
 
@@ -387,6 +393,25 @@ struct CommandLineExtras {
   std::string capture_file_limit;     // --capture-file-limit BYTES
 };
 
+// The --nats-* options by their long names (nats_spool_size: a number).
+Status apply_nats_config(const ConfigFile& config, NatsFlags& nats) {
+  NatsConnectionFlags& connection = nats.connection;
+  Status status = config.text("nats_stream", "--nats-stream", nats.stream);
+  if (status) status = config.number("nats_replicas", "--nats-replicas", 1, kMaxNatsReplicas, nats.replicas);
+  if (status) status = config.text("nats_creds", "--nats-creds", connection.creds_file);
+  if (status) status = config.text("nats_user", "--nats-user", connection.user);
+  if (status) status = config.text("nats_password", "--nats-password", connection.password);
+  if (status) status = config.text("nats_token", "--nats-token", connection.token);
+  if (status) status = config.text("nats_tls_ca", "--nats-tls-ca", connection.tls_ca_file);
+  if (status) status = config.text("nats_tls_cert", "--nats-tls-cert", connection.tls_cert_file);
+  if (status) status = config.text("nats_tls_key", "--nats-tls-key", connection.tls_key_file);
+  if (status) status = config.text("nats_spool", "--nats-spool", nats.spool_dir);
+  if (status)
+    status =
+        config.number("nats_spool_size", "--nats-spool-size", kMinNatsSpoolBytes, kMaxNatsSpoolBytes, nats.spool_bytes);
+  return status;
+}
+
 Status apply_config_file(const ConfigFile& config, Options& options, CommandLineExtras& extras,
                          std::string& audit_key) {
   Status status = config.strings("trace", "--trace", options.trace_expressions);
@@ -410,6 +435,7 @@ Status apply_config_file(const ConfigFile& config, Options& options, CommandLine
   if (status) status = config.text("capture_file_limit", "--capture-file-limit", extras.capture_file_limit);
   if (status) status = config.strings("env_allow", "--env-allow", options.env.allow);
   if (status) status = config.strings("env_deny", "--env-deny", options.env.deny);
+  if (status) status = apply_nats_config(config, extras.nats);
   if (!status) return status;
   Result<std::vector<UserFunction>> tracers = config.user_tracers();
   if (!tracers) return tracers.take_error();
@@ -516,7 +542,7 @@ Status apply_capture_options(const CommandLineExtras& extras, Options& options) 
   return apply_limit(extras.capture_file_limit, "--capture-file-limit", options.capture.file_limit_bytes);
 }
 
-CLI::App* add_verify_command(CLI::App& app, Options& options) {
+CLI::App* add_verify_command(CLI::App& app, Options& options, CommandLineExtras& extras) {
   CLI::App* verify = app.add_subcommand("verify", "Verify an audit log's hash chain");
   verify
       ->add_option("path", options.verify_path, "The audit log, or nats://URL[/STREAM]: every host's chain in a stream")
@@ -528,6 +554,7 @@ CLI::App* add_verify_command(CLI::App& app, Options& options) {
   verify->add_option("--from-state", options.from_state, "Prove the log only grew since this saved state")
       ->type_name("FILE");
   verify->add_option("--save-state", options.save_state, "Save seq and head of the verified log")->type_name("FILE");
+  add_nats_connection_options(*verify, extras.nats.connection, "With nats://URL:");
   return verify;
 }
 
@@ -604,6 +631,23 @@ Status complete_view_options(Options& options, CommandLineExtras& extras, const 
   Result<FilterSpec> filters = parse_filters(options.trace_expressions, *options.user_functions);
   if (!filters) return filters.take_error();
   options.filters = std::move(*filters);
+  return ok_status();
+}
+
+// tracer verify nats://URL[/STREAM]: the servers and stream, and how to
+// connect to them.
+Status complete_verify_options(Options& options, const CommandLineExtras& extras) {
+  options.command = Command::verify;
+  if (Status status = apply_output_specs(extras.outputs, options); !status) return status;
+  const std::string& path = options.verify_path;
+  const bool from_nats = !options.verify_nats_export && (path.starts_with("nats://") || path.starts_with("tls://"));
+  if (!from_nats)
+    return extras.nats.connection.given() ? usage_error("tracer verify: --nats-* options are for a nats://URL")
+                                          : ok_status();
+  Result<NatsStreamSource> source = parse_nats_stream_source(path);
+  if (!source) return source.take_error();
+  if (Status status = apply_nats_connection_flags(extras.nats.connection, source->settings); !status) return status;
+  options.verify_stream = std::move(*source);
   return ok_status();
 }
 
@@ -685,7 +729,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("tracer ") + TRACER_VERSION);
   add_trace_options(app, options, extras);
   add_capture_options(app, options, extras);
-  CLI::App* verify = add_verify_command(app, options);
+  CLI::App* verify = add_verify_command(app, options, extras);
   ViewCommands views;
   add_replay_command(app, options, extras, views);
   add_tree_command(app, options, views);
@@ -695,8 +739,7 @@ Result<Options> parse_command_line(int argc, const char* const* argv) {
     return options;
   }
   if (verify->parsed()) {
-    if (Status status = apply_output_specs(extras.outputs, options); !status) return status.take_error();
-    options.command = Command::verify;
+    if (Status status = complete_verify_options(options, extras); !status) return status.take_error();
     return options;
   }
   if (Status status = complete_trace_options(app, options, extras); !status) return status.take_error();

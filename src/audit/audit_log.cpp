@@ -672,7 +672,8 @@ Result<bool> verify_stream(const VerifyOptions& options) {
   const bool from_nats = !options.nats_export;
   StreamVerifier verifier(chain_keys(options.key_file), from_nats ? "stream seq" : "line");
   if (from_nats) {
-    Result<NatsStreamSource> source = parse_nats_stream_source(options.path);
+    Result<NatsStreamSource> source =
+        options.stream ? Result<NatsStreamSource>(*options.stream) : parse_nats_stream_source(options.path);
     if (!source) return source.take_error();
     if (Status status =
             read_nats_stream(*source, [&](std::string_view body, uint64_t seq) { verifier.add_message(body, seq); });
@@ -735,7 +736,8 @@ Result<std::unique_ptr<Sink>> open_audit_log(const AuditLogOptions& options, con
 }
 
 Result<bool> verify_audit_log(const VerifyOptions& options) {
-  if (options.nats_export || options.path.starts_with("nats://") || options.path.starts_with("tls://"))
+  if (options.stream || options.nats_export || options.path.starts_with("nats://") ||
+      options.path.starts_with("tls://"))
     return verify_stream(options);
   Result<RegularFile> log = open_regular_file(options.path);
   if (!log) return runtime_error("audit log " + options.path + ": " + log.error().message);

@@ -44,6 +44,9 @@ constexpr int64_t kAckWaitMs = 5000;
 // this long: a stream that refuses is not hammered.
 constexpr auto kRetryAfterFailure = std::chrono::seconds(1);
 constexpr auto kDrainSlice = std::chrono::milliseconds(200);
+// How long a record waits for room in the window before, with a spool, it
+// goes there instead.
+constexpr auto kRoomPatience = std::chrono::milliseconds(100);
 
 // This thread, and libnats' threads it starts (they inherit from it), talk to
 // the network: they hold no capability, whatever the rest of the run keeps.
@@ -93,7 +96,10 @@ class NatsChannel {
   void update_state();
   Status ensure_stream();
   void drain_spool_segment();
-  bool wait_for_room();
+  bool wait_for_acks(Clock::time_point deadline);
+  void spool_pending_batches();
+  void abandon_in_flight();
+  bool wait_for_room(bool draining);
   void route(const OutputBatch& batch);
   bool publish(const std::string& id, std::string_view body);
   void go_offline(const std::string& why);
@@ -171,6 +177,10 @@ Status NatsChannel::set_options(natsOptions* options) {
     return runtime_error("--output " + set.error().message);
   natsStatus status = api_.natsOptions_SetMaxReconnect(options, -1);
   if (status == NATS_OK) status = api_.natsOptions_SetReconnectWait(options, 500);
+  // With a spool, a record published while libnats reconnects is refused
+  // (its buffer holds one byte) and goes to the spool, behind the records in
+  // flight: libnats would otherwise send it on reconnecting, ahead of them.
+  if (status == NATS_OK && spool_) status = api_.natsOptions_SetReconnectBufSize(options, 1);
   if (status == NATS_OK)
     status = api_.natsOptions_SetRetryOnFailedConnect(options, true, &NatsChannel::on_connection_change, this);
   if (status == NATS_OK) status = api_.natsOptions_SetDisconnectedCB(options, &NatsChannel::on_connection_change, this);
@@ -342,14 +352,10 @@ void NatsChannel::drain_spool_segment() {
     return;
   }
   for (const SpooledRecord& record : *records) {
-    if (!wait_for_room() || !publish(record.id, record.body)) return;
+    if (!wait_for_room(true) || !publish(record.id, record.body)) return;
     window_.push_back({record.id, {}, true});
   }
-  jsPubOptions options;
-  api_.jsPubOptions_Init(&options);
-  options.MaxWait = kAckWaitMs;
-  api_.js_PublishAsyncComplete(js_, &options);
-  collect_acks();
+  wait_for_acks(Clock::now() + std::chrono::milliseconds(kAckWaitMs));
   if (!online_ || !window_.empty()) {
     if (online_) go_offline("acknowledgements missing");
     return;
@@ -361,9 +367,54 @@ void NatsChannel::drain_spool_segment() {
   note_delivered(records->size(), bytes);
 }
 
-bool NatsChannel::wait_for_room() {
+// Until the window is acknowledged, or the deadline. Meanwhile what the
+// consumer hands over goes to the spool (behind the segment being sent),
+// so its queue never fills while a failover makes the acks slow.
+bool NatsChannel::wait_for_acks(Clock::time_point deadline) {
+  for (;;) {
+    collect_acks();
+    if (!online_ || window_.empty()) return online_;
+    if (Clock::now() >= deadline) return false;
+    spool_pending_batches();
+    std::unique_lock lock(ack_mutex_);
+    acked_.wait_for(lock, kPoll);
+  }
+}
+
+void NatsChannel::spool_pending_batches() {
+  OutputBatch batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_.empty()) return;
+    std::swap(pending_, batch);
+  }
+  route(batch);  // the spool is not empty: every record goes to it, in order
+}
+
+// Records given up (spooled, or lost without a spool) are dropped from
+// libnats' own list too: no late timeout of theirs takes the connection
+// offline again, and no stale one holds a slot of MaxPending.
+void NatsChannel::abandon_in_flight() {
+  natsMsgList abandoned{};
+  if (api_.js_PublishAsyncGetPendingList(&abandoned, js_) == NATS_OK) api_.natsMsgList_Destroy(&abandoned);
+  std::lock_guard lock(ack_mutex_);
+  acked_ids_.clear();
+  ack_error_.clear();
+}
+
+// Until fewer than kNatsMaxInFlight await their acknowledgement. While the
+// spool is being sent, what the consumer hands over meanwhile goes behind it;
+// otherwise, with a spool, a record that finds no room soon goes to it (and
+// the rest of its batch after it): the thread is back at the consumer's
+// queue before that fills.
+bool NatsChannel::wait_for_room(bool draining) {
+  const auto patience = Clock::now() + kRoomPatience;
   const auto deadline = Clock::now() + std::chrono::milliseconds(kAckWaitMs);
   while (online_ && window_.size() >= static_cast<size_t>(kNatsMaxInFlight)) {
+    if (draining)
+      spool_pending_batches();
+    else if (spool_ && Clock::now() >= patience)
+      return false;
     {
       std::unique_lock lock(ack_mutex_);
       acked_.wait_for(lock, kPoll);
@@ -395,7 +446,7 @@ void NatsChannel::route(const OutputBatch& batch) {
     start = end;
     if (body.ends_with('\n')) body.remove_suffix(1);
     std::string id = nats_message_id(prefix_, next_number_++);
-    if (online_ && to_spool.empty() && (!spool_ || spool_->empty()) && wait_for_room() && publish(id, body)) {
+    if (online_ && to_spool.empty() && (!spool_ || spool_->empty()) && wait_for_room(false) && publish(id, body)) {
       window_.push_back({std::move(id), std::string(body), false});
       continue;
     }
@@ -438,6 +489,7 @@ void NatsChannel::go_offline(const std::string& why) {
   for (InFlight& record : window_)
     if (!record.from_spool) unacked.push_back({std::move(record.id), std::move(record.body)});
   window_.clear();
+  abandon_in_flight();
   spool_records(unacked);
 }
 

@@ -39,6 +39,10 @@ Status set_nats_connection_options(const NatsApi& api, natsOptions* options, con
   if (status == NATS_OK) status = api.natsOptions_SetName(options, name);
   if (status == NATS_OK && settings.creds_file)
     status = api.natsOptions_SetUserCredentialsFromFiles(options, settings.creds_file->c_str(), nullptr);
+  if (status == NATS_OK && settings.user)
+    status = api.natsOptions_SetUserInfo(options, settings.user->c_str(),
+                                         settings.password ? settings.password->c_str() : nullptr);
+  if (status == NATS_OK && settings.token) status = api.natsOptions_SetToken(options, settings.token->c_str());
   if (status == NATS_OK && secure) status = api.natsOptions_SetSecure(options, true);
   if (status == NATS_OK && settings.tls_ca_file)
     status = api.natsOptions_LoadCATrustedCertificates(options, settings.tls_ca_file->c_str());

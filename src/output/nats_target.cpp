@@ -91,50 +91,76 @@ Result<NatsStreamSource> parse_nats_stream_source(std::string_view source) {
   return parsed;
 }
 
+bool NatsConnectionFlags::given() const {
+  return !creds_file.empty() || !user.empty() || !password.empty() || !token.empty() || !tls_ca_file.empty() ||
+         !tls_cert_file.empty() || !tls_key_file.empty();
+}
+
+void add_nats_connection_options(CLI::App& app, NatsConnectionFlags& flags, const std::string& whose) {
+  app.add_option("--nats-creds", flags.creds_file, whose + " NATS credentials file (JWT and NKey seed)")
+      ->type_name("FILE");
+  app.add_option("--nats-user", flags.user, whose + " NATS user name, with --nats-password")->type_name("NAME");
+  app.add_option("--nats-password", flags.password,
+                 whose + " the NATS user's password (seen by ps: rather in a --config file, 0600)")
+      ->type_name("PASSWORD");
+  app.add_option("--nats-token", flags.token, whose + " NATS authentication token (seen by ps: rather in --config)")
+      ->type_name("TOKEN");
+  app.add_option("--nats-tls-ca", flags.tls_ca_file, whose + " CA certificates that sign the servers' (PEM)")
+      ->type_name("FILE");
+  app.add_option("--nats-tls-cert", flags.tls_cert_file, whose + " client certificate (PEM), with --nats-tls-key")
+      ->type_name("FILE");
+  app.add_option("--nats-tls-key", flags.tls_key_file, whose + " the client certificate's key (PEM)")
+      ->type_name("FILE");
+}
+
+Status apply_nats_connection_flags(const NatsConnectionFlags& flags, NatsSettings& settings) {
+  if (flags.tls_cert_file.empty() != flags.tls_key_file.empty())
+    return usage_error("--nats-tls-cert and --nats-tls-key go together");
+  if (!flags.password.empty() && flags.user.empty()) return usage_error("--nats-password needs --nats-user");
+  if (int(!flags.creds_file.empty()) + int(!flags.user.empty()) + int(!flags.token.empty()) > 1)
+    return usage_error(
+        "NATS authentication: give one of --nats-creds, --nats-user (with --nats-password), --nats-token");
+  auto set = [](const std::string& value, std::optional<std::string>& slot) {
+    if (!value.empty()) slot = value;
+  };
+  set(flags.creds_file, settings.creds_file);
+  set(flags.user, settings.user);
+  set(flags.password, settings.password);
+  set(flags.token, settings.token);
+  set(flags.tls_ca_file, settings.tls_ca_file);
+  set(flags.tls_cert_file, settings.tls_cert_file);
+  set(flags.tls_key_file, settings.tls_key_file);
+  return ok_status();
+}
+
 void add_nats_options(CLI::App& app, NatsFlags& flags) {
   app.add_option("--nats-stream", flags.stream,
                  "--output nats: the stream made when none covers the subject (default TRACER)")
       ->type_name("NAME");
   app.add_option("--nats-replicas", flags.replicas, "--output nats: replicas of a stream it makes (default 1)")
       ->type_name("N")
-      ->check(CLI::Range(1, 5));
-  app.add_option("--nats-creds", flags.creds_file, "--output nats: NATS credentials file (JWT and NKey seed)")
-      ->type_name("FILE");
-  app.add_option("--nats-tls-ca", flags.tls_ca_file, "--output nats: CA certificates that sign the servers' (PEM)")
-      ->type_name("FILE");
-  app.add_option("--nats-tls-cert", flags.tls_cert_file, "--output nats: client certificate (PEM), with --nats-tls-key")
-      ->type_name("FILE");
-  app.add_option("--nats-tls-key", flags.tls_key_file, "--output nats: the client certificate's key (PEM)")
-      ->type_name("FILE");
+      ->check(CLI::Range(1, kMaxNatsReplicas));
+  add_nats_connection_options(app, flags.connection, "--output nats:");
   app.add_option("--nats-spool", flags.spool_dir,
                  "--output nats: keep records in DIR (0700) while no server answers, send them once one does")
       ->type_name("DIR");
   app.add_option("--nats-spool-size", flags.spool_bytes,
                  "--output nats: the spool's bound (default 268435456, 256 MiB)")
       ->type_name("BYTES")
-      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 40));
+      ->check(CLI::Range(kMinNatsSpoolBytes, kMaxNatsSpoolBytes));
 }
 
 Status apply_nats_flags(const NatsFlags& flags, std::optional<NatsSettings>& settings) {
-  const bool given = !flags.stream.empty() || flags.replicas || !flags.creds_file.empty() ||
-                     !flags.tls_ca_file.empty() || !flags.tls_cert_file.empty() || !flags.tls_key_file.empty() ||
-                     !flags.spool_dir.empty() || flags.spool_bytes;
+  const bool given = !flags.stream.empty() || flags.replicas || flags.connection.given() || !flags.spool_dir.empty() ||
+                     flags.spool_bytes;
   if (!settings) return given ? usage_error("--nats-* options need --output nats:URL") : ok_status();
   if (!flags.stream.empty() && !is_nats_stream_name(flags.stream))
     return usage_error("--nats-stream '" + flags.stream + "': expected 1-64 letters, digits, _ or -");
-  if (flags.tls_cert_file.empty() != flags.tls_key_file.empty())
-    return usage_error("--nats-tls-cert and --nats-tls-key go together");
   if (flags.spool_bytes && flags.spool_dir.empty()) return usage_error("--nats-spool-size needs --nats-spool DIR");
-  auto set = [](const std::string& value, std::optional<std::string>& slot) {
-    if (!value.empty()) slot = value;
-  };
+  if (Status status = apply_nats_connection_flags(flags.connection, *settings); !status) return status;
   if (!flags.stream.empty()) settings->stream = flags.stream;
   if (flags.replicas) settings->replicas = flags.replicas;
-  set(flags.creds_file, settings->creds_file);
-  set(flags.tls_ca_file, settings->tls_ca_file);
-  set(flags.tls_cert_file, settings->tls_cert_file);
-  set(flags.tls_key_file, settings->tls_key_file);
-  set(flags.spool_dir, settings->spool_dir);
+  if (!flags.spool_dir.empty()) settings->spool_dir = flags.spool_dir;
   if (flags.spool_bytes) settings->spool_bytes = flags.spool_bytes;
   return ok_status();
 }

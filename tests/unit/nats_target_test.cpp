@@ -48,7 +48,7 @@ TEST(NatsTarget, FlagsApplyToANatsOutputOnly) {
   flags.stream = "no.dots";
   EXPECT_FALSE(apply_nats_flags(flags, settings));
   flags.stream.clear();
-  flags.tls_cert_file = "client.pem";
+  flags.connection.tls_cert_file = "client.pem";
   EXPECT_FALSE(apply_nats_flags(flags, settings));
 }
 

@@ -1,6 +1,11 @@
 #include "tracer/app/options.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
 
 namespace tracer {
 namespace {
@@ -117,6 +122,126 @@ TEST(Options, UsageErrorsNameTheProblem) {
   expect_usage(parse({"--bogus"}), "bogus");
   expect_usage(parse({"--list", "--check"}), "cannot be combined");
   expect_usage(parse({"--ring-buffer-kib", "100"}), "power of two");
+}
+
+// A --config file holding `json`, removed with the test.
+class ConfigFileFixture {
+ public:
+  explicit ConfigFileFixture(const std::string& json) {
+    const int fd = mkstemp(path_);
+    if (fd >= 0) ::close(fd);
+    std::ofstream(path_) << json;
+  }
+  ~ConfigFileFixture() { std::remove(path_); }
+  ConfigFileFixture(const ConfigFileFixture&) = delete;
+  ConfigFileFixture& operator=(const ConfigFileFixture&) = delete;
+  const char* path() const { return path_; }
+
+ private:
+  char path_[64] = "/tmp/tracer-options-config-XXXXXX";
+};
+
+TEST(Options, ConfigSetsEveryNatsOptionOfTheOutput) {
+  const ConfigFileFixture config(R"({"output": ["none", "nats:nats://n1:4222,nats://n2:4222/tracer.web1"],
+      "nats_stream": "FLEET", "nats_replicas": 3, "nats_user": "tracer", "nats_password": "s3cret",
+      "nats_tls_ca": "/etc/tracer/ca.pem", "nats_tls_cert": "/etc/tracer/client.pem",
+      "nats_tls_key": "/etc/tracer/client.key", "nats_spool": "/var/lib/tracer/spool",
+      "nats_spool_size": 1073741824})");
+  Result<Options> options = parse({"--config", config.path()});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  ASSERT_TRUE(options->nats);
+  const NatsSettings& nats = *options->nats;
+  EXPECT_EQ(nats.servers, (std::vector<std::string>{"nats://n1:4222", "nats://n2:4222"}));
+  EXPECT_EQ(nats.subject, "tracer.web1");
+  EXPECT_EQ(nats.stream, "FLEET");
+  EXPECT_EQ(nats.replicas, 3);
+  EXPECT_EQ(nats.user, "tracer");
+  EXPECT_EQ(nats.password, "s3cret");
+  EXPECT_FALSE(nats.creds_file);
+  EXPECT_FALSE(nats.token);
+  EXPECT_EQ(nats.tls_ca_file, "/etc/tracer/ca.pem");
+  EXPECT_EQ(nats.tls_cert_file, "/etc/tracer/client.pem");
+  EXPECT_EQ(nats.tls_key_file, "/etc/tracer/client.key");
+  EXPECT_EQ(nats.spool_dir, "/var/lib/tracer/spool");
+  EXPECT_EQ(nats.spool_bytes, uint64_t{1} << 30);
+
+  // The command line wins, key by key.
+  options = parse({"--config", config.path(), "--nats-stream", "OTHER", "--nats-spool-size", "65536"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->nats->stream, "OTHER");
+  EXPECT_EQ(options->nats->spool_bytes, 65536u);
+  EXPECT_EQ(options->nats->replicas, 3);
+}
+
+TEST(Options, ConfigNatsCredentialsAndTokens) {
+  const ConfigFileFixture creds(R"({"output": "nats:n1", "nats_creds": "/etc/tracer/tracer.creds"})");
+  Result<Options> options = parse({"--config", creds.path()});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->nats->creds_file, "/etc/tracer/tracer.creds");
+  const ConfigFileFixture token(R"({"output": "nats:n1", "nats_token": "t0k3n"})");
+  options = parse({"--config", token.path()});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->nats->token, "t0k3n");
+}
+
+TEST(Options, ConfigNatsKeysAreCheckedAsTheirOptions) {
+  const auto refused = [](const std::string& json, std::string_view needle) {
+    const ConfigFileFixture config(json);
+    const Result<Options> result = parse({"--config", config.path()});
+    ASSERT_FALSE(result.ok()) << json;
+    EXPECT_EQ(result.error().kind, ExitKind::usage) << json;
+    EXPECT_NE(result.error().message.find(needle), std::string::npos) << result.error().message;
+  };
+  refused(R"({"nats_stream": "FLEET"})", "need --output nats:URL");
+  refused(R"({"output": "nats:n1", "nats_replicas": 6})", "\"nats_replicas\" must be a number from 1 to 5");
+  refused(R"({"output": "nats:n1", "nats_replicas": "3"})", "\"nats_replicas\" must be a number");
+  refused(R"({"output": "nats:n1", "nats_spool": "/s", "nats_spool_size": 1024})",
+          "\"nats_spool_size\" must be a number from 65536");
+  refused(R"({"output": "nats:n1", "nats_spool_size": 1048576})", "--nats-spool-size needs --nats-spool");
+  refused(R"({"output": "nats:n1", "nats_stream": "a.b"})", "--nats-stream 'a.b'");
+  refused(R"({"output": "nats:n1", "nats_tls_cert": "/c.pem"})", "go together");
+  refused(R"({"output": "nats:n1", "nats_password": "p"})", "--nats-password needs --nats-user");
+  refused(R"({"output": "nats:n1", "nats_user": "u", "nats_token": "t"})", "give one of");
+  refused(R"({"output": "nats:n1", "nats_creds": ["/a"]})", "\"nats_creds\" must be a string");
+  refused(R"({"output": "nats:n1", "nats_passwd": "p"})", "unknown key \"nats_passwd\"");
+}
+
+TEST(Options, VerifyOverNatsTakesCredentialsAndTls) {
+  Result<Options> options =
+      parse({"verify", "tls://n1:4222,tls://n2:4222/AUDIT", "--nats-user", "auditor", "--nats-password", "pw",
+             "--nats-tls-ca", "/ca.pem", "--nats-tls-cert", "/c.pem", "--nats-tls-key", "/c.key"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->command, Command::verify);
+  ASSERT_TRUE(options->verify_stream);
+  const NatsStreamSource& source = *options->verify_stream;
+  EXPECT_EQ(source.stream, "AUDIT");
+  EXPECT_EQ(source.settings.servers, (std::vector<std::string>{"tls://n1:4222", "tls://n2:4222"}));
+  EXPECT_EQ(source.settings.user, "auditor");
+  EXPECT_EQ(source.settings.password, "pw");
+  EXPECT_EQ(source.settings.tls_ca_file, "/ca.pem");
+  EXPECT_EQ(source.settings.tls_cert_file, "/c.pem");
+  EXPECT_EQ(source.settings.tls_key_file, "/c.key");
+  options = parse({"verify", "nats://n1:4222", "--nats-creds", "/a.creds"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->verify_stream->stream, "TRACER");
+  EXPECT_EQ(options->verify_stream->settings.creds_file, "/a.creds");
+  options = parse({"verify", "nats://n1:4222", "--nats-token", "t"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->verify_stream->settings.token, "t");
+  // A log, or an export, is no stream.
+  options = parse({"verify", "/var/log/tracer/audit.log"});
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_FALSE(options->verify_stream);
+  for (const std::vector<const char*>& refused :
+       {std::vector<const char*>{"verify", "/var/log/audit.log", "--nats-creds", "/a.creds"},
+        {"verify", "--nats-export", "dump.jsonl", "--nats-token", "t"},
+        {"verify", "nats://n1:4222", "--nats-tls-key", "/c.key"},
+        {"verify", "nats://n1:4222", "--nats-creds", "/a.creds", "--nats-token", "t"},
+        {"verify", "nats://n1:4222/a.b"}}) {
+    const Result<Options> result = parse(refused);
+    ASSERT_FALSE(result.ok()) << refused.back();
+    EXPECT_EQ(result.error().kind, ExitKind::usage) << result.error().message;
+  }
 }
 
 TEST(Options, ListCheckVersion) {

@@ -83,6 +83,8 @@ struct Options {
   // tracer verify PATH [--audit-key FILE] [--from-state F] [--save-state F]
   std::string verify_path;          // a log, or nats://URL[/STREAM]
   bool verify_nats_export = false;  // verify_path is a dump of a stream's message bodies
+  // verify_path as nats://URL[/STREAM], with --nats-creds, --nats-tls-*, ...
+  std::optional<NatsStreamSource> verify_stream;
   std::optional<std::string> from_state;
   std::optional<std::string> save_state;
 

@@ -11,6 +11,7 @@
 #include "tracer/core/result.hpp"
 #include "tracer/output/format.hpp"
 #include "tracer/output/nats_output.hpp"
+#include "tracer/output/nats_target.hpp"
 #include "tracer/output/sinks.hpp"
 
 namespace tracer {
@@ -44,6 +45,7 @@ struct VerifyOptions {
   std::optional<std::string> key_file;
   std::optional<std::string> from_state;
   std::optional<std::string> save_state;
+  std::optional<NatsStreamSource> stream;  // path as nats://URL[/STREAM], parsed, with credentials and TLS
 };
 
 // tracer verify: prints "OK: ..." (true) or "FAIL: ..." (false) on stdout.

@@ -24,10 +24,13 @@ namespace tracer {
   X(natsOptions_SetName) \
   X(natsOptions_SetMaxReconnect) \
   X(natsOptions_SetReconnectWait) \
+  X(natsOptions_SetReconnectBufSize) \
   X(natsOptions_SetRetryOnFailedConnect) \
   X(natsOptions_SetDisconnectedCB) \
   X(natsOptions_SetReconnectedCB) \
   X(natsOptions_SetUserCredentialsFromFiles) \
+  X(natsOptions_SetUserInfo) \
+  X(natsOptions_SetToken) \
   X(natsOptions_SetSecure) \
   X(natsOptions_LoadCATrustedCertificates) \
   X(natsOptions_LoadCertificatesChain) \
@@ -41,6 +44,8 @@ namespace tracer {
   X(jsPubOptions_Init) \
   X(js_PublishAsync) \
   X(js_PublishAsyncComplete) \
+  X(js_PublishAsyncGetPendingList) \
+  X(natsMsgList_Destroy) \
   X(js_StreamNames) \
   X(jsStreamNamesList_Destroy) \
   X(jsStreamConfig_Init) \
@@ -95,7 +100,8 @@ struct NatsApi {
 };
 
 // The servers, the connection's name, and the credentials and TLS of the
-// settings (--nats-creds, --nats-tls-*).
+// settings (--nats-creds, --nats-user/--nats-password, --nats-token,
+// --nats-tls-*).
 Status set_nats_connection_options(const NatsApi& api, natsOptions* options, const NatsSettings& settings,
                                    const char* name);
 

@@ -26,6 +26,9 @@ struct NatsSettings {
   std::string stream = "TRACER";  // made (with `replicas`) only when no stream covers subject
   int replicas = 1;
   std::optional<std::string> creds_file;  // --nats-creds: a NATS .creds file (JWT and NKey seed)
+  std::optional<std::string> user;        // --nats-user, with --nats-password
+  std::optional<std::string> password;
+  std::optional<std::string> token;  // --nats-token
   std::optional<std::string> tls_ca_file;
   std::optional<std::string> tls_cert_file;
   std::optional<std::string> tls_key_file;
@@ -39,17 +42,35 @@ struct NatsSettings {
 // '/') is plain tokens ([A-Za-z0-9_-] joined by '.'), no wildcard.
 Result<NatsSettings> parse_nats_target(std::string_view target);
 
-// The --nats-* options as given (empty: not given).
-struct NatsFlags {
-  std::string stream;
-  int replicas = 0;
+// Who the client is and how it trusts the servers, as the nats CLI's
+// --creds, --user/--password, --token, --tlsca, --tlscert/--tlskey: taken
+// by --output nats: and by `tracer verify nats://` alike (empty: not given).
+struct NatsConnectionFlags {
   std::string creds_file;
+  std::string user;
+  std::string password;
+  std::string token;
   std::string tls_ca_file;
   std::string tls_cert_file;
   std::string tls_key_file;
+  bool given() const;
+};
+// `whose`: what the options serve, for their help ("--output nats:").
+void add_nats_connection_options(CLI::App& app, NatsConnectionFlags& flags, const std::string& whose);
+// Checked (one way to authenticate; a certificate with its key) and set.
+Status apply_nats_connection_flags(const NatsConnectionFlags& flags, NatsSettings& settings);
+
+// The --nats-* options of --output nats: as given (empty: not given).
+struct NatsFlags {
+  std::string stream;
+  int replicas = 0;
+  NatsConnectionFlags connection;
   std::string spool_dir;
   uint64_t spool_bytes = 0;
 };
+constexpr int kMaxNatsReplicas = 5;
+constexpr uint64_t kMinNatsSpoolBytes = uint64_t{1} << 16;
+constexpr uint64_t kMaxNatsSpoolBytes = uint64_t{1} << 40;
 void add_nats_options(CLI::App& app, NatsFlags& flags);
 // Into the settings of --output nats: (refused without one).
 Status apply_nats_flags(const NatsFlags& flags, std::optional<NatsSettings>& settings);
