@@ -261,7 +261,7 @@ TEST_F(CaptureTest, CaptureLimitStopsSavingButNotTracing) {
 TEST_F(CaptureTest, UnknownCaptureKindIsAUsageError) {
   const Completed run = run_tracer_to_completion({"--capture", "bogus"});
   EXPECT_EQ(WEXITSTATUS(run.status), 2) << run.err;
-  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR, dir:DIR or write=GLOB"), std::string::npos)
+  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR, dir:DIR, write=GLOB or mem"), std::string::npos)
       << run.err;
 }
 
