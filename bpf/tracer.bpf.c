@@ -17,6 +17,7 @@
 #include "syscall.bpf.h"
 #include "syscall_regs.bpf.h"
 #include "task.bpf.h"
+#include "mem_capture.bpf.h"
 #include "user_function.bpf.h"
 #include "write_capture.bpf.h"
 
@@ -230,4 +231,25 @@ SEC("tracepoint")
 int tracer_capture_write_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return write_capture__on_exit(ctx->id, ctx->ret);
+}
+
+/* --capture mem: mprotect and pkey_mprotect at their own tracepoints, one
+ * exit program for both. Autoload off unless memory captures are asked for. */
+#define MEM_CAPTURE_ENTER(name, count, call)                                \
+	SEC("tracepoint")                                                   \
+	int tracer_capture_##name(struct syscall_enter_record *ctx)         \
+	{                                                                   \
+		__u64 args[TRACER_SYSCALL_ARGS] = {};                       \
+                                                                            \
+		syscall__args_from_tracepoint(args, count, ctx);            \
+		return mem_capture__on_enter(ctx->nr, args, call);          \
+	}
+
+MEM_CAPTURE_ENTER(mprotect, 3, TRACER_MEM_CALL_MPROTECT)
+MEM_CAPTURE_ENTER(pkey_mprotect, 4, TRACER_MEM_CALL_PKEY_MPROTECT)
+
+SEC("tracepoint")
+int tracer_capture_mem_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return mem_capture__on_exit(ctx->id, ctx->ret);
 }

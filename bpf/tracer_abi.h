@@ -33,6 +33,7 @@ enum tracer_record_kind {
 	TRACER_RECORD_USER_FUNCTION = 5,
 	TRACER_RECORD_EXECUTABLE = 6, /* internal: an executable run for the first time (no event) */
 	TRACER_RECORD_WRITE_CAPTURE = 7, /* --capture write: bytes written to a matching file */
+	TRACER_RECORD_MEM_CAPTURE = 8,   /* --capture mem: memory made executable */
 };
 
 /* Which event definition a record belongs to (userspace table: event_table.cpp). */
@@ -366,6 +367,44 @@ struct tracer_write_capture_record {
 	__u16 path_len;
 	__u8 call;     /* enum tracer_write_call */
 	__u8 flags;    /* TRACER_WRITE_CAPTURE_* */
+};
+
+/*
+ * --capture mem: an mprotect or pkey_mprotect that succeeded in adding
+ * PROT_EXEC to memory that was writable or anonymous and not executable
+ * (judged at entry from the region holding the start address). The region's
+ * bytes, read at return, follow in chunks of at most TRACER_MEM_CAPTURE_CHUNK
+ * (data_len bytes after the fixed part), at most TRACER_MEM_CAPTURE_CHUNKS_MAX
+ * per call; the last chunk of a call carries TRACER_MEM_CAPTURE_LAST.
+ * Userspace joins the chunks of a call (one thread's are consecutive).
+ */
+#define TRACER_EVENT_MEM_CAPTURE 903 /* event id: a record the tracer makes, not a syscall */
+#define TRACER_MEM_CAPTURE_CHUNK 32768
+#define TRACER_MEM_CAPTURE_CHUNKS_MAX 64 /* 2 MiB per call; the rest is not read */
+
+enum tracer_mem_call {
+	TRACER_MEM_CALL_MPROTECT = 0,
+	TRACER_MEM_CALL_PKEY_MPROTECT = 1,
+};
+
+/* flags of struct tracer_mem_capture_record */
+#define TRACER_MEM_CAPTURE_LAST         (1u << 0) /* the call's last chunk */
+#define TRACER_MEM_CAPTURE_TRUNCATED    (1u << 1) /* the region is longer than the per-call bound */
+#define TRACER_MEM_CAPTURE_READ_FAILED  (1u << 2) /* the region could not be read from here on */
+#define TRACER_MEM_CAPTURE_WAS_WRITABLE (1u << 3) /* the region was writable before the call */
+#define TRACER_MEM_CAPTURE_ANONYMOUS    (1u << 4) /* no file backs the region */
+
+struct tracer_mem_capture_record {
+	struct tracer_record_header header;
+	__u64 address;      /* the call's start */
+	__u64 length;       /* the call's length */
+	__u64 chunk_offset; /* where this chunk's bytes start, from address */
+	__s64 ret;
+	__u32 prot;         /* the call's protection */
+	__u32 data_len;
+	__u8 call;          /* enum tracer_mem_call */
+	__u8 flags;         /* TRACER_MEM_CAPTURE_* */
+	__u8 _pad[6];
 };
 
 /* --stats: counted in the kernel at return, per syscall (array by number)

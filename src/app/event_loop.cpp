@@ -16,6 +16,7 @@
 
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/capture/exec_hasher.hpp"
+#include "tracer/capture/mem_capture.hpp"
 #include "tracer/capture/write_capture.hpp"
 #include "tracer/core/clock.hpp"
 #include "tracer/core/fd.hpp"
@@ -51,6 +52,7 @@ struct Consumer {
   const ExecutableHooks& executable_hooks;
   ExecHasher* hasher;
   WriteCapture* write_capture;
+  MemCapture* mem_capture;
   Status sink_status = ok_status();
   uint64_t batch_records = 0;
   bool batch_full = false;  // consuming stopped with records left
@@ -98,6 +100,9 @@ struct Consumer {
     if (event->definition->id == kWriteCaptureEventId &&
         (!self.write_capture || !self.write_capture->annotate(*event, {static_cast<const std::byte*>(data), size})))
       return 0;  // outside the globs: the kernel matched their prefix only
+    if (event->definition->id == kMemCaptureEventId &&
+        (!self.mem_capture || !self.mem_capture->annotate(*event, {static_cast<const std::byte*>(data), size})))
+      return 0;  // not the call's last chunk
     self.enricher.enrich(*event);
     if (self.hasher) self.hasher->annotate(*event);
     if (Status status = self.write(*event); !status) {
@@ -113,6 +118,14 @@ void note_write_captures(Consumer& consumer) {
   WriteCapture* capture = consumer.write_capture;
   if (!capture) return;
   consumer.totals.losses.write_captures_not_saved = capture->counters().chunks_not_saved;
+  if (std::optional<std::string> notice = capture->take_notice()) std::fprintf(stderr, "tracer: %s\n", notice->c_str());
+}
+
+// The memory captures' count for the loss report, and their notices.
+void note_mem_captures(Consumer& consumer) {
+  MemCapture* capture = consumer.mem_capture;
+  if (!capture) return;
+  consumer.totals.losses.mem_captures_not_saved = capture->not_saved();
   if (std::optional<std::string> notice = capture->take_notice()) std::fprintf(stderr, "tracer: %s\n", notice->c_str());
 }
 
@@ -228,8 +241,9 @@ class PeriodicReports {
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
                       const ExecutableHooks& executable_hooks, MetricsPublisher* metrics, ExecHasher* hasher,
-                      WriteCapture* write_capture) {
-  Consumer consumer{sink, decode_options, filters, enricher, totals, executable_hooks, hasher, write_capture};
+                      WriteCapture* write_capture, MemCapture* mem_capture) {
+  Consumer consumer{sink,   decode_options, filters,    enricher, totals, executable_hooks,
+                    hasher, write_capture,  mem_capture};
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring(
       ring_buffer__new(bpf.ring_buffer_fd(), &Consumer::on_record, &consumer, nullptr));
   if (!ring) return errno_error("cannot map the ring buffer");
@@ -255,6 +269,7 @@ Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_op
     if (!consumer.sink_status) return std::move(consumer.sink_status);
     if (Status status = emit_hashes(consumer); !status) return status;
     note_write_captures(consumer);
+    note_mem_captures(consumer);
     Status status = sink.end_of_batch();
     busy = busy || sink.holds_lines();
     return status;

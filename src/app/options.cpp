@@ -517,11 +517,13 @@ void add_capture_options(CLI::App& app, Options& options, CommandLineExtras& ext
                "sha256 of the file each successful exec ran, on its record (or in an exec_hash record after it)");
   app.add_option("--capture", extras.captures,
                  "exec: save each executed binary once per content as DIR/exec/<sha256> (implies --exec-hash); "
+                 "write=GLOB: bytes written to files matching GLOB, as DIR/write/<dev>-<inode>; "
+                 "mem: memory made executable after being writable, once per content as DIR/mem/<sha256>; "
                  "exec:DIR, dir:DIR: the directory (default " +
                      std::string(kDefaultCaptureDirectory) + ")")
       ->type_name("SPEC");
   app.add_option("--capture-limit", extras.capture_limit,
-                 "Bytes saved by --capture in all (default 1G; exec and write captures each); then none")
+                 "Bytes saved by --capture in all (default 1G; exec, write and mem captures each); then none")
       ->type_name("BYTES");
   app.add_option("--capture-file-limit", extras.capture_file_limit,
                  "Bytes saved by --capture write per file (default 16M); then none of that file")

@@ -14,6 +14,7 @@
 #include "tracer/app/metrics_publisher.hpp"
 #include "tracer/app/service_notify.hpp"
 #include "tracer/capture/exec_hasher.hpp"
+#include "tracer/capture/mem_capture.hpp"
 #include "tracer/capture/write_capture.hpp"
 #include "tracer/core/escape.hpp"
 #include "tracer/kernel/bpf_program.hpp"
@@ -65,9 +66,14 @@ Result<KernelFacts> gather_kernel_facts(const Options& options, TracefsSyscalls&
   // Tracepoint ids and the selected syscalls' argument names, from tracefs.
   const std::bitset<TRACER_SYSCALL_NR_MAX> syscalls = selected_syscalls(options);
   // --capture write: its calls' tracepoint ids too.
+  // --capture mem: mprotect's and pkey_mprotect's.
   const bool write_capture = !options.capture.write_globs.empty();
-  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any() || write_capture) {
-    tracefs = read_tracefs_syscalls(write_capture ? syscalls | write_capture_syscalls() : syscalls);
+  const bool mem_capture = options.capture.capture_mem;
+  if (requested_syscall_hook(options) != SyscallHook::raw || syscalls.any() || write_capture || mem_capture) {
+    std::bitset<TRACER_SYSCALL_NR_MAX> read = syscalls;
+    if (write_capture) read |= write_capture_syscalls();
+    if (mem_capture) read |= mem_capture_syscalls();
+    tracefs = read_tracefs_syscalls(read);
     facts.tracefs_unreadable = tracefs.tracepoint_ids.empty();
   }
   // Checked as soon as the argument names are known: before the slower
@@ -147,7 +153,8 @@ void confine(const TracePlan& plan, const Options& options) {
   const RunNeeds needs{.attaches_probes = plan.bash_readline_slot.has_value(),
                        .connects = !options.syslog_outputs.empty(),
                        .publishes = options.nats.has_value(),
-                       .reads_executables = options.capture.exec_hash};
+                       .reads_executables = options.capture.exec_hash,
+                       .renames_captures = options.capture.capture_mem};
   if (Status status = confine_run(needs); !status)
     std::fprintf(stderr, "tracer: %s; the run goes on unconfined\n", terminal_safe(status.error().message).c_str());
 }
@@ -232,6 +239,14 @@ Result<std::unique_ptr<WriteCapture>> open_write_capture(const CaptureOptions& c
   return std::make_unique<WriteCapture>(capture.write_globs, std::move(*store));
 }
 
+// --capture mem: DIR/mem, created before the run is confined.
+Result<std::unique_ptr<MemCapture>> open_mem_capture(const CaptureOptions& capture) {
+  if (!capture.capture_mem) return std::unique_ptr<MemCapture>();
+  Result<MemCaptureStore> store = MemCaptureStore::open(capture.directory, capture.limit_bytes);
+  if (!store) return store.take_error();
+  return std::make_unique<MemCapture>(std::move(*store));
+}
+
 // --metrics: the socket listens before the run is confined (a port below
 // 1024 needs a capability); the server answers from before the readiness
 // line, so that a scraper that waits for readiness finds it.
@@ -271,6 +286,8 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   if (!capture_store) return capture_store.take_error();
   Result<std::unique_ptr<WriteCapture>> write_capture = open_write_capture(options.capture);
   if (!write_capture) return write_capture.take_error();
+  Result<std::unique_ptr<MemCapture>> mem_capture = open_mem_capture(options.capture);
+  if (!mem_capture) return mem_capture.take_error();
   std::optional<ExecGate> gate = open_exec_gate(plan);
   confine(plan, options);
   // The hasher's thread starts confined, as does the metrics server's.
@@ -289,7 +306,7 @@ Status trace_events(TracerBpf& bpf, const Options& options, const TracePlan& pla
   RunTotals totals;
   Status status = run_event_loop(bpf, sink, decode_options, options.filters, enricher, clock, totals,
                                  watch_hooks(watcher ? &*watcher : nullptr, gate), metrics ? &*metrics : nullptr,
-                                 hasher.get(), write_capture->get());
+                                 hasher.get(), write_capture->get(), mem_capture->get());
   notify_stopping();
   if (options.verbose && enricher.table())
     std::fprintf(stderr, "tracer: process table: %zu processes at exit, %zu at most\n", enricher.table()->size(),

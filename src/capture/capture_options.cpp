@@ -20,9 +20,9 @@ Status apply_capture_specs(const std::vector<std::string>& specs, CaptureOptions
       if (Status status = check_write_glob(text.substr(6)); !status) return status;
       options.write_globs.emplace_back(text.substr(6));
     } else if (text == "mem") {
-      return usage_error("--capture " + spec + ": not implemented yet (exec, exec:DIR, dir:DIR and write=GLOB are)");
+      options.capture_mem = true;
     } else {
-      return usage_error("--capture " + spec + ": expected exec, exec:DIR, dir:DIR or write=GLOB");
+      return usage_error("--capture " + spec + ": expected exec, exec:DIR, dir:DIR, write=GLOB or mem");
     }
   }
   if (options.capture_exec) options.exec_hash = true;  // a capture is named by its hash

@@ -7,6 +7,7 @@
 
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/event_table.hpp"
+#include "tracer/decode/mem_capture_decode.hpp"
 #include "tracer/decode/write_capture_decode.hpp"
 #include "tracer/syscalls/syscall_decode.hpp"
 #include "tracer/user_functions/user_function.hpp"
@@ -226,6 +227,9 @@ Result<Event> decode(std::span<const std::byte> record, const DecodeOptions& opt
       if (header.event_id != TRACER_EVENT_WRITE_CAPTURE)
         return runtime_error("write capture record with another event id");
       return decode_write_capture(record, event);
+    case TRACER_RECORD_MEM_CAPTURE:
+      if (header.event_id != TRACER_EVENT_MEM_CAPTURE) return runtime_error("mem capture record with another event id");
+      return decode_mem_capture(record, event);
     default: return runtime_error("unknown record kind " + std::to_string(header.kind));
   }
 }

@@ -50,12 +50,22 @@ constexpr EventDefinition kWriteCapture{
     false,
     true,
     kWriteCaptureArgs};
+constexpr std::string_view kMemCaptureArgs[] = {"address",   "length",   "prot",         "call",      "was_writable",
+                                                "anonymous", "sha256",   "size",         "truncated", "read_failed",
+                                                "capture",   "existing", "capture_error"};
+constexpr EventDefinition kMemCapture{kMemCaptureEventId,
+                                      "mem_capture",
+                                      "tracepoint/syscalls/sys_{enter,exit}_{mprotect,pkey_mprotect} (--capture mem)",
+                                      false,
+                                      true,
+                                      kMemCaptureArgs};
 
 }  // namespace
 
 const EventDefinition& exec_hash_definition() { return kExecHash; }
 const EventDefinition& exec_capture_definition() { return kExecCapture; }
 const EventDefinition& write_capture_definition() { return kWriteCapture; }
+const EventDefinition& mem_capture_definition() { return kMemCapture; }
 
 std::span<const EventDefinition> event_definitions() { return kDefinitions; }
 
@@ -80,6 +90,7 @@ const EventDefinition* event_by_id(uint16_t id) {
   if (id == kExecHashEventId) return &kExecHash;
   if (id == kExecCaptureEventId) return &kExecCapture;
   if (id == kWriteCaptureEventId) return &kWriteCapture;
+  if (id == kMemCaptureEventId) return &kMemCapture;
   return nullptr;
 }
 

@@ -145,6 +145,8 @@ bpf_program* TracerBpf::program(BpfProgram which) const {
       progs.tracer_capture_write,      progs.tracer_capture_pwrite64,
       progs.tracer_capture_writev,     progs.tracer_capture_pwritev,
       progs.tracer_capture_pwritev2,   progs.tracer_capture_write_exit,
+      progs.tracer_capture_mprotect,   progs.tracer_capture_pkey_mprotect,
+      progs.tracer_capture_mem_exit,
   };
   static_assert(std::size(programs) == static_cast<size_t>(BpfProgram::count));
   return programs[static_cast<size_t>(which)];

@@ -121,7 +121,8 @@ std::vector<std::string_view> allowed_syscalls(const RunNeeds& needs) {
   if (needs.attaches_probes) names.insert(names.end(), std::begin(kProbeSyscalls), std::end(kProbeSyscalls));
   if (needs.connects) names.insert(names.end(), std::begin(kConnectSyscalls), std::end(kConnectSyscalls));
   if (needs.publishes) names.insert(names.end(), std::begin(kPublishSyscalls), std::end(kPublishSyscalls));
-  if (needs.reads_executables) names.insert(names.end(), std::begin(kCaptureSyscalls), std::end(kCaptureSyscalls));
+  if (needs.reads_executables || needs.renames_captures)
+    names.insert(names.end(), std::begin(kCaptureSyscalls), std::end(kCaptureSyscalls));
   std::sort(names.begin(), names.end());  // syslog, NATS and capture share some
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;

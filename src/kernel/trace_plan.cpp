@@ -28,6 +28,8 @@ constexpr std::string_view kProgramNames[] = {
     "tracer_capture_write",      "tracer_capture_pwrite64",
     "tracer_capture_writev",     "tracer_capture_pwritev",
     "tracer_capture_pwritev2",   "tracer_capture_write_exit",
+    "tracer_capture_mprotect",   "tracer_capture_pkey_mprotect",
+    "tracer_capture_mem_exit",
 };
 static_assert(std::size(kProgramNames) == static_cast<size_t>(BpfProgram::count));
 
@@ -122,6 +124,7 @@ Attachment tracepoint_attachment(const KernelFacts& facts, BpfProgram program, s
 bool attached_apart(BpfProgram program) {
   return (program >= BpfProgram::syscall_enter_0 && program <= BpfProgram::syscall_exit) ||
          (program >= BpfProgram::write_capture_write && program <= BpfProgram::write_capture_exit) ||
+         (program >= BpfProgram::mem_capture_mprotect && program <= BpfProgram::mem_capture_exit) ||
          program == BpfProgram::user_enter || program == BpfProgram::user_return || program == BpfProgram::whoami;
 }
 
@@ -218,6 +221,30 @@ Status plan_write_capture(TracePlan& plan, const Options& options, const KernelF
   return ok_status();
 }
 
+constexpr std::pair<std::string_view, BpfProgram> kMemCaptureCalls[] = {
+    {"mprotect", BpfProgram::mem_capture_mprotect},
+    {"pkey_mprotect", BpfProgram::mem_capture_pkey_mprotect},
+};
+
+// --capture mem: each call's entry program at its own tracepoint, the exit
+// program at both exits; like the write capture, an error without them.
+Status plan_mem_capture(TracePlan& plan, const Options& options, const KernelFacts& facts) {
+  if (!options.capture.capture_mem) return ok_status();
+  for (const auto& [name, program] : kMemCaptureCalls) {
+    const std::string enter = "syscalls/sys_enter_" + std::string(name);
+    const std::string exit = "syscalls/sys_exit_" + std::string(name);
+    for (const std::string& tracepoint : {enter, exit})
+      if (!tracepoint_id(facts, tracepoint))
+        return runtime_error("--capture mem: tracepoint " + tracepoint +
+                             " is not available (tracefs cannot be read, or the kernel lacks it)");
+    plan.programs.set(static_cast<size_t>(program));
+    plan.programs.set(static_cast<size_t>(BpfProgram::mem_capture_exit));
+    plan.attachments.push_back(tracepoint_attachment(facts, program, enter, Serves{}));
+    plan.attachments.push_back(tracepoint_attachment(facts, BpfProgram::mem_capture_exit, exit, Serves{}));
+  }
+  return ok_status();
+}
+
 void plan_programs(TracePlan& plan, const Options& options, const KernelFacts& facts, bool exec) {
   const bool tracepoints = plan.syscall_hook == SyscallHook::tracepoints;
   const bool stats = options.stats;
@@ -303,6 +330,14 @@ std::bitset<TRACER_SYSCALL_NR_MAX> selected_syscalls(const Options& options) {
   return selected;
 }
 
+std::bitset<TRACER_SYSCALL_NR_MAX> mem_capture_syscalls() {
+  std::bitset<TRACER_SYSCALL_NR_MAX> calls;
+  for (const auto& [name, program] : kMemCaptureCalls)
+    if (std::optional<uint16_t> number = syscall_number(name); number && *number < TRACER_SYSCALL_NR_MAX)
+      calls.set(*number);
+  return calls;
+}
+
 std::bitset<TRACER_SYSCALL_NR_MAX> write_capture_syscalls() {
   std::bitset<TRACER_SYSCALL_NR_MAX> calls;
   for (const auto& [name, program] : kWriteCaptureCalls)
@@ -384,6 +419,7 @@ Result<TracePlan> plan_trace(const Options& options, const KernelFacts& facts) {
   plan_program_attachments(plan, facts, exec);
   plan_syscall_attachments(plan, facts);
   if (Status status = plan_write_capture(plan, options, facts); !status) return status.take_error();
+  if (Status status = plan_mem_capture(plan, options, facts); !status) return status.take_error();
   plan_map_sizes(plan, options);
   plan.traced_events =
       options.stats ? traced_event_names(FilterSpec{}, 0, plan.syscalls, nullptr)

@@ -28,6 +28,7 @@ constexpr UserspaceLossCause kUserspaceCauses[] = {
     {"exec not hashed", "exec_not_hashed", &LossCounts::execs_not_hashed},
     {"capture limit reached", "capture_limit", &LossCounts::captures_over_limit},
     {"write capture not saved", "write_capture_not_saved", &LossCounts::write_captures_not_saved},
+    {"mem capture not saved", "mem_capture_not_saved", &LossCounts::mem_captures_not_saved},
 };
 
 constexpr OutputLossCause kOutputCauses[] = {

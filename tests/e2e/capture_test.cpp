@@ -1,6 +1,7 @@
 // End-to-end: --exec-hash and --capture exec. The sha256 on exec records (or
 // in the exec_hash record that follows one), the files saved once per
 // content, fileless execs, the limit, and a binary replaced after its exec.
+// Then --capture write and --capture mem.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "exec_helpers.hpp"
 #include "tracer_process.hpp"
@@ -261,7 +263,7 @@ TEST_F(CaptureTest, CaptureLimitStopsSavingButNotTracing) {
 TEST_F(CaptureTest, UnknownCaptureKindIsAUsageError) {
   const Completed run = run_tracer_to_completion({"--capture", "bogus"});
   EXPECT_EQ(WEXITSTATUS(run.status), 2) << run.err;
-  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR, dir:DIR or write=GLOB"), std::string::npos)
+  EXPECT_NE(run.err.find("--capture bogus: expected exec, exec:DIR, dir:DIR, write=GLOB or mem"), std::string::npos)
       << run.err;
 }
 
@@ -375,6 +377,190 @@ TEST_F(WriteCaptureTest, PerFileLimitIsCountedAndKeepsTheFirstBytes) {
   EXPECT_EQ(read_file(kept["args"]["capture"]), "0123456789");
   EXPECT_EQ(tracer_->stop(SIGINT), 0);
   EXPECT_NE(tracer_->err().text().find("write capture not saved: 2"), std::string::npos) << tracer_->err().text();
+}
+
+// --capture mem: tests/e2e/programs/mem_unpacker writes code into pages
+// mapped read-write, makes them read-execute and calls them.
+struct UnpackerRun {
+  pid_t pid = -1;
+  int status = -1;
+  std::vector<std::pair<std::string, uint64_t>> executable;  // address ("0x..."), length
+  std::pair<std::string, uint64_t> readonly;
+};
+
+UnpackerRun run_unpacker(uint32_t value, int count, int pages) {
+  UnpackerRun run;
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return run;
+  const std::string value_text = std::to_string(value), count_text = std::to_string(count),
+                    pages_text = std::to_string(pages);
+  run.pid = fork();
+  if (run.pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    execl(TRACER_MEM_UNPACKER, "mem_unpacker", value_text.c_str(), count_text.c_str(), pages_text.c_str(), nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t got; (got = read(out[0], buffer, sizeof(buffer))) > 0;) text.append(buffer, size_t(got));
+  close(out[0]);
+  waitpid(run.pid, &run.status, 0);
+  std::istringstream lines(text);
+  std::string kind, address;
+  uint64_t length = 0;
+  while (lines >> kind >> address >> length) {
+    if (kind == "exec") run.executable.emplace_back(address, length);
+    if (kind == "readonly") run.readonly = {address, length};
+  }
+  return run;
+}
+
+// The bytes mem_unpacker wrote into its region number `index`.
+std::string unpacker_bytes(uint32_t value, int index, uint64_t length) {
+  const uint32_t returned = value + uint32_t(index);
+  std::string bytes(length, '\0');
+  bytes[0] = char(0xb8);
+  std::memcpy(&bytes[1], &returned, sizeof(returned));
+  bytes[5] = char(0xc3);
+  for (uint64_t k = 6; k < length; ++k) bytes[k] = char(uint8_t(k * 31 + returned));
+  return bytes;
+}
+
+// A value unique to this test run (the code returns it).
+uint32_t unique_value() {
+  static uint32_t serial = 0;
+  return (uint32_t(getpid()) << 8 | ++serial) & 0x7fffffff;
+}
+
+class MemCaptureTest : public CaptureTest {
+ protected:
+  void start_mem(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--output",  "json", "--trace",   "comm=mem_unpacker",
+                                     "--capture", "mem",  "--capture", "dir:" + capture_dir()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    tracer_ = start_tracer(args);
+    ASSERT_TRUE(tracer_);
+  }
+  Json mem_record(pid_t pid, const std::string& address) {
+    return expect_record(
+        *tracer_,
+        [&](const Json& record) {
+          return record["event"] == "mem_capture" && record["pid"] == pid && record["args"]["address"] == address;
+        },
+        "the mem_capture of " + address + " in " + std::to_string(pid));
+  }
+  // This run's mem_capture records of pid (after the stop).
+  size_t mem_records_of(pid_t pid) const {
+    size_t count = 0;
+    for (const Json& record : tracer_->json_lines())
+      if (record["event"] == "mem_capture" && record["pid"] == pid) ++count;
+    return count;
+  }
+  std::string saved_sha256(const std::string& bytes) {
+    return sha256sum(dir_.write_file("expected-" + std::to_string(++files_), bytes, 0600));
+  }
+  int files_ = 0;
+};
+
+TEST_F(MemCaptureTest, CodeMadeExecutableIsSavedWithItsAddressAndBytes) {
+  start_mem({});
+  const uint32_t value = unique_value();
+  const UnpackerRun run = run_unpacker(value, 1, 1);
+  ASSERT_EQ(run.status, 0) << "the unpacker's code returned another value";
+  ASSERT_EQ(run.executable.size(), 1u);
+  const auto& [address, length] = run.executable[0];
+  const std::string expected = unpacker_bytes(value, 0, length);
+  const Json record = mem_record(run.pid, address);
+  EXPECT_EQ(record["args"]["length"], length);
+  EXPECT_EQ(record["args"]["prot"], "PROT_READ|PROT_EXEC");
+  EXPECT_EQ(record["args"]["call"], "mprotect");
+  EXPECT_EQ(record["args"]["was_writable"], true);
+  EXPECT_EQ(record["args"]["anonymous"], true);
+  EXPECT_EQ(record["args"]["size"], length);
+  EXPECT_FALSE(record["args"].contains("truncated"));
+  EXPECT_EQ(record["args"]["existing"], false);
+  const std::string sha256 = saved_sha256(expected);
+  ASSERT_EQ(sha256.size(), 64u);
+  EXPECT_EQ(record["args"]["sha256"], sha256);
+  const std::string saved = capture_dir() + "/mem/" + sha256;
+  EXPECT_EQ(record["args"]["capture"], saved);
+  EXPECT_EQ(read_file(saved), expected);
+  struct stat file {
+  }, directory{};
+  ASSERT_EQ(lstat(saved.c_str(), &file), 0);
+  ASSERT_EQ(lstat((capture_dir() + "/mem").c_str(), &directory), 0);
+  EXPECT_EQ(file.st_mode & 07777, 0600u);
+  EXPECT_EQ(directory.st_mode & 07777, 0700u);
+
+  // A region of many chunks (40 pages: 160 KiB), and the first region's
+  // bytes again: saved once, the second record says so.
+  const UnpackerRun large = run_unpacker(value + 1000, 1, 40);
+  ASSERT_EQ(large.status, 0);
+  ASSERT_EQ(large.executable.size(), 1u);
+  const std::string large_expected = unpacker_bytes(value + 1000, 0, large.executable[0].second);
+  const Json large_record = mem_record(large.pid, large.executable[0].first);
+  EXPECT_EQ(large_record["args"]["size"], 40 * length);
+  EXPECT_EQ(large_record["args"]["sha256"], saved_sha256(large_expected));
+  EXPECT_EQ(read_file(large_record["args"]["capture"]), large_expected);
+  const UnpackerRun again = run_unpacker(value, 1, 1);
+  ASSERT_EQ(again.status, 0);
+  const Json again_record = mem_record(again.pid, again.executable.at(0).first);
+  EXPECT_EQ(again_record["args"]["sha256"], sha256);
+  EXPECT_EQ(again_record["args"]["existing"], true);
+  EXPECT_EQ(again_record["args"]["capture"], saved);
+
+  EXPECT_EQ(tracer_->stop(SIGINT), 0);
+  // One record per region made executable; none for the page made
+  // read-only (no exec added).
+  EXPECT_EQ(mem_records_of(run.pid), 1u);
+  EXPECT_EQ(mem_records_of(large.pid), 1u);
+  EXPECT_EQ(mem_records_of(again.pid), 1u);
+  for (const Json& line : tracer_->json_lines())
+    if (line["event"] == "mem_capture") {
+      EXPECT_NE(line["args"]["address"], run.readonly.first) << line.dump();
+    }
+  size_t files = 0, temporaries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(capture_dir() + "/mem"))
+    ++(entry.path().filename().string().starts_with(".") ? temporaries : files);
+  EXPECT_EQ(files, 2u);
+  EXPECT_EQ(temporaries, 0u);
+}
+
+TEST_F(MemCaptureTest, CaptureLimitStopsSavingRegionsButNotTracing) {
+  // Two 4 KiB regions fit in 10000 bytes, the third does not.
+  start_mem({"--capture-limit", "10000"});
+  const uint32_t value = unique_value();
+  const UnpackerRun run = run_unpacker(value, 4, 1);
+  ASSERT_EQ(run.status, 0);
+  ASSERT_EQ(run.executable.size(), 4u);
+  for (int index = 0; index < 4; ++index) {
+    const auto& [address, length] = run.executable[size_t(index)];
+    const Json record = mem_record(run.pid, address);
+    const std::string sha256 = saved_sha256(unpacker_bytes(value, index, length));
+    EXPECT_EQ(record["args"]["sha256"], sha256);
+    const std::string saved = capture_dir() + "/mem/" + sha256;
+    if (index < 2) {
+      EXPECT_EQ(record["args"]["capture"], saved);
+      EXPECT_TRUE(std::filesystem::exists(saved));
+    } else {
+      EXPECT_EQ(record["args"]["capture_error"], "total_limit") << record.dump();
+      EXPECT_FALSE(record["args"].contains("capture"));
+      EXPECT_FALSE(std::filesystem::exists(saved));
+    }
+  }
+  EXPECT_TRUE(tracer_->err().wait_for(
+      [](const std::string& line) {
+        return line == "tracer: memory capture limit reached: executable regions are no longer saved (tracing goes on)";
+      },
+      20s))
+      << tracer_->err().text();
+  // Tracing goes on.
+  const UnpackerRun after = run_unpacker(value + 100, 1, 1);
+  ASSERT_EQ(after.status, 0);
+  EXPECT_EQ(mem_record(after.pid, after.executable.at(0).first)["args"]["capture_error"], "total_limit");
+  EXPECT_EQ(tracer_->stop(SIGINT), 0);
+  EXPECT_NE(tracer_->err().text().find("mem capture not saved: 3"), std::string::npos) << tracer_->err().text();
 }
 
 }  // namespace

@@ -209,6 +209,9 @@ inline std::vector<std::pair<std::string, std::vector<std::byte>>> sample_record
   readline.capture_len[1] = 7;
   readline.captures = "ls -la\n";
   records.emplace_back("bash_readline", build_user_function_record(readline));
+  records.emplace_back("mem_capture",
+                       build_mem_capture_record(0x7f0000001000, 4096, 0, std::string("\xb8\x2a\0\0\0\xc3", 6),
+                                                TRACER_MEM_CAPTURE_LAST | TRACER_MEM_CAPTURE_TRUNCATED));
   return records;
 }
 

@@ -113,6 +113,28 @@ std::string nul_joined(const std::vector<std::string>& items) {
   return out;
 }
 
+std::vector<std::byte> build_mem_capture_record(uint64_t address, uint64_t length, uint64_t chunk_offset,
+                                                const std::string& data, uint8_t flags, uint32_t tid) {
+  tracer_mem_capture_record fixed{};
+  fixed.header.kind = TRACER_RECORD_MEM_CAPTURE;
+  fixed.header.event_id = TRACER_EVENT_MEM_CAPTURE;
+  fixed.header.size = static_cast<uint32_t>(sizeof(fixed) + data.size());
+  fixed.header.task.tgid = 77;
+  fixed.header.task.tid = tid;
+  std::memcpy(fixed.header.task.comm, "unpacker", 9);
+  fixed.address = address;
+  fixed.length = length;
+  fixed.chunk_offset = chunk_offset;
+  fixed.prot = 0x5;  // PROT_READ|PROT_EXEC
+  fixed.data_len = static_cast<uint32_t>(data.size());
+  fixed.call = TRACER_MEM_CALL_MPROTECT;
+  fixed.flags = flags | TRACER_MEM_CAPTURE_WAS_WRITABLE | TRACER_MEM_CAPTURE_ANONYMOUS;
+  std::vector<std::byte> record(fixed.header.size);
+  std::memcpy(record.data(), &fixed, sizeof(fixed));
+  std::memcpy(record.data() + sizeof(fixed), data.data(), data.size());
+  return record;
+}
+
 }  // namespace tracer::testing
 
 namespace tracer::testing {

@@ -100,6 +100,12 @@ std::vector<std::byte> build_user_function_record(const UserFunctionRecordSpec& 
 std::vector<std::byte> build_write_capture_record(const std::string& path, const std::string& data, uint8_t flags = 0,
                                                   uint32_t length = 0);
 
+// One chunk of a --capture mem record as the kernel sends it (fixed part,
+// data): an mprotect(address, length, PROT_READ|PROT_EXEC) by pid 77, thread
+// tid, of writable anonymous memory, the chunk's bytes from chunk_offset.
+std::vector<std::byte> build_mem_capture_record(uint64_t address, uint64_t length, uint64_t chunk_offset,
+                                                const std::string& data, uint8_t flags, uint32_t tid = 77);
+
 // An executable's first run: for the event loop, never decoded into an event.
 std::vector<std::byte> build_executable_record(const TaskSpec& task, uint64_t inode, uint32_t kernel_dev);
 

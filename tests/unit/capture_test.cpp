@@ -76,7 +76,7 @@ TEST(CaptureOptions, SpecsSetKindAndDirectory) {
 }
 
 TEST(CaptureOptions, RefusesWhatItDoesNotDo) {
-  for (const char* spec : {"bogus", "exec:", "dir:", "write=tmp/*", "mem"}) {
+  for (const char* spec : {"bogus", "exec:", "dir:", "write=tmp/*", "mem:", "memory"}) {
     CaptureOptions options;
     const Status status = apply_capture_specs({spec}, options);
     ASSERT_FALSE(status) << spec;

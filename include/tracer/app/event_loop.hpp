@@ -29,6 +29,7 @@ struct RunTotals {
 class MetricsPublisher;
 class ExecHasher;
 class WriteCapture;
+class MemCapture;
 
 // Runs until a stop signal. totals is kept up to date so that it is right even
 // when the loop ends early with an error.
@@ -44,6 +45,8 @@ class WriteCapture;
 // (within a bound) before the summary.
 // write_capture (--capture write): saves each write_capture record's bytes on
 // its way to the sink, and drops those outside its globs.
+// mem_capture (--capture mem): joins each call's mem_capture chunks and saves
+// the region; only a call's last chunk goes on to the sink.
 // gate_fd, when not -1, is watched too: on_gate_ready serves it (execs the
 // bash watcher holds until it has looked at the file); close_gate lets them
 // all go when the loop stops.
@@ -57,6 +60,7 @@ struct ExecutableHooks {
 Status run_event_loop(TracerBpf& bpf, Sink& sink, const DecodeOptions& decode_options, const FilterSpec& filters,
                       Enricher& enricher, BootToWallClock& clock, RunTotals& totals,
                       const ExecutableHooks& executable_hooks = {}, MetricsPublisher* metrics = nullptr,
-                      ExecHasher* hasher = nullptr, WriteCapture* write_capture = nullptr);
+                      ExecHasher* hasher = nullptr, WriteCapture* write_capture = nullptr,
+                      MemCapture* mem_capture = nullptr);
 
 }  // namespace tracer

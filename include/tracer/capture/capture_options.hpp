@@ -20,11 +20,12 @@ struct CaptureOptions {
   uint64_t limit_bytes = uint64_t{1} << 30;
   std::vector<std::string> write_globs;                  // --capture write=GLOB: absolute paths, fnmatch(3)
   uint64_t file_limit_bytes = kDefaultCaptureFileLimit;  // --capture-file-limit: write bytes saved per file
+  bool capture_mem = false;  // --capture mem: memory made executable after being writable, saved once per content
   bool operator==(const CaptureOptions&) const = default;
 };
 
 // Applies every --capture SPEC: exec, exec:DIR (exec, into DIR), dir:DIR,
-// write=GLOB.
+// write=GLOB, mem.
 Status apply_capture_specs(const std::vector<std::string>& specs, CaptureOptions& options);
 // "1048576", "512K", "100M", "2G" (powers of 1024).
 Result<uint64_t> parse_byte_count(std::string_view text, std::string_view option);

@@ -48,5 +48,7 @@ static_assert(sizeof(tracer_user_exe_key) == 16);
 static_assert(offsetof(tracer_user_exe_key, slot) == 12);
 static_assert(sizeof(tracer_write_capture_record) == 184);
 static_assert(offsetof(tracer_write_capture_record, data_len) == 176);
+static_assert(sizeof(tracer_mem_capture_record) == 184);
+static_assert(offsetof(tracer_mem_capture_record, data_len) == 172);
 
 }  // namespace tracer::abi

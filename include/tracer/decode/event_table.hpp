@@ -39,5 +39,9 @@ const EventDefinition& exec_capture_definition();
 // kind (not a syscall event, so no event= filter names it either).
 inline constexpr uint16_t kWriteCaptureEventId = 902;  // TRACER_EVENT_WRITE_CAPTURE
 const EventDefinition& write_capture_definition();
+// --capture mem: memory made executable after being writable (its own
+// record kind too).
+inline constexpr uint16_t kMemCaptureEventId = 903;  // TRACER_EVENT_MEM_CAPTURE
+const EventDefinition& mem_capture_definition();
 
 }  // namespace tracer

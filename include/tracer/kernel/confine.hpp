@@ -31,6 +31,9 @@ struct RunNeeds {
   // (/proc/PID/exe of other users) and CAP_DAC_READ_SEARCH (their files);
   // a capture is renamed into place and a failed one removed.
   bool reads_executables = false;
+  // --capture mem: a region's capture is renamed into place and a failed
+  // one removed (no capability).
+  bool renames_captures = false;
 };
 
 // The capabilities kept (bit per CAP_*), of those held now.

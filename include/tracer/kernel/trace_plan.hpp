@@ -56,7 +56,10 @@ enum class BpfProgram : uint8_t {
   write_capture_writev,
   write_capture_pwritev,
   write_capture_pwritev2,
-  write_capture_exit,  // at each of their exits
+  write_capture_exit,    // at each of their exits
+  mem_capture_mprotect,  // --capture mem: each call's entry, at its tracepoint
+  mem_capture_pkey_mprotect,
+  mem_capture_exit,  // at both exits
   count,
 };
 // Its function name in bpf/tracer.bpf.c ("tracer_sys_enter").
@@ -203,6 +206,8 @@ SyscallHook requested_syscall_hook(const Options& options);
 std::bitset<TRACER_SYSCALL_NR_MAX> selected_syscalls(const Options& options);
 // The calls --capture write hooks: write, pwrite64, writev, pwritev, pwritev2.
 std::bitset<TRACER_SYSCALL_NR_MAX> write_capture_syscalls();
+// The calls --capture mem hooks: mprotect, pkey_mprotect.
+std::bitset<TRACER_SYSCALL_NR_MAX> mem_capture_syscalls();
 // Whether the exec programs are needed: an exec event is wanted, or lineage.
 bool wants_exec_programs(const Options& options);
 // Argument filters name arguments known only from the kernel's formats.

@@ -25,6 +25,11 @@ struct LossCounts {
   // whole bound reached, or the writer's buffer unreadable); their
   // write_capture records say why.
   uint64_t write_captures_not_saved = 0;
+  // --capture mem: regions made executable whose bytes were not saved (the
+  // limit, chunks lost in the ring buffer, memory unreadable, a failed
+  // save); their mem_capture records say why (none for a call whose last
+  // chunk was lost).
+  uint64_t mem_captures_not_saved = 0;
 
   uint64_t records_lost() const;                       // whole records that never reached a sink
   uint64_t records_partial() const;                    // records emitted with a part missing (flagged)
