@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "scratch_dir.hpp"
 #include "tracer/capture/exec_hasher.hpp"
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/event_table.hpp"
@@ -19,26 +20,7 @@
 namespace tracer {
 namespace {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    char pattern[] = "/tmp/tracer-capture-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string file = path_ + "/" + name;
-    std::ofstream(file, std::ios::binary) << content;
-    return file;
-  }
-
- private:
-  std::string path_;
-};
+using testing::ScratchDir;
 
 UniqueFd open_read(const std::string& path) { return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
 
@@ -49,7 +31,7 @@ mode_t mode_of(const std::string& path) {
 }
 
 TEST(CaptureStore, SavesEachContentOncePrivately) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-capture");
   const std::string directory = scratch.path() + "/new/capture";
   Result<CaptureStore> store = CaptureStore::open(directory, 1 << 20);
   ASSERT_TRUE(store) << store.error().message;
@@ -76,7 +58,7 @@ TEST(CaptureStore, SavesEachContentOncePrivately) {
 }
 
 TEST(CaptureStore, StopsSavingAtTheLimit) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-capture");
   Result<CaptureStore> store = CaptureStore::open(scratch.path() + "/capture", 4);
   ASSERT_TRUE(store);
   ASSERT_EQ(store->digest(open_read(scratch.write("a", "abc")).get(), true)->capture, CaptureState::saved);
@@ -88,7 +70,7 @@ TEST(CaptureStore, StopsSavingAtTheLimit) {
 }
 
 TEST(CaptureStore, RefusesASymlinkedDirectory) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-capture");
   std::filesystem::create_directory(scratch.path() + "/elsewhere");
   std::filesystem::create_directory_symlink(scratch.path() + "/elsewhere", scratch.path() + "/link");
   EXPECT_FALSE(CaptureStore::open(scratch.path() + "/link", 1 << 20));

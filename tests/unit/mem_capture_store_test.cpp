@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "record_builder.hpp"
+#include "scratch_dir.hpp"
 #include "tracer/capture/mem_capture.hpp"
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/decode.hpp"
@@ -18,21 +19,7 @@ namespace {
 
 using testing::build_mem_capture_record;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    char pattern[] = "/tmp/tracer-mem-capture-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::ScratchDir;
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -69,7 +56,7 @@ Annotated annotate(MemCapture& capture, const std::vector<std::byte>& record) {
 }
 
 TEST(MemCaptureStore, ChunksAreSavedOnceAsTheirSha256) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-mem-capture");
   Result<MemCaptureStore> store = MemCaptureStore::open(scratch.path() + "/capture", 1 << 20);
   ASSERT_TRUE(store) << store.error().message;
   MemCapture capture(std::move(*store));
@@ -105,7 +92,7 @@ TEST(MemCaptureStore, ChunksAreSavedOnceAsTheirSha256) {
 }
 
 TEST(MemCaptureStore, TruncatedUnreadableLostAndOverTheLimit) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-mem-capture");
   Result<MemCaptureStore> store = MemCaptureStore::open(scratch.path() + "/capture", 8);
   ASSERT_TRUE(store);
   MemCapture capture(std::move(*store));
@@ -142,7 +129,7 @@ TEST(MemCaptureStore, TruncatedUnreadableLostAndOverTheLimit) {
 }
 
 TEST(MemCaptureStore, ASymlinkedDirectoryIsRefused) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-mem-capture");
   std::filesystem::create_directories(scratch.path() + "/capture");
   std::filesystem::create_directory_symlink("/tmp", scratch.path() + "/capture/mem");
   EXPECT_FALSE(MemCaptureStore::open(scratch.path() + "/capture", 1 << 20));

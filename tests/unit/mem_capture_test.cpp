@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "kernel_facts.hpp"
 #include "record_builder.hpp"
 #include "tracer/app/options.hpp"
 #include "tracer/capture/capture_options.hpp"
@@ -35,17 +36,7 @@ TEST(MemCaptureOptions, MemIsACaptureKind) {
 }
 
 KernelFacts facts_with_mem_tracepoints() {
-  KernelFacts facts;
-  for (const char* name : {"syscalls/sys_enter_execve", "syscalls/sys_enter_execveat", "syscalls/sys_exit_execve",
-                           "syscalls/sys_exit_execveat"})
-    facts.tracepoint_ids.emplace_back(name, 100 + facts.tracepoint_ids.size());
-  for (const char* call : {"mprotect", "pkey_mprotect"})
-    for (const char* side : {"enter", "exit"})
-      facts.tracepoint_ids.emplace_back(std::string("syscalls/sys_") + side + "_" + call,
-                                        100 + facts.tracepoint_ids.size());
-  facts.possible_cpus = 2;
-  facts.own_pid = 4242;
-  return facts;
+  return testing::facts_with_syscall_tracepoints({"mprotect", "pkey_mprotect"});
 }
 
 TEST(MemCapturePlan, EachCallAtItsOwnTracepoints) {

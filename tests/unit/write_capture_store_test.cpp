@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "record_builder.hpp"
+#include "scratch_dir.hpp"
 #include "tracer/capture/write_capture.hpp"
 #include "tracer/core/abi.hpp"
 #include "tracer/decode/decode.hpp"
@@ -18,21 +19,7 @@
 namespace tracer {
 namespace {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    char pattern[] = "/tmp/tracer-write-capture-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::ScratchDir;
 
 std::span<const std::byte> bytes_of(std::string_view text) {
   return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
@@ -60,7 +47,7 @@ mode_t mode_of(const std::string& path) {
 }
 
 TEST(WriteCaptureStore, AppendsEachFilesChunksToItsOwnPrivateFile) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-write-capture");
   Result<WriteCaptureStore> store = WriteCaptureStore::open(scratch.path() + "/capture", limits_of(1 << 20, 1 << 20));
   ASSERT_TRUE(store) << store.error().message;
   EXPECT_EQ(store->directory(), scratch.path() + "/capture/write");
@@ -82,7 +69,7 @@ TEST(WriteCaptureStore, AppendsEachFilesChunksToItsOwnPrivateFile) {
 }
 
 TEST(WriteCaptureStore, LaterRunAppendsAfterWhatWasSaved) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-write-capture");
   const WriteCaptureLimits limits = limits_of(100, 100);
   {
     Result<WriteCaptureStore> store = WriteCaptureStore::open(scratch.path() + "/c", limits);
@@ -97,7 +84,7 @@ TEST(WriteCaptureStore, LaterRunAppendsAfterWhatWasSaved) {
 }
 
 TEST(WriteCaptureStore, PerFileAndTotalBoundsRefuseWholeChunks) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-write-capture");
   Result<WriteCaptureStore> store = WriteCaptureStore::open(scratch.path() + "/c", limits_of(10, 6, 1));
   ASSERT_TRUE(store);
   EXPECT_EQ(store->append(1, 1, bytes_of("1234"))->state, WriteSaveState::saved);
@@ -113,7 +100,7 @@ TEST(WriteCaptureStore, PerFileAndTotalBoundsRefuseWholeChunks) {
 }
 
 TEST(WriteCaptureStore, PlantedSymlinkIsNotFollowed) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-write-capture");
   Result<WriteCaptureStore> store = WriteCaptureStore::open(scratch.path() + "/c", limits_of(9, 9));
   ASSERT_TRUE(store);
   const std::string target = scratch.path() + "/target";
@@ -131,7 +118,7 @@ std::string arg_text(const Event& event, std::string_view name) {
 }
 
 TEST(WriteCapture, SavesMatchingRecordsAndDropsTheOthers) {
-  ScratchDir scratch;
+  ScratchDir scratch("tracer-write-capture");
   Result<WriteCaptureStore> store = WriteCaptureStore::open(scratch.path() + "/c", limits_of(100, 4));
   ASSERT_TRUE(store);
   WriteCapture capture({"/srv/*.log"}, std::move(*store));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "kernel_facts.hpp"
 #include "record_builder.hpp"
 #include "tracer/app/options.hpp"
 #include "tracer/capture/capture_options.hpp"
@@ -70,17 +71,7 @@ TEST(WriteCaptureOptions, FileLimitFromTheCommandLine) {
 }
 
 KernelFacts facts_with_write_tracepoints() {
-  KernelFacts facts;
-  for (const char* name : {"syscalls/sys_enter_execve", "syscalls/sys_enter_execveat", "syscalls/sys_exit_execve",
-                           "syscalls/sys_exit_execveat"})
-    facts.tracepoint_ids.emplace_back(name, 100 + facts.tracepoint_ids.size());
-  for (const char* call : {"write", "pwrite64", "writev", "pwritev", "pwritev2"})
-    for (const char* side : {"enter", "exit"})
-      facts.tracepoint_ids.emplace_back(std::string("syscalls/sys_") + side + "_" + call,
-                                        100 + facts.tracepoint_ids.size());
-  facts.possible_cpus = 2;
-  facts.own_pid = 4242;
-  return facts;
+  return testing::facts_with_syscall_tracepoints({"write", "pwrite64", "writev", "pwritev", "pwritev2"});
 }
 
 TEST(WriteCapturePlan, EachCallAtItsOwnTracepointsWithThePrefix) {
