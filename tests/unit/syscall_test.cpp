@@ -345,7 +345,8 @@ TEST_F(SyscallDecodeTest, RejectsLengthsOverrunningTheRecord) {
   testing::SyscallRecordSpec spec;
   spec.captures[1] = "/x";
   std::vector<std::byte> bytes = testing::build_syscall_record(spec);
-  bytes.resize(bytes.size() - 1);
+  ASSERT_GT(bytes.size(), sizeof(tracer_record_header));
+  bytes.pop_back();  // not resize(size - 1): gcc 12 -O3 sees a huge memset there (-Wstringop-overflow)
   tracer_record_header header;
   std::memcpy(&header, bytes.data(), sizeof(header));
   header.size = static_cast<uint32_t>(bytes.size());
