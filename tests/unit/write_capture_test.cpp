@@ -161,7 +161,8 @@ TEST(WriteCaptureDecode, PathOffsetLengthAndCall) {
 
 TEST(WriteCaptureDecode, LengthsPastTheRecordAreRefused) {
   std::vector<std::byte> record = testing::build_write_capture_record("/a", "xyz");
-  record.resize(record.size() - 1);
+  ASSERT_GT(record.size(), sizeof(tracer_record_header));
+  record.pop_back();  // not resize(size - 1): gcc 12 -O3 sees a huge memset there
   auto* header = reinterpret_cast<tracer_record_header*>(record.data());
   header->size = static_cast<uint32_t>(record.size());
   EXPECT_FALSE(parse_write_capture(record));
