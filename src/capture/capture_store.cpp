@@ -93,35 +93,45 @@ Result<DigestedFile> CaptureStore::digest(int fd, bool save) {
     if (file && save) file->capture = CaptureState::over_limit;
     return file;
   }
-  const std::string temporary = ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++temporary_serial_);
-  UniqueFd out(
-      ::openat(exec_dir_.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out) return errno_error("cannot create a capture file in " + directory_ + "/exec");
-  Result<DigestedFile> file = read_all(fd, out.get());
+  std::string temporary;
+  Result<UniqueFd> out = exec_dir_.create_temporary(temporary);
+  if (!out) return out.take_error();
+  Result<DigestedFile> file = read_all(fd, out->get());
   if (!file) {
-    ::unlinkat(exec_dir_.get(), temporary.c_str(), 0);
+    exec_dir_.discard(temporary);
     return file;
   }
-  Result<CaptureState> placed = place(temporary, file->digest, file->size);
+  Result<bool> placed = exec_dir_.place(temporary, sha256_hex(file->digest));
   if (!placed) return placed.take_error();
-  file->capture = *placed;
+  if (*placed) saved_bytes_ += file->size;
+  file->capture = *placed ? CaptureState::saved : CaptureState::present;
   return file;
 }
 
-// Renames the temporary file to its digest, unless those bytes are there.
-Result<CaptureState> CaptureStore::place(const std::string& temporary, const Sha256Digest& digest, uint64_t size) {
-  const std::string name = sha256_hex(digest);
-  const bool known = saved_.contains(name);
-  if (!known && ::renameat2(exec_dir_.get(), temporary.c_str(), exec_dir_.get(), name.c_str(), RENAME_NOREPLACE) == 0) {
-    saved_bytes_ += size;
-    if (saved_.size() < kMaxSavedNames) saved_.insert(name);
-    return CaptureState::saved;
+Result<UniqueFd> DigestDirectory::create_temporary(std::string& temporary) {
+  temporary = ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++temporary_serial_);
+  UniqueFd out(::openat(fd_.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) return errno_error("cannot create a capture file in " + shown_);
+  return out;
+}
+
+void DigestDirectory::discard(const std::string& temporary) const { ::unlinkat(fd_.get(), temporary.c_str(), 0); }
+
+Result<bool> DigestDirectory::place(const std::string& temporary, const std::string& hex) {
+  const bool known = holds(hex);
+  if (!known && ::renameat2(fd_.get(), temporary.c_str(), fd_.get(), hex.c_str(), RENAME_NOREPLACE) == 0) {
+    remember(hex);
+    return true;
   }
   const int error = errno;
-  ::unlinkat(exec_dir_.get(), temporary.c_str(), 0);
-  if (!known && error != EEXIST) return errno_error("cannot name the capture " + directory_ + "/exec/" + name, error);
-  if (saved_.size() < kMaxSavedNames) saved_.insert(name);
-  return CaptureState::present;
+  discard(temporary);
+  if (!known && error != EEXIST) return errno_error("cannot name the capture " + shown_ + "/" + hex, error);
+  remember(hex);
+  return false;
+}
+
+void DigestDirectory::remember(const std::string& hex) {
+  if (saved_.size() < kMaxSavedNames) saved_.insert(hex);
 }
 
 }  // namespace tracer

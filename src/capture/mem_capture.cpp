@@ -10,41 +10,34 @@
 #include "tracer/decode/mem_capture_decode.hpp"
 
 namespace tracer {
-namespace {
-
-constexpr size_t kMaxSavedNames = 65536;
-
-}  // namespace
+namespace {}  // namespace
 
 Result<MemCaptureStore> MemCaptureStore::open(const std::string& directory, uint64_t limit_bytes) {
   Result<UniqueFd> dir = open_capture_subdirectory(directory, "mem");
   if (!dir) return dir.take_error();
-  return MemCaptureStore(directory + "/mem", std::move(*dir), limit_bytes);
+  return MemCaptureStore(DigestDirectory(directory + "/mem", std::move(*dir)), limit_bytes);
 }
 
 Result<MemSaveState> MemCaptureStore::save(const std::string& hex, std::span<const std::byte> bytes) {
-  if (saved_.contains(hex)) return MemSaveState::present;
+  if (dir_.holds(hex)) return MemSaveState::present;
   if (saved_bytes_ + bytes.size() > limit_bytes_) return MemSaveState::total_limit;
-  const std::string temporary = ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++temporary_serial_);
-  UniqueFd out(::openat(dir_.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out) return errno_error("cannot create a capture file in " + directory_);
+  std::string temporary;
+  Result<UniqueFd> out = dir_.create_temporary(temporary);
+  if (!out) return out.take_error();
   for (size_t written = 0; written < bytes.size();) {
-    const ssize_t step = ::write(out.get(), bytes.data() + written, bytes.size() - written);
+    const ssize_t step = ::write(out->get(), bytes.data() + written, bytes.size() - written);
     if (step < 0 && errno == EINTR) continue;
     if (step < 0) {
       const int error = errno;
-      ::unlinkat(dir_.get(), temporary.c_str(), 0);
-      return errno_error("cannot write the capture " + directory_ + "/" + hex, error);
+      dir_.discard(temporary);
+      return errno_error("cannot write the capture " + dir_.shown() + "/" + hex, error);
     }
     written += static_cast<size_t>(step);
   }
-  out.reset();
-  const bool placed = ::renameat2(dir_.get(), temporary.c_str(), dir_.get(), hex.c_str(), RENAME_NOREPLACE) == 0;
-  const int error = errno;
-  if (!placed) ::unlinkat(dir_.get(), temporary.c_str(), 0);
-  if (!placed && error != EEXIST) return errno_error("cannot name the capture " + directory_ + "/" + hex, error);
-  if (saved_.size() < kMaxSavedNames) saved_.insert(hex);
-  if (!placed) return MemSaveState::present;  // an earlier run saved these bytes
+  out->reset();
+  Result<bool> placed = dir_.place(temporary, hex);
+  if (!placed) return placed.take_error();
+  if (!*placed) return MemSaveState::present;  // an earlier run saved these bytes
   saved_bytes_ += bytes.size();
   return MemSaveState::saved;
 }

@@ -30,6 +30,33 @@ struct DigestedFile {
   CaptureState capture = CaptureState::not_wanted;
 };
 
+// A directory of files named by the sha256 of their bytes (DIR/exec,
+// DIR/mem): each is written under a temporary name (0600, O_EXCL|O_NOFOLLOW)
+// and renamed to its digest without replacing; the names this run saved or
+// found are remembered (a bounded number).
+class DigestDirectory {
+ public:
+  // shown: the directory's path, for messages; fd: the directory (open_capture_subdirectory).
+  DigestDirectory(std::string shown, UniqueFd fd) : shown_(std::move(shown)), fd_(std::move(fd)) {}
+
+  const std::string& shown() const { return shown_; }
+  bool holds(const std::string& hex) const { return saved_.contains(hex); }
+  // A new temporary file; temporary receives its name.
+  Result<UniqueFd> create_temporary(std::string& temporary);
+  void discard(const std::string& temporary) const;
+  // Renames temporary to hex: true when placed, false when those bytes were
+  // there already (the temporary is removed).
+  Result<bool> place(const std::string& temporary, const std::string& hex);
+
+ private:
+  void remember(const std::string& hex);
+
+  std::string shown_;
+  UniqueFd fd_;
+  uint64_t temporary_serial_ = 0;
+  std::unordered_set<std::string> saved_;  // hex digests saved or found by this run
+};
+
 class CaptureStore {
  public:
   // Creates DIR (0700) and DIR/exec when missing; DIR must not be a symlink.
@@ -44,16 +71,13 @@ class CaptureStore {
 
  private:
   CaptureStore(std::string directory, UniqueFd exec_dir, uint64_t limit_bytes)
-      : directory_(std::move(directory)), exec_dir_(std::move(exec_dir)), limit_bytes_(limit_bytes) {}
-  Result<CaptureState> place(const std::string& temporary, const Sha256Digest& digest, uint64_t size);
+      : directory_(directory), exec_dir_(directory + "/exec", std::move(exec_dir)), limit_bytes_(limit_bytes) {}
 
   std::string directory_;
-  UniqueFd exec_dir_;
+  DigestDirectory exec_dir_;
   uint64_t limit_bytes_ = 0;
   uint64_t saved_bytes_ = 0;
   bool limit_reached_ = false;
-  uint64_t temporary_serial_ = 0;
-  std::unordered_set<std::string> saved_;  // hex digests saved or found by this run
 };
 
 // Hashing only, without a capture directory.

@@ -9,9 +9,9 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_set>
 #include <utility>
 
+#include "tracer/capture/capture_store.hpp"
 #include "tracer/capture/file_digest.hpp"
 #include "tracer/capture/mem_chunks.hpp"
 #include "tracer/core/fd.hpp"
@@ -35,19 +35,15 @@ class MemCaptureStore {
   // O_EXCL|O_NOFOLLOW) and renamed into place without replacing.
   Result<MemSaveState> save(const std::string& hex, std::span<const std::byte> bytes);
   // DIR/mem.
-  const std::string& directory() const { return directory_; }
+  const std::string& directory() const { return dir_.shown(); }
   uint64_t saved_bytes() const { return saved_bytes_; }
 
  private:
-  MemCaptureStore(std::string directory, UniqueFd dir, uint64_t limit_bytes)
-      : directory_(std::move(directory)), dir_(std::move(dir)), limit_bytes_(limit_bytes) {}
+  MemCaptureStore(DigestDirectory dir, uint64_t limit_bytes) : dir_(std::move(dir)), limit_bytes_(limit_bytes) {}
 
-  std::string directory_;
-  UniqueFd dir_;
+  DigestDirectory dir_;
   uint64_t limit_bytes_ = 0;
   uint64_t saved_bytes_ = 0;
-  uint64_t temporary_serial_ = 0;
-  std::unordered_set<std::string> saved_;  // hex digests saved or found by this run
 };
 
 struct MemCaptureCounters {
