@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -22,6 +23,13 @@ using Clock = std::chrono::steady_clock;
 // What may wait for a writer thread, beyond the batch it is writing: about
 // four full buffers, enough for any disk that works, little memory.
 constexpr size_t kQueueBytes = 1024 * 1024;
+// A full queue behind a writer that is writing makes the consumer wait for
+// room, up to this long: the records wait in the ring buffer (8 MiB) rather
+// than being dropped because the writer thread lost its CPU for a moment.
+constexpr auto kFullQueueWait = std::chrono::milliseconds(100);
+// A writer in one write for longer is stuck (a reader that stopped
+// reading): nobody waits for it, its records are dropped at once.
+constexpr auto kWriterStuck = std::chrono::milliseconds(100);
 constexpr mode_t kFileMode = 0640;
 
 struct OpenedFile {
@@ -125,6 +133,8 @@ class OutputChannel {
       std::optional<OpenedFile> replacement = std::exchange(replacement_, std::nullopt);
       const bool reader_gone = reader_gone_;
       busy_ = true;
+      write_started_ = Clock::now();
+      progress_.notify_all();  // the queue has room again
       in_flight_abandoned_ = false;
       in_flight_records_ = writing_.records();
       lock.unlock();
@@ -146,6 +156,7 @@ class OutputChannel {
   // The consumer's batch into the queue; whether stdout's reader went away.
   bool give(OutputBatch& filling) {
     std::unique_lock lock(mutex_);
+    wait_for_room(lock, filling.bytes.size());
     const uint64_t records = filling.records();
     if (hand_off_batch(filling, pending_, kQueueBytes) == HandOff::dropped) counters_.records_stalled += records;
     const bool gone = reader_gone_;
@@ -190,6 +201,16 @@ class OutputChannel {
   }
 
  private:
+  // Under the lock: a queue that cannot take `bytes` more waits while the
+  // writer is working, up to kFullQueueWait (not at all once it is stuck).
+  void wait_for_room(std::unique_lock<std::mutex>& lock, size_t bytes) {
+    const auto give_up = Clock::now() + kFullQueueWait;
+    while (!pending_.empty() && pending_.bytes.size() + bytes > kQueueBytes && !exited_ && !stalled_at_stop_) {
+      const auto until = busy_ ? std::min(give_up, write_started_ + kWriterStuck) : give_up;
+      if (progress_.wait_until(lock, until) == std::cv_status::timeout) return;
+    }
+  }
+
   // Runs without the lock: only this thread touches file_, torn_, failing_
   // and writing_. A write error is said once, until a write succeeds again.
   BatchWritten write_batch() {
@@ -243,6 +264,7 @@ class OutputChannel {
   std::optional<OpenedFile> replacement_;
   OutputMetrics counters_;
   uint64_t in_flight_records_ = 0;
+  Clock::time_point write_started_{};  // of the batch being written (busy_)
   bool busy_ = false;
   bool in_flight_abandoned_ = false;
   bool reader_gone_ = false;

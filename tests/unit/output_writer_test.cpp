@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace tracer {
 namespace {
@@ -166,6 +168,47 @@ TEST_F(OutputFileTest, AReaderThatNeverReadsCostsRecordsAndAStopTakesBoundedTime
   EXPECT_EQ(counters.records_written + counters.records_lost + counters.records_stalled, kRecords)
       << counters.records_written << " written, " << counters.records_lost << " lost, " << counters.records_stalled
       << " stalled";
+}
+
+// A reader slower than the records come, but reading (a slow disk, a busy
+// shipper): the queue fills, and the records wait for room instead of being
+// dropped while the writer is working.
+TEST_F(OutputFileTest, AReaderThatReadsSlowlyLosesNothing) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  ASSERT_EQ(fcntl(reader, F_SETFL, 0), 0);  // blocking reads from here on
+  constexpr uint64_t kRecords = 4096;       // 4 MiB: four times the queue
+  const std::string record = std::string(1023, 'r') + "\n";
+  uint64_t read_bytes = 0;
+  std::thread slow_reader([&] {
+    std::vector<char> chunk(64 * 1024);
+    for (;;) {
+      const ssize_t got = ::read(reader, chunk.data(), chunk.size());
+      if (got <= 0) return;
+      read_bytes += static_cast<uint64_t>(got);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // about 30 MB/s
+    }
+  });
+  OutputMetrics counters;
+  {
+    Result<OutputWriter> writer = OutputWriter::open_file(fifo);
+    ASSERT_TRUE(writer);
+    for (uint64_t i = 0; i < kRecords; ++i) {
+      writer->append_record(record);
+      if (i % 16 == 15) {
+        EXPECT_TRUE(writer->end_of_batch());
+      }
+    }
+    EXPECT_TRUE(writer->flush(Clock::now() + std::chrono::seconds(30)));
+    counters = writer->counters();
+  }  // the writer's end closes the FIFO: the reader sees its end
+  slow_reader.join();
+  close(reader);
+  EXPECT_EQ(counters.records_stalled, 0u);
+  EXPECT_EQ(counters.records_written, kRecords);
+  EXPECT_EQ(read_bytes, kRecords * record.size());
 }
 
 TEST_F(OutputFileTest, AFailedReopenKeepsWritingToTheFileItHad) {
