@@ -2,10 +2,11 @@
 /*
  * Any syscall by name (the exec syscalls have their own records, exec.bpf.h).
  *
- * Entry stashes the caller's context and the six raw arguments per task; the
- * return sends one record with ret and, per argument, the user memory its
- * capture spec names (strings, socket addresses), read at return, when the
- * kernel has already faulted it in. A syscall that never returns (exit,
+ * Entry keeps the six raw arguments in the task's cache, beside the context
+ * its filters read (task.bpf.h: no copy); the return sends one record with
+ * ret and, per argument, the user memory its capture spec names (strings,
+ * socket addresses), read at return, when the kernel has already faulted it
+ * in. A syscall that never returns (exit,
  * exit_group) is sent at entry. With --stats nothing is stashed or sent: the
  * return counts per syscall and per process.
  *
@@ -34,23 +35,6 @@ static __always_inline int syscall__from_tracer(void)
 {
 	return (bpf_get_current_pid_tgid() >> 32) == tracer_tgid;
 }
-
-struct syscall_inflight {
-	struct tracer_task_context task;
-	__u64 args[TRACER_SYSCALL_ARGS];
-	__u64 enter_boot_ns;
-	__u32 nr;
-	__u32 active; /* stashed at entry, its return not seen yet */
-};
-
-/* Per task, not a hash by tid: no hashing, no update and delete per call,
- * and a thread that dies inside a syscall takes its entry along. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct syscall_inflight);
-} syscall_inflight_by_task SEC(".maps");
 
 /* Filled by userspace for the selected syscalls. */
 struct {
@@ -147,19 +131,26 @@ static __always_inline void syscall__capture(struct tracer_syscall_record *recor
 	record->header.size = at + len;
 }
 
-/* The fixed part of a record from a stashed entry and the return value. */
-static __always_inline void syscall__fill(struct tracer_syscall_record *record, const struct syscall_inflight *entry,
+/* The fixed part of a record from the task's context and syscall slot and
+ * the return value: every byte set, field by field (a record in the ring
+ * buffer is not zeroed first). */
+static __always_inline void syscall__fill(struct tracer_syscall_record *record, const struct task_cache *cache,
 					  long ret, __u16 flags)
 {
-	__builtin_memset(record, 0, sizeof(*record));
-	record__init_header(&record->header, TRACER_RECORD_SYSCALL, TRACER_EVENT_SYSCALL_BASE + entry->nr, 0,
+	const struct task_syscall_slot *slot = &cache->syscall;
+
+	record__init_header(&record->header, TRACER_RECORD_SYSCALL, TRACER_EVENT_SYSCALL_BASE + slot->nr, 0,
 			    sizeof(*record));
-	record->header.task = entry->task;
+	record->header.task = cache->ctx;
 	record->ret = ret;
-	__builtin_memcpy(record->args, entry->args, sizeof(record->args));
-	record->enter_boot_ns = entry->enter_boot_ns;
-	record->nr = entry->nr;
+	__builtin_memcpy(record->args, slot->args, sizeof(record->args));
+	record->enter_boot_ns = slot->enter_boot_ns;
+	record->nr = slot->nr;
+	__builtin_memset(record->capture_len, 0, sizeof(record->capture_len));
+	record->capture_failed = 0;
+	record->capture_truncated = 0;
 	record->flags = flags;
+	record->_pad = 0;
 }
 
 static __always_inline int syscall__captures_any(const struct tracer_syscall_capture_spec *spec)
@@ -172,14 +163,14 @@ static __always_inline int syscall__captures_any(const struct tracer_syscall_cap
 	return any;
 }
 
-/* One record from a stashed entry and the return value. Without captures it
- * is built in the ring buffer itself: no scratch, no second copy. */
-static __always_inline int syscall__send(const struct syscall_inflight *entry, long ret, __u16 flags)
+/* One record from the task's syscall slot and the return value. Without
+ * captures it is built in the ring buffer itself: no scratch, no second copy. */
+static __always_inline int syscall__send(const struct task_cache *cache, long ret, __u16 flags)
 {
 	const struct tracer_syscall_capture_spec *spec;
 	struct tracer_syscall_record *record;
 	struct record_scratch *scratch;
-	__u32 nr = entry->nr;
+	__u32 nr = cache->syscall.nr;
 
 	spec = bpf_map_lookup_elem(&syscall_capture_specs, &nr);
 	if (!spec || !syscall__captures_any(spec)) {
@@ -188,7 +179,7 @@ static __always_inline int syscall__send(const struct syscall_inflight *entry, l
 			drops__count(TRACER_DROP_RINGBUF_FULL);
 			return 0;
 		}
-		syscall__fill(record, entry, ret, flags);
+		syscall__fill(record, cache, ret, flags);
 		bpf_ringbuf_submit(record, record__wakeup_flags(record->header.boot_ns));
 		return 0;
 	}
@@ -196,7 +187,7 @@ static __always_inline int syscall__send(const struct syscall_inflight *entry, l
 	if (!scratch)
 		return 0;
 	record = (struct tracer_syscall_record *)scratch->bytes;
-	syscall__fill(record, entry, ret, flags);
+	syscall__fill(record, cache, ret, flags);
 #pragma unroll
 	for (int i = 0; i < TRACER_SYSCALL_ARGS; i++)
 		syscall__capture(record, scratch->bytes, spec, i);
@@ -204,35 +195,37 @@ static __always_inline int syscall__send(const struct syscall_inflight *entry, l
 	return 0;
 }
 
-/* args: the six raw arguments; nr already known selected. */
+/* args: the six raw arguments; nr already known selected. The context and
+ * the arguments stay in the task's cache (task.bpf.h) until the return. */
 static __always_inline int syscall__on_enter(long nr, const __u64 *args)
 {
 	const struct tracer_syscall_capture_spec *spec;
-	const struct tracer_task_context *task;
 	struct tracer_task_context uncached;
-	struct syscall_inflight *entry;
+	struct task_syscall_slot *slot;
+	struct task_cache *cache;
 	__u32 key = (__u32)nr;
 
 	if (syscall__from_tracer())
 		return 0;
-	task = filter__current_selects(&uncached);
-	if (!task)
-		return 0;
-	entry = bpf_task_storage_get(&syscall_inflight_by_task, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!entry) {
-		drops__count(TRACER_DROP_INFLIGHT_FULL);
+	cache = filter__cached_task();
+	if (!cache) {
+		/* No storage for the task: counted, if the call was wanted. */
+		task__read_context(&uncached);
+		if (filter__selects(&uncached))
+			drops__count(TRACER_DROP_INFLIGHT_FULL);
 		return 0;
 	}
-	entry->task = *task;
-	task__read_comm(&entry->task);
-	__builtin_memcpy(entry->args, args, sizeof(entry->args));
-	entry->enter_boot_ns = bpf_ktime_get_boot_ns();
-	entry->nr = key;
+	if (!filter__selects_cached(cache))
+		return 0;
+	task__read_comm(&cache->ctx);
+	slot = &cache->syscall;
+	__builtin_memcpy(slot->args, args, sizeof(slot->args));
+	slot->enter_boot_ns = bpf_ktime_get_boot_ns();
+	slot->nr = key;
 	spec = bpf_map_lookup_elem(&syscall_capture_specs, &key);
-	entry->active = !(spec && spec->emit_at_entry);
-	if (!entry->active)
-		return syscall__send(entry, 0, TRACER_SYSCALL_NO_RETURN);
+	slot->active = !(spec && spec->emit_at_entry);
+	if (!slot->active)
+		return syscall__send(cache, 0, TRACER_SYSCALL_NO_RETURN);
 	return 0;
 }
 
@@ -275,15 +268,15 @@ static __always_inline int syscall__count(long nr, long ret)
 /* nr already known selected. */
 static __always_inline int syscall__on_exit(long nr, long ret)
 {
-	struct syscall_inflight *entry;
+	struct task_cache *cache;
 
 	if (syscall_stats_mode)
 		return syscall__count(nr, ret);
-	entry = bpf_task_storage_get(&syscall_inflight_by_task, bpf_get_current_task_btf(), 0, 0);
-	if (!entry || !entry->active)
+	cache = bpf_task_storage_get(&task_caches, bpf_get_current_task_btf(), 0, 0);
+	if (!cache || !cache->syscall.active)
 		return 0; /* filtered out at entry, or entered before attach */
-	entry->active = 0;
-	if (entry->nr == (__u32)nr)
-		syscall__send(entry, ret, 0);
+	cache->syscall.active = 0;
+	if (cache->syscall.nr == (__u32)nr)
+		syscall__send(cache, ret, 0);
 	return 0;
 }
