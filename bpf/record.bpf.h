@@ -27,10 +27,14 @@ _Static_assert(TAIL_OFFSET_MASK + TRACER_PATH_MAX + 1024 < RECORD_SCRATCH_SIZE, 
 
 const volatile __u64 wakeup_min_bytes = 0;
 const volatile __u64 wakeup_interval_ns = 0;
+const volatile __u64 wakeup_quiet_ns = 0;
 /* When the consumer was last woken; written at most once per interval (and
  * per full batch), so CPUs share the line for reading. A race between CPUs
  * costs one extra wakeup, never a missed one. */
 __u64 last_wakeup_ns = 0;
+/* When a record was last sent, to the millisecond: written at most once a
+ * millisecond, for the same reason. */
+__u64 last_record_ns = 0;
 
 static __always_inline struct record_scratch *record__scratch(void)
 {
@@ -51,16 +55,23 @@ static __always_inline void record__init_header(struct tracer_record_header *hea
 	header->boot_ns = bpf_ktime_get_boot_ns();
 }
 
-/* Wake the consumer for the first record after a quiet interval (an idle
- * tracer shows an event at once) and whenever a batch's worth is pending;
- * in between, records wait for the consumer's short poll, so under load
- * wakeups stay a few hundred per second whatever the rate. now_ns is the
- * record's boot_ns: no second clock read. */
+/* Wake the consumer for a record that follows wakeup_quiet_ns without
+ * records or wakeup_interval_ns without a wakeup (an idle tracer shows an
+ * event at once, sparse traffic too), and whenever a batch's worth is
+ * pending; in between, records wait for the consumer's short poll, so under
+ * steady load wakeups stay a few hundred per second whatever the rate.
+ * now_ns is the record's boot_ns: no second clock read. Signed: another
+ * CPU's record may carry a slightly later time. */
 static __always_inline __u64 record__wakeup_flags(__u64 now_ns)
 {
+	__s64 since_record;
+
 	if (!wakeup_min_bytes)
 		return 0;
-	if (now_ns - last_wakeup_ns >= wakeup_interval_ns ||
+	since_record = (__s64)(now_ns - last_record_ns);
+	if (since_record >= 1000000)
+		last_record_ns = now_ns;
+	if (since_record >= (__s64)wakeup_quiet_ns || now_ns - last_wakeup_ns >= wakeup_interval_ns ||
 	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_min_bytes) {
 		last_wakeup_ns = now_ns;
 		return BPF_RB_FORCE_WAKEUP;

@@ -169,6 +169,7 @@ void TracerBpf::configure(const TracePlan& plan) {
   rodata.env_max = plan.rodata.env_max;
   rodata.wakeup_min_bytes = plan.rodata.wakeup_min_bytes;
   rodata.wakeup_interval_ns = plan.rodata.wakeup_interval_ns;
+  rodata.wakeup_quiet_ns = plan.rodata.wakeup_quiet_ns;
   static_assert(sizeof(rodata.filter) == sizeof(plan.filter.config));
   std::memcpy(const_cast<void*>(static_cast<const volatile void*>(&rodata.filter)), &plan.filter.config,
               sizeof(plan.filter.config));

@@ -283,6 +283,7 @@ void plan_map_sizes(TracePlan& plan, const Options& options) {
   // first record after a quiet interval, instead of one per record.
   plan.rodata.wakeup_min_bytes = std::min<uint64_t>(256 * 1024, ring_buffer_bytes / 4);
   plan.rodata.wakeup_interval_ns = std::chrono::nanoseconds(kDeliveryInterval).count();
+  plan.rodata.wakeup_quiet_ns = std::chrono::nanoseconds(kQuietGap).count();
 }
 
 void plan_user_functions(TracePlan& plan, const Options& options, const KernelFacts& facts) {

@@ -580,7 +580,7 @@ NatsWriter::NatsWriter(std::shared_ptr<NatsChannel> channel, std::string name)
       // behind at exit, never freed under it.
       thread_([channel = channel_] { channel->run(); }),
       name_(std::move(name)),
-      last_hand_off_(std::chrono::steady_clock::now()) {}
+      pacer_(std::chrono::steady_clock::now()) {}
 
 NatsWriter::~NatsWriter() {
   if (!channel_) return;  // moved from
@@ -592,12 +592,12 @@ NatsWriter::~NatsWriter() {
 
 void NatsWriter::hand_off() {
   if (filling_.bytes.empty()) return;
-  last_hand_off_ = std::chrono::steady_clock::now();
+  pacer_.handed_off(true, std::chrono::steady_clock::now());
   channel_->give(filling_);
 }
 
 void NatsWriter::end_of_batch() {
-  if (filling_.due(last_hand_off_, Clock::now())) hand_off();
+  if (pacer_.due(filling_, Clock::now())) hand_off();
 }
 
 void NatsWriter::write_if_full() {

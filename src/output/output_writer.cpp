@@ -290,7 +290,7 @@ OutputWriter::OutputWriter(std::shared_ptr<OutputChannel> channel, std::string n
       name_(std::move(name)),
       path_(std::move(path)),
       immediate_(immediate),
-      last_hand_off_(Clock::now()) {
+      pacer_(Clock::now()) {
   filling_.bytes.reserve(kBatchHighWater + 64 * 1024);
 }
 
@@ -328,14 +328,14 @@ Result<OutputWriter> OutputWriter::open_syslog(const SyslogTarget& target) {
 
 Status OutputWriter::hand_off() {
   // Only lines count: after a quiet spell the first record goes at once.
-  if (!filling_.bytes.empty()) last_hand_off_ = Clock::now();
+  pacer_.handed_off(!filling_.bytes.empty(), Clock::now());
   if (channel_->give(filling_)) return Error{"the reader of " + name_ + " went away", ExitKind::reader_gone};
   return ok_status();
 }
 
 Status OutputWriter::end_of_batch() {
   // An empty hand-off only asks whether the reader went away.
-  if (filling_.empty() || immediate_ || filling_.due(last_hand_off_, Clock::now())) return hand_off();
+  if (filling_.empty() || immediate_ || pacer_.due(filling_, Clock::now())) return hand_off();
   return ok_status();
 }
 

@@ -1,10 +1,12 @@
 // The pure part of an output's queue: how a batch joins the bounded queue,
-// and what a write cut short costs.
+// what a write cut short costs, and when a batch is handed over.
 #include "tracer/output/output_batch.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 namespace tracer {
@@ -61,6 +63,53 @@ TEST(OutputBatch, APartialWriteCountsWholeRecordsAndTheCutOneAsLost) {
   EXPECT_EQ(inside.records_written, 2u);
   EXPECT_EQ(inside.records_lost, 1u);
   EXPECT_TRUE(inside.torn);
+}
+
+using std::chrono::milliseconds;
+
+OutputBatch records_of(size_t records) {
+  OutputBatch batch;
+  for (size_t i = 0; i < records; ++i) batch.append_record("{}\n");
+  return batch;
+}
+
+// A record after a quiet gap goes at once; records following each other
+// closely wait for the delivery interval; a full batch goes whatever the time.
+TEST(DeliveryPacer, SparseRecordsGoAtOnceSteadyOnesBatch) {
+  const auto start = std::chrono::steady_clock::now();
+  DeliveryPacer pacer(start);
+  OutputBatch batch = records_of(1);
+  EXPECT_TRUE(pacer.due(batch, start + milliseconds(1))) << "the first record of a run";
+  pacer.handed_off(true, start + milliseconds(1));
+
+  // Steady: a record every 2 ms after the last delivery waits.
+  batch = records_of(1);
+  EXPECT_FALSE(pacer.due(batch, start + milliseconds(3)));
+  batch.append_record("{}\n");
+  EXPECT_FALSE(pacer.due(batch, start + milliseconds(5)));
+  EXPECT_FALSE(pacer.due(batch, start + milliseconds(20))) << "no new record: nothing new after a gap";
+  batch.append_record("{}\n");
+  EXPECT_TRUE(pacer.due(batch, start + milliseconds(101))) << "the delivery interval passed";
+  pacer.handed_off(true, start + milliseconds(101));
+
+  // Sparse: 40 ms after the last record, one more goes at once, though a
+  // delivery was 40 ms ago.
+  batch = records_of(1);
+  EXPECT_TRUE(pacer.due(batch, start + milliseconds(141)));
+  pacer.handed_off(true, start + milliseconds(141));
+
+  // A batch end that finds no new record does not count as one with lines.
+  batch = OutputBatch();
+  EXPECT_FALSE(pacer.due(batch, start + milliseconds(145)));
+  pacer.handed_off(false, start + milliseconds(145));
+  batch = records_of(1);
+  EXPECT_TRUE(pacer.due(batch, start + milliseconds(160))) << "19 ms after the last record";
+  pacer.handed_off(true, start + milliseconds(160));
+
+  batch = records_of(1);
+  EXPECT_FALSE(pacer.due(batch, start + milliseconds(162)));
+  batch.append_record(std::string(kBatchHighWater, 'x'));
+  EXPECT_TRUE(pacer.due(batch, start + milliseconds(163))) << "full";
 }
 
 }  // namespace

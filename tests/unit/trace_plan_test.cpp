@@ -118,6 +118,7 @@ TEST(TracePlan, DefaultRunHooksExecsByTheirTracepoints) {
   EXPECT_EQ(plan.rodata.wakeup_min_bytes, 256u * 1024);
   // The first record after 100 ms of quiet wakes the consumer at once.
   EXPECT_EQ(plan.rodata.wakeup_interval_ns, 100'000'000u);
+  EXPECT_EQ(plan.rodata.wakeup_quiet_ns, 10'000'000u);
   EXPECT_EQ(plan.max_entries(BpfMap::record_scratch_by_cpu), 4u);
   EXPECT_EQ(plan.max_entries(BpfMap::process_syscall_stats), 1u);
   EXPECT_EQ(plan.max_entries(BpfMap::known_executables), 1u);

@@ -17,6 +17,11 @@ namespace tracer {
 // hand-off and a write per few records); at 100 ms the storm costs what it
 // did before the first-record wakeup existed.
 inline constexpr std::chrono::milliseconds kDeliveryInterval{100};
+// A record that comes after this long without records goes out at once,
+// even within kDeliveryInterval of the last delivery: sparse traffic is
+// not traffic to batch. Steady traffic (a record every few ms, a storm)
+// never leaves such a gap and still batches.
+inline constexpr std::chrono::milliseconds kQuietGap{10};
 
 struct WallTime {
   int64_t seconds = 0;  // since the Unix epoch, UTC

@@ -137,11 +137,12 @@ struct MapSize {
 struct PlanRodata {
   uint32_t max_args = 128;
   uint32_t env_max = 0;  // bytes of a successful exec's environment kept; 0: not read
-  // The kernel wakes the consumer once this much is pending, or for the
-  // first record after wakeup_interval_ns of quiet; other records wait for
-  // the consumer's poll.
+  // The kernel wakes the consumer once this much is pending, or for a record
+  // after wakeup_quiet_ns without records or wakeup_interval_ns without a
+  // wakeup; other records wait for the consumer's poll.
   uint64_t wakeup_min_bytes = 0;
   uint64_t wakeup_interval_ns = 0;
+  uint64_t wakeup_quiet_ns = 0;
   bool process_table_feed = false;  // every fork, exec and exit, for the process table
   bool syscall_stats_mode = false;
   uint32_t tracer_tgid = 0;

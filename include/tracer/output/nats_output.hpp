@@ -60,7 +60,7 @@ class NatsWriter {
   std::thread thread_;
   std::string name_;
   OutputBatch filling_;
-  std::chrono::steady_clock::time_point last_hand_off_;
+  DeliveryPacer pacer_;
 };
 
 }  // namespace tracer

@@ -32,16 +32,38 @@ struct OutputBatch {
     bytes += line;
     record_ends.push_back(static_cast<uint32_t>(bytes.size()));
   }
-  // After a batch of records: whether to hand this over now. A lone record
-  // after a quiet spell goes at once; a storm goes in batches at most
-  // kDeliveryInterval apart, or full ones.
-  bool due(std::chrono::steady_clock::time_point last_hand_off, std::chrono::steady_clock::time_point now) const {
-    return full() || now - last_hand_off >= kDeliveryInterval;
-  }
   void clear() {
     bytes.clear();
     record_ends.clear();
   }
+};
+
+// When a consumer's batch goes to its writer, asked at the end of each batch
+// of records: at once when its new records came after kQuietGap without any
+// (an event on a quiet machine is in its file within milliseconds) or when
+// it is full; under steady traffic at most once per kDeliveryInterval.
+class DeliveryPacer {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  explicit DeliveryPacer(TimePoint now) : last_hand_off_(now), last_lines_(now - kQuietGap) {}
+
+  bool due(const OutputBatch& batch, TimePoint now) {
+    const bool new_lines = batch.records() > records_seen_;
+    const bool after_quiet = new_lines && now - last_lines_ >= kQuietGap;
+    if (new_lines) last_lines_ = now;
+    records_seen_ = batch.records();
+    return batch.full() || after_quiet || now - last_hand_off_ >= kDeliveryInterval;
+  }
+  // The batch went to the writer (only one with lines counts as a delivery).
+  void handed_off(bool had_lines, TimePoint now) {
+    if (had_lines) last_hand_off_ = now;
+    records_seen_ = 0;
+  }
+
+ private:
+  TimePoint last_hand_off_;
+  TimePoint last_lines_;       // when a batch end last found new records
+  uint64_t records_seen_ = 0;  // in the filling batch at the last batch end
 };
 
 // Hands `filling` to the queue (`pending`, at most `limit` bytes): swapped in

@@ -85,7 +85,7 @@ class OutputWriter {
   std::optional<std::string> path_;  // set for a file
   bool immediate_;                   // pipe or terminal: hand over at every batch end
   OutputBatch filling_;              // the consumer's, no lock
-  std::chrono::steady_clock::time_point last_hand_off_;
+  DeliveryPacer pacer_;
 };
 
 }  // namespace tracer
