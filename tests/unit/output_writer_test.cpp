@@ -181,20 +181,24 @@ TEST_F(OutputFileTest, AReaderThatReadsSlowlyLosesNothing) {
   ASSERT_EQ(fcntl(reader, F_SETFL, 0), 0);  // blocking reads from here on
   constexpr uint64_t kRecords = 4096;       // 4 MiB: four times the queue
   const std::string record = std::string(1023, 'r') + "\n";
-  uint64_t read_bytes = 0;
-  std::thread slow_reader([&] {
-    std::vector<char> chunk(64 * 1024);
-    for (;;) {
-      const ssize_t got = ::read(reader, chunk.data(), chunk.size());
-      if (got <= 0) return;
-      read_bytes += static_cast<uint64_t>(got);
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // about 30 MB/s
-    }
-  });
   OutputMetrics counters;
+  uint64_t read_bytes = 0;
+  std::thread slow_reader;
   {
     Result<OutputWriter> writer = OutputWriter::open_file(fifo);
     ASSERT_TRUE(writer);
+    // Reading from here on: a read with no writer yet would see the end.
+    slow_reader = std::thread([&] {
+      // A reader busy for a moment (well below the writer's 100 ms "stuck"):
+      // the queue fills behind a writer blocked in its first write.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::vector<char> chunk(64 * 1024);
+      for (;;) {
+        const ssize_t got = ::read(reader, chunk.data(), chunk.size());
+        if (got <= 0) return;
+        read_bytes += static_cast<uint64_t>(got);
+      }
+    });
     for (uint64_t i = 0; i < kRecords; ++i) {
       writer->append_record(record);
       if (i % 16 == 15) {
