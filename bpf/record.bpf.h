@@ -69,7 +69,7 @@ static __always_inline __u64 record__wakeup_flags(__u64 now_ns)
 	if (!wakeup_min_bytes)
 		return 0;
 	since_record = (__s64)(now_ns - last_record_ns);
-	if (since_record >= 1000000)
+	if (since_record >= 1000000 /* 1 ms */)
 		last_record_ns = now_ns;
 	if (since_record >= (__s64)wakeup_quiet_ns || now_ns - last_wakeup_ns >= wakeup_interval_ns ||
 	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_min_bytes) {

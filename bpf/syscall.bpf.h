@@ -6,9 +6,9 @@
  * its filters read (task.bpf.h: no copy); the return sends one record with
  * ret and, per argument, the user memory its capture spec names (strings,
  * socket addresses), read at return, when the kernel has already faulted it
- * in. A syscall that never returns (exit,
- * exit_group) is sent at entry. With --stats nothing is stashed or sent: the
- * return counts per syscall and per process.
+ * in. A syscall that never returns (exit, exit_group) is sent at entry. With
+ * --stats nothing is kept or sent: the return counts per syscall and per
+ * process.
  *
  * Selection comes first: a bit per syscall number in read-only data, so an
  * unselected syscall costs one test where the raw hooks run for every call,

@@ -423,20 +423,7 @@ TEST(NatsTest, ATracerKilledMidBurstLosesNothingThatReachedTheSpool) {
 class ExecStorm {
  public:
   ExecStorm(const std::string& comm, std::string prefix, int count) : prefix_(std::move(prefix)), count_(count) {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) return;
-    std::vector<std::string> args = {TRACER_EXEC_LOOP, comm, prefix_, std::to_string(count)};
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    ::close(out[1]);
-    fd_ = out[0];
+    pid_ = spawn_piped({TRACER_EXEC_LOOP, comm, prefix_, std::to_string(count)}, &fd_);
   }
   ~ExecStorm() {
     if (pid_ > 0) {

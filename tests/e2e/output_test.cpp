@@ -476,24 +476,11 @@ TEST(OutputTest, AFailedReopenKeepsWritingToTheOldFileAndSaysSoOnce) {
 class UnreadTracer {
  public:
   explicit UnreadTracer(const std::vector<std::string>& args) {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return;
     std::vector<std::string> full{TRACER_BINARY};
     full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : full) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      dup2(err[1], STDERR_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    unread_ = out[0];
-    err_ = std::make_unique<LineCollector>(err[0]);
+    int err = -1;
+    pid_ = spawn_piped(std::move(full), &unread_, &err);
+    if (pid_ > 0) err_ = std::make_unique<LineCollector>(err);
   }
   ~UnreadTracer() {
     if (pid_ > 0 && !exited_) {
@@ -504,14 +491,11 @@ class UnreadTracer {
   }
   // The wait status, or -1 when it did not exit within deadline.
   int wait_exit(std::chrono::milliseconds deadline) {
-    const int pid_fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    pollfd exited{pid_fd, POLLIN, 0};
-    const bool done = pid_fd >= 0 && poll(&exited, 1, static_cast<int>(deadline.count())) == 1;
-    if (pid_fd >= 0) close(pid_fd);
-    int status = -1;
-    if (done && waitpid(pid_, &status, 0) == pid_) exited_ = true;
-    if (exited_) err_->wait_for_eof(5s);
-    return exited_ ? status : -1;
+    const int status = wait_with_deadline(pid_, deadline);
+    if (status == -1) return -1;
+    exited_ = true;
+    err_->wait_for_eof(5s);
+    return status;
   }
   pid_t pid() const { return pid_; }
   LineCollector& err() { return *err_; }

@@ -25,27 +25,39 @@ std::vector<char*> c_argv(std::vector<std::string>& args) {
 
 // fork + exec tracer with stdout/stderr to new pipes; as_uid != 0 drops to it.
 pid_t spawn_tracer(const std::vector<std::string>& args, int& stdout_fd, int& stderr_fd, uid_t as_uid) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return -1;
   std::vector<std::string> full{TRACER_BINARY};
   full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv = c_argv(full);
+  return spawn_piped(std::move(full), &stdout_fd, &stderr_fd, as_uid);
+}
+
+}  // namespace
+
+pid_t spawn_piped(std::vector<std::string> argv, int* stdout_fd, int* stderr_fd, uid_t as_uid) {
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return -1;
+  if (stderr_fd && pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return -1;
+  }
+  std::vector<char*> args = c_argv(argv);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
+    if (stderr_fd) dup2(err_pipe[1], STDERR_FILENO);
     if (as_uid != 0 && (setgroups(0, nullptr) != 0 || setgid(as_uid) != 0 || setuid(as_uid) != 0)) _exit(126);
-    execv(argv[0], argv.data());
+    execv(args[0], args.data());
     _exit(127);
   }
   close(out_pipe[1]);
-  close(err_pipe[1]);
-  stdout_fd = out_pipe[0];
-  stderr_fd = err_pipe[0];
+  *stdout_fd = out_pipe[0];
+  if (stderr_fd) {
+    close(err_pipe[1]);
+    *stderr_fd = err_pipe[0];
+  }
   return pid;
 }
 
-// The wait status of pid once it exits, or -1 when the deadline passes first.
 int wait_with_deadline(pid_t pid, std::chrono::milliseconds deadline) {
   const int pid_fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pid_fd < 0) return -1;
@@ -56,8 +68,6 @@ int wait_with_deadline(pid_t pid, std::chrono::milliseconds deadline) {
   int status = 0;
   return waitpid(pid, &status, 0) == pid ? status : -1;
 }
-
-}  // namespace
 
 LineCollector::LineCollector(int fd) : fd_(fd), reader_([this] { read_loop(); }) {}
 

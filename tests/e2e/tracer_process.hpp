@@ -63,6 +63,13 @@ class LineCollector {
   std::thread reader_;
 };
 
+// fork + exec argv[0] with stdout (and, when stderr_fd is given, stderr) to
+// new pipes, whose read ends it sets; as_uid != 0 drops to that uid first.
+// The child's pid, or -1.
+pid_t spawn_piped(std::vector<std::string> argv, int* stdout_fd, int* stderr_fd = nullptr, uid_t as_uid = 0);
+// The wait status of pid once it exits, or -1 when the deadline passes first.
+int wait_with_deadline(pid_t pid, std::chrono::milliseconds deadline);
+
 class TracerProcess {
  public:
   // Starts tracer with args and waits (deadline 30 s) for "tracer: tracing".

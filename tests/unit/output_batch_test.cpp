@@ -67,23 +67,17 @@ TEST(OutputBatch, APartialWriteCountsWholeRecordsAndTheCutOneAsLost) {
 
 using std::chrono::milliseconds;
 
-OutputBatch records_of(size_t records) {
-  OutputBatch batch;
-  for (size_t i = 0; i < records; ++i) batch.append_record("{}\n");
-  return batch;
-}
-
 // A record after a quiet gap goes at once; records following each other
 // closely wait for the delivery interval; a full batch goes whatever the time.
 TEST(DeliveryPacer, SparseRecordsGoAtOnceSteadyOnesBatch) {
   const auto start = std::chrono::steady_clock::now();
   DeliveryPacer pacer(start);
-  OutputBatch batch = records_of(1);
+  OutputBatch batch = batch_of({"{}\n"});
   EXPECT_TRUE(pacer.due(batch, start + milliseconds(1))) << "the first record of a run";
   pacer.handed_off(true, start + milliseconds(1));
 
   // Steady: a record every 2 ms after the last delivery waits.
-  batch = records_of(1);
+  batch = batch_of({"{}\n"});
   EXPECT_FALSE(pacer.due(batch, start + milliseconds(3)));
   batch.append_record("{}\n");
   EXPECT_FALSE(pacer.due(batch, start + milliseconds(5)));
@@ -94,7 +88,7 @@ TEST(DeliveryPacer, SparseRecordsGoAtOnceSteadyOnesBatch) {
 
   // Sparse: 40 ms after the last record, one more goes at once, though a
   // delivery was 40 ms ago.
-  batch = records_of(1);
+  batch = batch_of({"{}\n"});
   EXPECT_TRUE(pacer.due(batch, start + milliseconds(141)));
   pacer.handed_off(true, start + milliseconds(141));
 
@@ -102,11 +96,11 @@ TEST(DeliveryPacer, SparseRecordsGoAtOnceSteadyOnesBatch) {
   batch = OutputBatch();
   EXPECT_FALSE(pacer.due(batch, start + milliseconds(145)));
   pacer.handed_off(false, start + milliseconds(145));
-  batch = records_of(1);
+  batch = batch_of({"{}\n"});
   EXPECT_TRUE(pacer.due(batch, start + milliseconds(160))) << "19 ms after the last record";
   pacer.handed_off(true, start + milliseconds(160));
 
-  batch = records_of(1);
+  batch = batch_of({"{}\n"});
   EXPECT_FALSE(pacer.due(batch, start + milliseconds(162)));
   batch.append_record(std::string(kBatchHighWater, 'x'));
   EXPECT_TRUE(pacer.due(batch, start + milliseconds(163))) << "full";
